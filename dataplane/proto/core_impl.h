@@ -1,0 +1,157 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The core's internals: peers, lanes, streams, and the small index rings that
+ * schedule them. Tests and the simulator may include this; everything else
+ * goes through core.h.
+ *
+ * Invariants (rg_core_check):
+ *   1. A stream is in its lane's control queue iff RG_SQ_CTL is set, in the
+ *      active queue iff RG_SQ_ACT is set, in the core's blocked queue iff
+ *      RG_SQ_BLOCKED is set; so each ring holds every stream at most once
+ *      and a ring of streams_max entries cannot overflow.
+ *   2. A SYNCING send stream has an empty queue and is not in the active queue.
+ *   3. Each lane's ack ranges, recovery state, and each stream's queue or
+ *      reorder window satisfy their own module's invariants.
+ */
+#ifndef RG_PROTO_CORE_IMPL_H
+#define RG_PROTO_CORE_IMPL_H
+
+#include "ackr.h"
+#include "core.h"
+#include "pacer.h"
+#include "recovery.h"
+#include "reorder.h"
+#include "stab.h"
+#include "txq.h"
+
+#define RG_NIL16 UINT16_MAX
+
+/* A FIFO of stream indices; capacity is a power of two >= the streams it may hold. */
+struct rg_idxq {
+	uint32_t *v;
+	uint32_t mask;
+	uint32_t head, tail;
+};
+
+static inline int
+rg_idxq_empty(const struct rg_idxq *q)
+{
+	return q->head == q->tail;
+}
+
+static inline void
+rg_idxq_push(struct rg_idxq *q, uint32_t x)
+{
+	RG_ASSERT(q->tail - q->head <= q->mask);
+	q->v[q->tail++ & q->mask] = x;
+}
+
+static inline uint32_t
+rg_idxq_peek(const struct rg_idxq *q)
+{
+	return q->v[q->head & q->mask];
+}
+
+static inline uint32_t
+rg_idxq_pop(struct rg_idxq *q)
+{
+	return q->v[q->head++ & q->mask];
+}
+
+/* The lane's frames lost in flight, waiting to be sent again (FIFO). */
+struct rg_rtxq {
+	struct rg_fref *v;
+	uint32_t mask;
+	uint32_t head, tail;
+};
+
+struct rg_peer {
+	uint16_t gw;
+	uint16_t lanes_total;
+	uint16_t *lane_map; /* lane id → index in rg_core.lanes, or RG_NIL16 */
+	uint64_t inc;       /* the peer's incarnation; 0 = not known yet */
+};
+
+struct rg_lane {
+	uint16_t peer; /* index in rg_core.peers */
+	uint16_t id;
+	uint8_t probe;     /* the probe timeout fired: send an ack-eliciting packet now */
+	uint8_t hello_due; /* the peer addressed an old incarnation of us: tell it */
+	uint8_t close_due;
+	struct rg_ackr ackr;
+	struct rg_recovery rec;
+	struct rg_pacer pacer;
+	struct rg_rtxq rtx;
+	struct rg_idxq ctlq; /* streams with control frames to send */
+	struct rg_idxq actq; /* send streams with data to send, round robin */
+	uint64_t hello_next_ns;
+	uint64_t last_eliciting_ns;
+} __attribute__((aligned(RG_CACHE_LINE)));
+
+/* Stream queue flags (rg_stream.sq). */
+#define RG_SQ_CTL 0x01
+#define RG_SQ_ACT 0x02
+#define RG_SQ_BLOCKED 0x04
+
+/* Pending control frames (rg_stream.ctl). */
+#define RG_CTL_RESUME_REQ 0x01
+#define RG_CTL_RESUME_REPLY 0x02
+#define RG_CTL_CREDIT 0x04
+#define RG_CTL_APPLIED 0x08
+
+enum rg_stream_state {
+	RG_STREAM_SYNCING = 1,
+	RG_STREAM_OPEN,
+	RG_STREAM_RX,
+};
+
+struct rg_stream {
+	uint64_t id;
+	uint16_t peer; /* index in rg_core.peers */
+	uint16_t lane; /* index in rg_core.lanes */
+	uint8_t state;
+	uint8_t ctl;
+	uint8_t sq;
+	uint8_t tx; /* 1 send, 0 receive */
+	/* send side */
+	struct rg_txq q;
+	uint64_t credit;  /* highest seq the receiver granted */
+	uint64_t applied; /* send: the peer's applied watermark; receive: the consumer's */
+	/* receive side */
+	struct rg_reorder ro;
+	uint64_t credit_sent;
+	uint64_t applied_sent;
+};
+
+struct rg_core {
+	struct rg_core_config cfg;
+	struct rg_core_cb cb;
+	struct rg_peer *peers;
+	uint16_t npeers;
+	struct rg_lane *lanes;
+	uint16_t nlanes;
+	uint16_t lane_rr; /* next lane rg_core_send() looks at first */
+	struct rg_stream *streams;
+	uint32_t nstreams;
+	struct rg_stab tx_tab, rx_tab;
+	struct rg_txpool txpool;
+	struct rg_rxpool rxpool;
+	struct rg_rxslot *slots; /* streams_max windows of rx_window_records */
+	struct rg_idxq blocked;  /* receive streams whose consumer refused a delivery */
+	uint32_t data_room_min;  /* do not start a fragment in less room than this */
+	struct rg_core_stats st;
+};
+
+#define RG_CTR(c, name) ((c)->st.ctr[RG_CTR_##name])
+
+/* A fresh lane packet-number start: random below pn_start_max (docs/protocol.md). */
+static inline uint64_t
+rg_core_pn_start(struct rg_core *c)
+{
+	return c->cfg.rng.next(c->cfg.rng.ctx) % c->cfg.pn_start_max;
+}
+
+int rg_idxq_init(struct rg_idxq *q, uint32_t min_cap, const struct rg_mem *mem);
+void rg_lane_reset(struct rg_core *c, struct rg_lane *l, uint64_t now_ns);
+
+#endif /* RG_PROTO_CORE_IMPL_H */

@@ -1,0 +1,454 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The core's slow path: configuration, construction (all memory is taken
+ * here), peers, lanes and send streams, teardown, stats and invariant checks.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <string.h>
+
+#include "core_impl.h"
+
+static const char *const counter_names[RG_CTR_MAX] = {
+#define RG_X(name) [RG_CTR_##name] = #name,
+	RG_CORE_COUNTERS(RG_X)
+#undef RG_X
+};
+
+static const char *const drop_names[RG_DROP_MAX] = {
+	[RG_DROP_NONE] = "none",
+#define RG_X(name, text) [RG_DROP_##name] = #name,
+	RG_CORE_DROPS(RG_X)
+#undef RG_X
+};
+
+const char *
+rg_core_counter_name(enum rg_core_counter c)
+{
+	return (unsigned)c < RG_CTR_MAX ? counter_names[c] : "?";
+}
+
+const char *
+rg_core_drop_name(enum rg_core_drop d)
+{
+	return (unsigned)d < RG_DROP_MAX ? drop_names[d] : "?";
+}
+
+void
+rg_core_config_default(struct rg_core_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->gateway_id = 1;
+	cfg->peers_max = 8;
+	cfg->lanes_max = 16;
+	cfg->streams_max = 4096;
+	cfg->tx_records_max = 65536;
+	cfg->tx_stream_records_max = 1024;
+	cfg->rx_window_records = 256;
+	cfg->rx_frags_max = 65536;
+	cfg->pkt_bytes_max = 1472; /* a 1500-byte MTU less IPv4 and UDP headers */
+	cfg->inflight_pkts_max = 8192;
+	cfg->inflight_frames_max = 65536;
+	cfg->inflight_bytes_max = 8u << 20;
+	cfg->ack_every_pkts = 4;
+	cfg->ack_delay_ns_max = 200 * RG_NS_PER_US;
+	cfg->initial_rtt_ns = 100 * RG_NS_PER_MS;
+	cfg->granularity_ns = 100 * RG_NS_PER_US;
+	cfg->pto_ns_max = RG_NS_PER_S;
+	cfg->pace_rate_bytes_per_s = 0;
+	cfg->pace_burst_bytes = 64 * 1024;
+	cfg->hello_interval_ns = 100 * RG_NS_PER_MS;
+	cfg->ping_interval_ns = 100 * RG_NS_PER_MS;
+	cfg->pn_start_max = 1ull << 32;
+	cfg->mem = *rg_mem_default();
+}
+
+static int
+fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err != NULL && errlen > 0) {
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return -EINVAL;
+}
+
+int
+rg_core_config_check(const struct rg_core_config *cfg, char *err, size_t errlen)
+{
+	if (cfg->incarnation == 0)
+		return fail(err, errlen, "incarnation must be nonzero");
+	if (cfg->peers_max == 0 || cfg->lanes_max == 0 || cfg->lanes_max == RG_NIL16)
+		return fail(err, errlen, "peers_max and lanes_max must be 1..65534");
+	if (cfg->streams_max == 0 || cfg->streams_max > (1u << 24))
+		return fail(err, errlen, "streams_max must be 1..%u", 1u << 24);
+	if (cfg->tx_records_max == 0 || cfg->tx_stream_records_max == 0)
+		return fail(err, errlen, "tx_records_max and tx_stream_records_max must be > 0");
+	if (!rg_is_pow2(cfg->rx_window_records) || cfg->rx_window_records < 2 ||
+	    cfg->rx_window_records > (1u << 16))
+		return fail(err, errlen, "rx_window_records must be a power of two in 2..65536");
+	if ((uint64_t)cfg->streams_max * cfg->rx_window_records > (1ull << 28))
+		return fail(err, errlen, "streams_max * rx_window_records must be <= 2^28");
+	if (cfg->rx_frags_max == 0)
+		return fail(err, errlen, "rx_frags_max must be > 0");
+	if (cfg->pkt_bytes_max < 256 || cfg->pkt_bytes_max > RG_PKT_BYTES_MAX)
+		return fail(err, errlen, "pkt_bytes_max must be 256..%u", RG_PKT_BYTES_MAX);
+	if (!rg_is_pow2(cfg->inflight_pkts_max) || !rg_is_pow2(cfg->inflight_frames_max))
+		return fail(err, errlen, "inflight_pkts_max and inflight_frames_max: powers of two");
+	if (cfg->inflight_bytes_max < cfg->pkt_bytes_max)
+		return fail(err, errlen, "inflight_bytes_max must hold one packet");
+	if (cfg->ack_every_pkts == 0 || cfg->initial_rtt_ns == 0 || cfg->granularity_ns == 0 ||
+	    cfg->pto_ns_max == 0 || cfg->hello_interval_ns == 0 || cfg->ping_interval_ns == 0)
+		return fail(err, errlen, "ack_every_pkts and the timers must be > 0");
+	if (cfg->pace_rate_bytes_per_s != 0 && cfg->pace_burst_bytes < cfg->pkt_bytes_max)
+		return fail(err, errlen, "pace_burst_bytes must hold one packet");
+	if (cfg->pn_start_max == 0 || cfg->pn_start_max > (1ull << 32))
+		return fail(err, errlen, "pn_start_max must be 1..2^32");
+	if (cfg->mem.alloc == NULL || cfg->mem.free == NULL || cfg->rng.next == NULL)
+		return fail(err, errlen, "mem and rng must be set");
+	return 0;
+}
+
+int
+rg_idxq_init(struct rg_idxq *q, uint32_t min_cap, const struct rg_mem *mem)
+{
+	uint32_t cap = 16;
+
+	while (cap < min_cap)
+		cap <<= 1;
+	q->v = rg_mem_alloc(mem, sizeof(q->v[0]) * cap);
+	q->mask = cap - 1;
+	q->head = q->tail = 0;
+	return q->v == NULL ? -ENOMEM : 0;
+}
+
+static int
+cb_check(const struct rg_core_cb *cb)
+{
+	return cb->deliver != NULL && cb->rx_hold != NULL && cb->rx_release != NULL &&
+	       cb->tx_release != NULL && cb->rx_open != NULL && cb->replay != NULL;
+}
+
+int
+rg_core_create(const struct rg_core_config *cfg, const struct rg_core_cb *cb,
+	       struct rg_core **out)
+{
+	const struct rg_mem *mem = &cfg->mem;
+	struct rg_core *c;
+	int rc;
+
+	*out = NULL;
+	if (rg_core_config_check(cfg, NULL, 0) != 0 || !cb_check(cb))
+		return -EINVAL;
+	c = rg_mem_alloc(mem, sizeof(*c));
+	if (c == NULL)
+		return -ENOMEM;
+	c->cfg = *cfg;
+	c->cb = *cb;
+	c->data_room_min = RG_MIN(256u, cfg->pkt_bytes_max / 4);
+	c->peers = rg_mem_alloc(mem, sizeof(c->peers[0]) * cfg->peers_max);
+	c->lanes = rg_mem_alloc(mem, sizeof(c->lanes[0]) * cfg->lanes_max);
+	c->streams = rg_mem_alloc(mem, sizeof(c->streams[0]) * cfg->streams_max);
+	c->slots = rg_mem_alloc(mem, sizeof(c->slots[0]) * (size_t)cfg->streams_max *
+					     cfg->rx_window_records);
+	rc = -ENOMEM;
+	if (c->peers == NULL || c->lanes == NULL || c->streams == NULL || c->slots == NULL)
+		goto fail;
+	if ((rc = rg_stab_init(&c->tx_tab, cfg->streams_max, mem)) != 0 ||
+	    (rc = rg_stab_init(&c->rx_tab, cfg->streams_max, mem)) != 0 ||
+	    (rc = rg_txpool_init(&c->txpool, cfg->tx_records_max, mem)) != 0 ||
+	    (rc = rg_rxpool_init(&c->rxpool, cfg->rx_frags_max, mem)) != 0 ||
+	    (rc = rg_idxq_init(&c->blocked, cfg->streams_max, mem)) != 0)
+		goto fail;
+	*out = c;
+	return 0;
+fail:
+	rg_core_destroy(c);
+	return rc;
+}
+
+static void
+release_all(struct rg_core *c)
+{
+	for (uint32_t i = 0; i < c->nstreams; i++) {
+		struct rg_stream *s = &c->streams[i];
+
+		if (s->tx) {
+			rg_txq_drop_all(&c->txpool, &s->q, 1, c->cb.tx_release, c->cb.ctx);
+		} else {
+			struct rg_reorder_ops ops = { .release = c->cb.rx_release, .ctx = c->cb.ctx };
+
+			rg_reorder_clear(&s->ro, &c->rxpool, &ops);
+		}
+	}
+}
+
+void
+rg_core_destroy(struct rg_core *c)
+{
+	const struct rg_mem *mem;
+
+	if (c == NULL)
+		return;
+	mem = &c->cfg.mem;
+	if (c->streams != NULL && c->txpool.recs != NULL && c->rxpool.frags != NULL)
+		release_all(c);
+	for (uint16_t i = 0; c->lanes != NULL && i < c->nlanes; i++) {
+		struct rg_lane *l = &c->lanes[i];
+
+		rg_recovery_fini(&l->rec, mem);
+		rg_mem_free(mem, l->rtx.v);
+		rg_mem_free(mem, l->ctlq.v);
+		rg_mem_free(mem, l->actq.v);
+	}
+	for (uint16_t i = 0; c->peers != NULL && i < c->npeers; i++)
+		rg_mem_free(mem, c->peers[i].lane_map);
+	rg_stab_fini(&c->tx_tab, mem);
+	rg_stab_fini(&c->rx_tab, mem);
+	rg_txpool_fini(&c->txpool, mem);
+	rg_rxpool_fini(&c->rxpool, mem);
+	rg_mem_free(mem, c->blocked.v);
+	rg_mem_free(mem, c->slots);
+	rg_mem_free(mem, c->streams);
+	rg_mem_free(mem, c->lanes);
+	rg_mem_free(mem, c->peers);
+	rg_mem_free(mem, c);
+}
+
+static uint16_t
+peer_index(const struct rg_core *c, uint16_t gw)
+{
+	for (uint16_t i = 0; i < c->npeers; i++)
+		if (c->peers[i].gw == gw)
+			return i;
+	return RG_NIL16;
+}
+
+int
+rg_core_add_peer(struct rg_core *c, uint16_t peer_gw, uint16_t lanes_total)
+{
+	struct rg_peer *p;
+
+	if (lanes_total == 0 || lanes_total == RG_NIL16 || peer_gw == c->cfg.gateway_id)
+		return -EINVAL;
+	if (peer_index(c, peer_gw) != RG_NIL16)
+		return -EEXIST;
+	if (c->npeers >= c->cfg.peers_max)
+		return -ENOSPC;
+	p = &c->peers[c->npeers];
+	p->lane_map = rg_mem_alloc(&c->cfg.mem, sizeof(p->lane_map[0]) * lanes_total);
+	if (p->lane_map == NULL)
+		return -ENOMEM;
+	for (uint16_t i = 0; i < lanes_total; i++)
+		p->lane_map[i] = RG_NIL16;
+	p->gw = peer_gw;
+	p->lanes_total = lanes_total;
+	p->inc = 0;
+	c->npeers++;
+	return 0;
+}
+
+void
+rg_lane_reset(struct rg_core *c, struct rg_lane *l, uint64_t now_ns)
+{
+	rg_recovery_reset(&l->rec, rg_core_pn_start(c));
+	rg_ackr_reset(&l->ackr);
+	l->rtx.head = l->rtx.tail = 0;
+	l->ctlq.head = l->ctlq.tail = 0;
+	l->actq.head = l->actq.tail = 0;
+	l->probe = 0;
+	l->hello_due = 0;
+	l->hello_next_ns = now_ns;
+	l->last_eliciting_ns = now_ns;
+}
+
+int
+rg_core_add_lane(struct rg_core *c, uint16_t peer_gw, uint16_t lane_id, uint64_t now_ns)
+{
+	const struct rg_core_config *cfg = &c->cfg;
+	struct rg_recovery_config rc = {
+		.pkts_max = cfg->inflight_pkts_max,
+		.frefs_max = cfg->inflight_frames_max,
+		.bytes_max = cfg->inflight_bytes_max,
+		.initial_rtt_ns = cfg->initial_rtt_ns,
+		.granularity_ns = cfg->granularity_ns,
+		.ack_delay_ns_max = cfg->ack_delay_ns_max,
+		.pto_ns_max = cfg->pto_ns_max,
+	};
+	uint16_t p = peer_index(c, peer_gw);
+	struct rg_lane *l;
+	int err;
+
+	if (p == RG_NIL16)
+		return -ENOENT;
+	if (lane_id >= c->peers[p].lanes_total)
+		return -EINVAL;
+	if (c->peers[p].lane_map[lane_id] != RG_NIL16)
+		return -EEXIST;
+	if (c->nlanes >= cfg->lanes_max)
+		return -ENOSPC;
+	l = &c->lanes[c->nlanes];
+	memset(l, 0, sizeof(*l));
+	l->peer = p;
+	l->id = lane_id;
+	err = rg_recovery_init(&l->rec, &rc, &cfg->mem, rg_core_pn_start(c));
+	if (err == 0)
+		err = rg_idxq_init(&l->ctlq, cfg->streams_max, &cfg->mem);
+	if (err == 0)
+		err = rg_idxq_init(&l->actq, cfg->streams_max, &cfg->mem);
+	l->rtx.v = rg_mem_alloc(&cfg->mem, sizeof(l->rtx.v[0]) * cfg->inflight_frames_max);
+	l->rtx.mask = cfg->inflight_frames_max - 1;
+	if (err == 0 && l->rtx.v == NULL)
+		err = -ENOMEM;
+	if (err != 0) {
+		rg_recovery_fini(&l->rec, &cfg->mem);
+		rg_mem_free(&cfg->mem, l->ctlq.v);
+		rg_mem_free(&cfg->mem, l->actq.v);
+		rg_mem_free(&cfg->mem, l->rtx.v);
+		return err;
+	}
+	rg_ackr_reset(&l->ackr);
+	rg_pacer_init(&l->pacer, cfg->pace_rate_bytes_per_s, cfg->pace_burst_bytes, now_ns);
+	rg_lane_reset(c, l, now_ns);
+	c->peers[p].lane_map[lane_id] = c->nlanes;
+	c->nlanes++;
+	return 0;
+}
+
+int
+rg_core_tx_open(struct rg_core *c, uint16_t peer_gw, uint64_t stream, uint16_t lane_id)
+{
+	uint16_t p = peer_index(c, peer_gw);
+	struct rg_stream *s;
+	int rc;
+
+	if (stream == 0)
+		return -EINVAL;
+	if (p == RG_NIL16 || lane_id >= c->peers[p].lanes_total ||
+	    c->peers[p].lane_map[lane_id] == RG_NIL16)
+		return -ENOENT;
+	if (c->nstreams >= c->cfg.streams_max)
+		return -ENOSPC;
+	rc = rg_stab_put(&c->tx_tab, stream, c->nstreams);
+	if (rc != 0)
+		return rc;
+	s = &c->streams[c->nstreams++];
+	memset(s, 0, sizeof(*s));
+	s->id = stream;
+	s->peer = p;
+	s->lane = c->peers[p].lane_map[lane_id];
+	s->tx = 1;
+	s->state = RG_STREAM_SYNCING;
+	rg_txq_init(&s->q, c->cfg.tx_stream_records_max, 1);
+	s->ctl = RG_CTL_RESUME_REQ;
+	s->sq = RG_SQ_CTL;
+	rg_idxq_push(&c->lanes[s->lane].ctlq, c->nstreams - 1);
+	return 0;
+}
+
+void
+rg_core_stats(const struct rg_core *c, struct rg_core_stats *out)
+{
+	*out = c->st;
+}
+
+uint16_t
+rg_core_lanes(const struct rg_core *c)
+{
+	return c->nlanes;
+}
+
+int
+rg_core_lane_info(const struct rg_core *c, uint16_t idx, struct rg_lane_info *out)
+{
+	const struct rg_lane *l;
+
+	if (idx >= c->nlanes)
+		return -ENOENT;
+	l = &c->lanes[idx];
+	*out = (struct rg_lane_info){
+		.peer_gw = c->peers[l->peer].gw,
+		.lane = l->id,
+		.peer_inc = c->peers[l->peer].inc,
+		.srtt_ns = l->rec.rtt.smoothed_ns,
+		.rttvar_ns = l->rec.rtt.var_ns,
+		.min_rtt_ns = l->rec.rtt.min_ns == RG_NS_NEVER ? 0 : l->rec.rtt.min_ns,
+		.latest_rtt_ns = l->rec.rtt.latest_ns,
+		.bytes_in_flight = l->rec.bytes_in_flight,
+		.pkts_in_flight = l->rec.pkts_in_flight,
+		.pkts_acked = l->rec.acked_pkts,
+		.pkts_lost = l->rec.lost_pkts,
+		.pto_fired = l->rec.pto_fired,
+		.rtx_queued = l->rtx.tail - l->rtx.head,
+	};
+	return 0;
+}
+
+int
+rg_core_stream_info(const struct rg_core *c, uint64_t stream, int tx, struct rg_stream_info *out)
+{
+	uint32_t idx = rg_stab_get(tx ? &c->tx_tab : &c->rx_tab, stream);
+	const struct rg_stream *s;
+
+	if (idx == RG_STAB_NONE)
+		return -ENOENT;
+	s = &c->streams[idx];
+	memset(out, 0, sizeof(*out));
+	out->peer_gw = c->peers[s->peer].gw;
+	out->tx = s->tx;
+	out->applied = s->applied;
+	if (s->tx) {
+		out->open = s->state == RG_STREAM_OPEN;
+		out->next_seq = s->q.next_seq;
+		out->acked = s->q.acked_seq;
+		out->credit = s->credit;
+		out->queued = s->q.count;
+	} else {
+		out->next_seq = s->ro.next_seq;
+		out->credit = rg_reorder_max_seq(&s->ro);
+		out->queued = s->ro.buffered;
+	}
+	return 0;
+}
+
+static int
+idxq_holds(const struct rg_idxq *q, uint32_t x)
+{
+	int n = 0;
+
+	for (uint32_t i = q->head; i != q->tail; i++)
+		n += q->v[i & q->mask] == x;
+	return n;
+}
+
+static int
+stream_check(const struct rg_core *c, uint32_t i)
+{
+	const struct rg_stream *s = &c->streams[i];
+	const struct rg_lane *l = &c->lanes[s->lane];
+
+	if (idxq_holds(&l->ctlq, i) != !!(s->sq & RG_SQ_CTL) ||
+	    idxq_holds(&l->actq, i) != !!(s->sq & RG_SQ_ACT) ||
+	    idxq_holds(&c->blocked, i) != !!(s->sq & RG_SQ_BLOCKED))
+		return -1;
+	if (s->tx && s->state == RG_STREAM_SYNCING && (s->q.count != 0 || (s->sq & RG_SQ_ACT)))
+		return -1;
+	if (s->tx)
+		return rg_txq_check(&c->txpool, &s->q);
+	return rg_reorder_check(&s->ro, &c->rxpool);
+}
+
+int
+rg_core_check(const struct rg_core *c)
+{
+	for (uint16_t i = 0; i < c->nlanes; i++)
+		if (rg_ackr_check(&c->lanes[i].ackr) != 0 || rg_recovery_check(&c->lanes[i].rec) != 0)
+			return -1;
+	for (uint32_t i = 0; i < c->nstreams; i++)
+		if (stream_check(c, i) != 0)
+			return -1;
+	return 0;
+}
