@@ -34,7 +34,7 @@ insert_range(struct rg_ackr *a, unsigned i, uint64_t pn)
 	if (a->n == RG_ACKR_RANGES_MAX) {
 		a->floor = a->r[a->n - 1].hi + 1;
 		a->n--;
-		if (i == a->n) { /* the new range was the lowest one: it is forgotten too */
+		if (i > a->n) { /* the new range was below the dropped one: it is forgotten too */
 			a->floor = RG_MAX(a->floor, pn + 1);
 			return;
 		}

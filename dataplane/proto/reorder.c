@@ -203,6 +203,11 @@ rg_reorder_offer(struct rg_reorder *r, struct rg_rxpool *p, const struct rg_rx_f
 	}
 	in_order = f->seq == r->next_seq && f->off <= r->deliver_off && !r->blocked;
 	if (in_order && deliver_tail(r, f, ops) == 0) {
+		struct rg_rxslot *s = slot_of(r, f->seq);
+
+		/* The record completed: fragments of it still buffered are duplicates now. */
+		if (r->next_seq != f->seq && s->seq == f->seq)
+			slot_clear(r, p, s, ops);
 		rg_reorder_drain(r, p, ops);
 		return RG_REORDER_DELIVERED;
 	}

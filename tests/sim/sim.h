@@ -1,0 +1,124 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The deterministic simulator (DESIGN §5): the real protocol core of several
+ * gateways over a simulated clock and network with faults, producers that
+ * keep every record until it is applied, consumers that check every byte,
+ * and a history checker. One seed reproduces a run exactly: all randomness
+ * comes from one splitmix64 stream per run, and events at the same instant
+ * run in the order they were scheduled.
+ *
+ * A run has two phases:
+ *   1. fault phase (duration_s): producers publish; the network delays,
+ *      jitters, loses (random and Gilbert–Elliott bursts), duplicates,
+ *      reorders and corrupts packets; links partition and heal; gateways
+ *      crash (losing all state, and their consumers fall back to what they
+ *      had applied) and restart.
+ *   2. healed phase: no new records, no faults but delay; everything
+ *      published must be applied within heal_bound_s, or it is a violation.
+ */
+#ifndef RG_SIM_H
+#define RG_SIM_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "core.h"
+
+#define SIM_GW_MAX 8
+#define SIM_STREAMS_MAX 1024
+
+/* X-macro: fault classes; each reports how many it injected. */
+#define SIM_FAULTS(X)                                                                              \
+	X(jitter)                                                                                  \
+	X(loss)                                                                                    \
+	X(burst_loss)                                                                              \
+	X(duplication)                                                                             \
+	X(reordering)                                                                              \
+	X(corruption)                                                                              \
+	X(partition)                                                                               \
+	X(crash)                                                                                   \
+	X(consumer_stall)
+
+enum sim_fault {
+#define SIM_X(name) SIM_FAULT_##name,
+	SIM_FAULTS(SIM_X)
+#undef SIM_X
+	SIM_FAULT_MAX
+};
+
+/* X-macro: what the history checker counts as wrong; all must be 0. */
+#define SIM_ANOMALIES(X)                                                                           \
+	X(lost)                                                                                    \
+	X(duplicated)                                                                              \
+	X(reordered)                                                                               \
+	X(gaps)                                                                                    \
+	X(corrupt_accepted)                                                                        \
+	X(violations)
+
+enum sim_anomaly {
+#define SIM_X(name) SIM_ANOM_##name,
+	SIM_ANOMALIES(SIM_X)
+#undef SIM_X
+	SIM_ANOM_MAX
+};
+
+/* A scenario: topology, traffic and fault rates. Scenarios fill it; flags override it. */
+struct sim_config {
+	const char *name;
+	uint64_t seed;
+	double duration_s;   /* fault phase */
+	double heal_bound_s; /* healed phase must deliver everything within this */
+	int gateways;
+	int lanes;              /* lanes between each pair of gateways */
+	int streams_per_pair;   /* streams from each gateway to each other one */
+	double records_per_s;   /* per stream, during the fault phase */
+	uint32_t large_every;   /* one record in this many is 64 KiB .. 1 MiB (0: never) */
+	/* network */
+	double delay_ms;
+	double jitter_ms;
+	double loss;          /* random loss probability per packet */
+	double burst_enter;   /* Gilbert–Elliott: P(good → bad) per packet */
+	double burst_exit;    /* P(bad → good) per packet */
+	double burst_loss;    /* loss probability in the bad state */
+	double dup;           /* duplication probability */
+	double reorder;       /* probability of an extra delay of up to reorder_ms */
+	double reorder_ms;
+	double corrupt;       /* probability of 1-3 flipped bits */
+	double partitions_per_s; /* mean rate of link partitions (each 0.2 .. 3 s) */
+	double crashes_per_s;    /* mean rate of gateway crashes (down 0.05 .. 1 s) */
+	double stall;            /* probability a consumer refuses a delivery (-EAGAIN) */
+	/* output */
+	int progress; /* print a progress line each simulated second */
+	int verbose;
+};
+
+struct sim_result {
+	uint64_t events;
+	double sim_seconds;
+	double heal_seconds;
+	uint64_t published; /* distinct records the producers made */
+	uint64_t delivered; /* complete records handed to consumers, all incarnations */
+	uint64_t checked;   /* of those, verified in order with every byte right */
+	uint64_t bytes_checked;
+	uint64_t anomalies[SIM_ANOM_MAX];
+	uint64_t faults[SIM_FAULT_MAX];
+	uint64_t packets;
+	uint64_t retransmits;
+	char violation[256]; /* the first violation, for the report */
+};
+
+/* Scenarios (tests/sim/sim_<area>_<scenario>.c). */
+void sim_replication_faults(struct sim_config *cfg);
+void sim_replication_clean(struct sim_config *cfg);
+
+/* Runs one seed. Returns 0 when every anomaly is 0, every enabled fault fired and records were checked. */
+int sim_run(const struct sim_config *cfg, struct sim_result *res);
+
+/* Whether a run's result passes (see sim_run); why not, in msg. */
+int sim_verdict(const struct sim_config *cfg, const struct sim_result *res, char *msg,
+		size_t msglen);
+
+const char *sim_fault_name(enum sim_fault f);
+const char *sim_anomaly_name(enum sim_anomaly a);
+
+#endif /* RG_SIM_H */

@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The simulator's internals, shared by sim_net.c and sim_world.c. */
+#ifndef RG_SIM_IMPL_H
+#define RG_SIM_IMPL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sim.h"
+
+enum sim_ev_type {
+	SIM_EV_ARRIVE,    /* a packet reaches gateway gw */
+	SIM_EV_WAKE,      /* gateway gw's core deadline (arg: generation) */
+	SIM_EV_PRODUCE,   /* producers at gw make and publish records */
+	SIM_EV_CONSUME,   /* consumers at gw apply what they have and retry refused deliveries */
+	SIM_EV_CRASH,     /* some gateway loses all state */
+	SIM_EV_RESTART,   /* gateway gw comes back with a newer incarnation */
+	SIM_EV_PARTITION, /* a random pair of gateways is cut off */
+	SIM_EV_HEAL_LINK, /* pair (gw, arg) joins again */
+	SIM_EV_PHASE_END, /* the fault phase ends */
+	SIM_EV_CHECK,     /* progress line, and in the healed phase: is everything applied? */
+};
+
+struct sim_pkt {
+	uint32_t refs;
+	size_t len;
+	uint8_t data[];
+};
+
+struct sim_ev {
+	uint64_t t, n;
+	enum sim_ev_type type;
+	int gw;
+	struct sim_pkt *pkt;
+	uint64_t arg;
+};
+
+struct sim_link {
+	int partitioned;
+	int bad; /* Gilbert–Elliott state */
+	uint64_t last_arrival_ns; /* FIFO: the latest arrival scheduled on this link */
+	uint64_t partition_drops;
+};
+
+/* One stream: its producer at src and its consumer at dst. */
+struct sim_stream {
+	uint64_t id;
+	int src, dst;
+	uint16_t lane;
+	/* producer: keeps every record until applied; records are a pure function of (id, seq) */
+	uint64_t head;     /* last seq made */
+	uint64_t next_pub; /* next seq to hand to the core; 0 = waiting for a replay */
+	uint64_t trim;     /* records <= trim were thrown away */
+	double owed;       /* fractional records not made yet */
+	/* consumer: one incarnation lasts until its gateway crashes */
+	uint64_t c_next;    /* next seq expected */
+	uint32_t c_off;     /* bytes of c_next received */
+	uint8_t c_bad;      /* c_next had a wrong byte */
+	uint64_t c_applied; /* durable: survives a crash */
+	uint64_t *seen;     /* bitmap of seqs delivered in this incarnation */
+	size_t seen_words;
+};
+
+struct sim_gw {
+	struct sim *sim;
+	int idx;
+	uint64_t inc;
+	struct rg_core *core;
+	int alive;
+	uint64_t wake_at, wake_gen;
+	uint64_t rng; /* the core's injected randomness */
+	uint32_t spins;
+};
+
+struct sim {
+	struct sim_config cfg;
+	struct sim_result res;
+	uint64_t rng;
+	uint64_t now;
+	struct sim_ev *heap;
+	size_t heap_n, heap_cap;
+	uint64_t ev_seq;
+	struct sim_link links[SIM_GW_MAX][SIM_GW_MAX];
+	struct sim_gw gws[SIM_GW_MAX];
+	struct sim_stream *streams;
+	int nstreams;
+	int faults_on, producing, done;
+	uint64_t heal_start_ns, heal_deadline_ns;
+	uint64_t pkts_live;
+	uint8_t txbuf[RG_PKT_BYTES_MAX];
+	uint8_t *scratch; /* one record's expected bytes */
+};
+
+void sim_heap_push(struct sim *s, uint64_t t, enum sim_ev_type type, int gw, struct sim_pkt *pkt,
+		   uint64_t arg);
+int sim_heap_pop(struct sim *s, struct sim_ev *out);
+struct sim_pkt *sim_pkt_new(const uint8_t *data, size_t len);
+void sim_pkt_put(struct sim *s, struct sim_pkt *p);
+uint64_t sim_rand(struct sim *s);
+double sim_uniform(struct sim *s);
+int sim_chance(struct sim *s, double p);
+void sim_net_send(struct sim *s, int src, int dst, const uint8_t *data, size_t len);
+
+#endif /* RG_SIM_IMPL_H */

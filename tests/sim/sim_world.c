@@ -1,0 +1,829 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The simulated world: gateways running the real protocol core, producers,
+ * consumers with the history checker, and the fault schedule.
+ *
+ * The history checker, per stream and consumer incarnation (a consumer
+ * restarts with its gateway, from its applied watermark):
+ *   - a fragment of seq c_next at offset c_off is the expected one: its bytes,
+ *     length and version are compared with what the producer made (a
+ *     mismatch is corrupt_accepted); a record whose bytes all matched is
+ *     checked;
+ *   - seq < c_next, or a fragment before c_off: if that seq was delivered in
+ *     this incarnation it is duplicated, else it arrived after a later record
+ *     and is reordered;
+ *   - seq > c_next, or a fragment past c_off: something was skipped: a gap;
+ *   - at the end, every record a producer made and the consumer did not apply
+ *     is lost.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sim_impl.h"
+#include "stab.h"
+
+#define PRODUCE_TICK_NS (1 * RG_NS_PER_MS)
+#define CONSUME_TICK_NS (2 * RG_NS_PER_MS)
+#define CHECK_TICK_NS (10 * RG_NS_PER_MS)
+#define PUBLISH_BURST_MAX 256 /* per stream per produce tick */
+#define SEND_BURST_MAX 512    /* packets per gateway per wake */
+#define SPINS_MAX 1000        /* consecutive wakes that found the core due but idle */
+
+/* ---- records: a pure function of (stream, seq) ---- */
+
+static uint64_t
+rec_seed(uint64_t id, uint64_t seq)
+{
+	uint64_t x = id * 0x9e3779b97f4a7c15ull ^ seq;
+
+	return rg_splitmix64(&x);
+}
+
+static uint32_t
+rec_len(const struct sim *s, uint64_t id, uint64_t seq)
+{
+	uint64_t h = rec_seed(id, seq), h2 = rg_splitmix64(&h);
+	uint64_t r = h2 % 1000;
+
+	if (s->cfg.large_every && (h >> 8) % s->cfg.large_every == 0)
+		return 65536 + (uint32_t)(h2 % (RG_RECORD_BYTES_MAX - 65536 + 1));
+	if (r < 10)
+		return 0;
+	if (r < 700)
+		return 1 + (uint32_t)(h2 >> 20) % 64;
+	if (r < 950)
+		return 65 + (uint32_t)(h2 >> 20) % 960;
+	return 1025 + (uint32_t)(h2 >> 20) % 7168;
+}
+
+static void
+rec_bytes(uint64_t id, uint64_t seq, uint32_t off, uint32_t len, uint8_t *out)
+{
+	uint64_t seed = rec_seed(id, seq);
+
+	/* Byte i is byte (i % 8) of splitmix(seed + i / 8): any fragment can be made alone. */
+	for (uint32_t i = 0; i < len; i++) {
+		uint32_t at = off + i;
+		uint64_t x = seed + at / 8;
+		uint64_t w = rg_splitmix64(&x);
+
+		out[i] = (uint8_t)(w >> (8 * (at % 8)));
+	}
+}
+
+static struct sim_stream *
+stream_of(struct sim *s, uint64_t id)
+{
+	uint64_t idx = (id & 0xffffffffu) - 1;
+
+	RG_ASSERT(idx < (uint64_t)s->nstreams && s->streams[idx].id == id);
+	return &s->streams[idx];
+}
+
+static void
+violation(struct sim *s, const char *what, uint64_t a, uint64_t b)
+{
+	if (s->res.anomalies[SIM_ANOM_violations]++ == 0)
+		snprintf(s->res.violation, sizeof(s->res.violation), "%s (%llu, %llu) at t=%.6fs",
+			 what, (unsigned long long)a, (unsigned long long)b, s->now / 1e9);
+}
+
+/* ---- the consumer and the history checker ---- */
+
+static int
+seen_get(const struct sim_stream *st, uint64_t seq)
+{
+	return seq / 64 < st->seen_words && (st->seen[seq / 64] >> (seq % 64)) & 1;
+}
+
+static void
+seen_set(struct sim_stream *st, uint64_t seq)
+{
+	if (seq / 64 >= st->seen_words) {
+		size_t n = RG_MAX(seq / 64 + 1, 2 * st->seen_words);
+
+		st->seen = realloc(st->seen, n * sizeof(st->seen[0]));
+		RG_ASSERT(st->seen != NULL);
+		memset(st->seen + st->seen_words, 0, (n - st->seen_words) * sizeof(st->seen[0]));
+		st->seen_words = n;
+	}
+	st->seen[seq / 64] |= 1ull << (seq % 64);
+}
+
+static void
+check_fragment(struct sim *s, struct sim_stream *st, const struct rg_rx_frag *f)
+{
+	uint32_t want_len = rec_len(s, st->id, f->seq);
+
+	if (f->seq < st->c_next || (f->seq == st->c_next && f->off < st->c_off)) {
+		if (f->seq < st->c_next && !seen_get(st, f->seq))
+			s->res.anomalies[SIM_ANOM_reordered]++;
+		else
+			s->res.anomalies[SIM_ANOM_duplicated]++;
+		return;
+	}
+	if (f->seq > st->c_next || f->off > st->c_off) {
+		s->res.anomalies[SIM_ANOM_gaps]++;
+		st->c_next = f->seq; /* re-align so the rest of the history is still checked */
+		st->c_off = f->off;
+		st->c_bad = 1;
+	}
+	if (f->record_len != want_len || f->version != 1 || (uint64_t)f->off + f->len > want_len) {
+		s->res.anomalies[SIM_ANOM_corrupt_accepted]++;
+		st->c_bad = 1;
+	} else {
+		rec_bytes(st->id, f->seq, f->off, f->len, s->scratch);
+		if (memcmp(s->scratch, f->data, f->len) != 0) {
+			s->res.anomalies[SIM_ANOM_corrupt_accepted]++;
+			st->c_bad = 1;
+		}
+	}
+	st->c_off = f->off + f->len;
+	if (st->c_off < f->record_len)
+		return;
+	s->res.delivered++;
+	if (!st->c_bad) {
+		s->res.checked++;
+		s->res.bytes_checked += f->record_len;
+	}
+	seen_set(st, f->seq);
+	st->c_next = f->seq + 1;
+	st->c_off = 0;
+	st->c_bad = 0;
+}
+
+static int
+cb_deliver(void *ctx, uint16_t peer_gw, uint64_t stream, const struct rg_rx_frag *f)
+{
+	struct sim_gw *g = ctx;
+	struct sim *s = g->sim;
+	struct sim_stream *st = stream_of(s, stream);
+
+	if (st->dst != g->idx || st->src != peer_gw - 1)
+		violation(s, "delivered at the wrong gateway", stream, peer_gw);
+	if (s->faults_on && sim_chance(s, s->cfg.stall)) {
+		s->res.faults[SIM_FAULT_consumer_stall]++;
+		return -EAGAIN;
+	}
+	check_fragment(s, st, f);
+	return 0;
+}
+
+static void
+consumer_restart(struct sim_stream *st)
+{
+	/* What was delivered but not applied is gone with the process. */
+	st->c_next = st->c_applied + 1;
+	st->c_off = 0;
+	st->c_bad = 0;
+	for (uint64_t q = st->c_applied + 1; q / 64 < st->seen_words; q++)
+		st->seen[q / 64] &= ~(1ull << (q % 64));
+}
+
+static int
+cb_rx_open(void *ctx, uint16_t peer_gw, uint64_t stream, uint64_t *applied)
+{
+	struct sim_gw *g = ctx;
+	struct sim_stream *st = stream_of(g->sim, stream);
+
+	if (st->dst != g->idx || st->src != peer_gw - 1)
+		return -EPERM;
+	*applied = st->c_applied;
+	return 0;
+}
+
+static void
+cb_rx_hold(void *ctx, void *handle)
+{
+	(void)ctx;
+	((struct sim_pkt *)handle)->refs++;
+}
+
+static void
+cb_rx_release(void *ctx, void *handle)
+{
+	struct sim_gw *g = ctx;
+
+	sim_pkt_put(g->sim, handle);
+}
+
+/* ---- the producer ---- */
+
+struct sim_rec {
+	uint32_t len;
+	uint8_t data[];
+};
+
+static void
+cb_tx_release(void *ctx, void *handle)
+{
+	(void)ctx;
+	free(handle);
+}
+
+static void
+cb_replay(void *ctx, uint16_t peer_gw, uint64_t stream, uint64_t from)
+{
+	struct sim_gw *g = ctx;
+	struct sim *s = g->sim;
+	struct sim_stream *st = stream_of(s, stream);
+
+	(void)peer_gw;
+	if (from <= st->trim) {
+		/* The producer threw those records away: they can never be delivered. */
+		violation(s, "replay asks for trimmed records", stream, from);
+		st->next_pub = 0;
+		return;
+	}
+	if (from > st->head + 1)
+		violation(s, "replay from beyond what was made", stream, from);
+	st->next_pub = from;
+}
+
+static void
+cb_acked(void *ctx, uint16_t peer_gw, uint64_t stream, uint64_t acked)
+{
+	struct sim_gw *g = ctx;
+	struct sim_stream *st = stream_of(g->sim, stream);
+
+	(void)peer_gw;
+	if (RG_CANARY_IS(TRIM_ON_ACK) && acked > st->trim)
+		st->trim = acked; /* canary: trust the gateway's ack, not the consumer's apply */
+}
+
+static void
+cb_applied(void *ctx, uint16_t peer_gw, uint64_t stream, uint64_t applied)
+{
+	struct sim_gw *g = ctx;
+	struct sim_stream *st = stream_of(g->sim, stream);
+
+	(void)peer_gw;
+	if (applied > st->head)
+		violation(g->sim, "applied beyond what was made", stream, applied);
+	if (applied > st->trim)
+		st->trim = applied;
+}
+
+static void
+publish(struct sim *s, struct sim_gw *g, struct sim_stream *st)
+{
+	for (int n = 0; n < PUBLISH_BURST_MAX && st->next_pub != 0 && st->next_pub <= st->head; n++) {
+		uint32_t len = rec_len(s, st->id, st->next_pub);
+		struct sim_rec *r = malloc(sizeof(*r) + len);
+		int rc;
+
+		RG_ASSERT(r != NULL);
+		r->len = len;
+		rec_bytes(st->id, st->next_pub, 0, len, r->data);
+		rc = rg_core_publish(g->core, st->id, st->next_pub, 1, r->data, len, r);
+		if (rc != 0) {
+			free(r);
+			if (rc != -EAGAIN)
+				violation(s, "publish failed", st->id, (uint64_t)-rc);
+			return;
+		}
+		st->next_pub++;
+	}
+}
+
+/* ---- gateways ---- */
+
+static uint64_t
+core_rng(void *ctx)
+{
+	struct sim_gw *g = ctx;
+	uint64_t x = rg_splitmix64(&g->rng);
+
+	/* Half the lanes start numbering just below 2^32, so numbers wrap within a run. */
+	return (x & 1) ? (1ull << 32) - 1 - (x >> 1) % 50000 : x >> 1;
+}
+
+static void
+gw_config(struct sim *s, struct sim_gw *g, struct rg_core_config *c)
+{
+	rg_core_config_default(c);
+	c->incarnation = g->inc;
+	c->gateway_id = (uint16_t)(g->idx + 1);
+	c->streams_max = (uint32_t)s->nstreams;
+	c->lanes_max = (uint16_t)(s->cfg.lanes * (s->cfg.gateways - 1));
+	c->tx_records_max = 8192;
+	c->tx_stream_records_max = 128;
+	c->rx_window_records = 64;
+	c->rx_frags_max = 8192;
+	c->inflight_pkts_max = 1024;
+	c->inflight_frames_max = 8192;
+	c->inflight_bytes_max = 1u << 20;
+	c->ack_delay_ns_max = RG_NS_PER_MS;
+	c->initial_rtt_ns = 50 * RG_NS_PER_MS;
+	c->granularity_ns = RG_NS_PER_MS;
+	c->pto_ns_max = 500 * RG_NS_PER_MS;
+	c->hello_interval_ns = 50 * RG_NS_PER_MS;
+	c->rng = (struct rg_rng){ .next = core_rng, .ctx = g };
+}
+
+static void schedule_wake(struct sim *s, struct sim_gw *g, uint64_t t);
+
+static void
+gw_start(struct sim *s, struct sim_gw *g)
+{
+	struct rg_core_config cfg;
+	struct rg_core_cb cb = { .deliver = cb_deliver,
+				 .rx_hold = cb_rx_hold,
+				 .rx_release = cb_rx_release,
+				 .tx_release = cb_tx_release,
+				 .rx_open = cb_rx_open,
+				 .replay = cb_replay,
+				 .acked = cb_acked,
+				 .applied = cb_applied,
+				 .ctx = g };
+	int rc;
+
+	gw_config(s, g, &cfg);
+	g->rng = sim_rand(s);
+	rc = rg_core_create(&cfg, &cb, &g->core);
+	RG_ASSERT(rc == 0);
+	for (int p = 0; p < s->cfg.gateways; p++) {
+		if (p == g->idx)
+			continue;
+		RG_ASSERT(rg_core_add_peer(g->core, (uint16_t)(p + 1), (uint16_t)s->cfg.lanes) == 0);
+		for (int l = 0; l < s->cfg.lanes; l++)
+			RG_ASSERT(rg_core_add_lane(g->core, (uint16_t)(p + 1), (uint16_t)l, s->now) ==
+				  0);
+	}
+	for (int i = 0; i < s->nstreams; i++) {
+		struct sim_stream *st = &s->streams[i];
+
+		if (st->src != g->idx)
+			continue;
+		st->next_pub = 0; /* until the core says where to resume */
+		RG_ASSERT(rg_core_tx_open(g->core, (uint16_t)(st->dst + 1), st->id, st->lane) == 0);
+	}
+	g->alive = 1;
+	g->wake_at = RG_NS_NEVER;
+	schedule_wake(s, g, s->now);
+}
+
+static void
+gw_crash(struct sim *s, struct sim_gw *g)
+{
+	rg_core_destroy(g->core);
+	g->core = NULL;
+	g->alive = 0;
+	g->wake_gen++;
+	for (int i = 0; i < s->nstreams; i++)
+		if (s->streams[i].dst == g->idx)
+			consumer_restart(&s->streams[i]);
+	/* Incarnations are ordered: the next one is larger (docs/protocol.md). */
+	g->inc += 1 + sim_rand(s) % 1000;
+}
+
+static void
+schedule_wake(struct sim *s, struct sim_gw *g, uint64_t t)
+{
+	if (g->wake_at != RG_NS_NEVER && g->wake_at >= s->now && g->wake_at <= t)
+		return; /* an earlier wake is pending */
+	g->wake_at = t;
+	sim_heap_push(s, t, SIM_EV_WAKE, g->idx, NULL, ++g->wake_gen);
+}
+
+/* Sends what the core has, then sleeps until its next deadline. */
+static void
+pump(struct sim *s, struct sim_gw *g)
+{
+	struct rg_tx_meta meta;
+	uint64_t d;
+	int sent = 0;
+
+	if (!g->alive)
+		return;
+	for (; sent < SEND_BURST_MAX; sent++) {
+		size_t n = rg_core_send(g->core, s->txbuf, sizeof(s->txbuf), &meta, s->now);
+
+		if (n == 0)
+			break;
+		sim_net_send(s, g->idx, meta.peer_gw - 1, s->txbuf, n);
+	}
+	if (rg_core_check(g->core) != 0)
+		violation(s, "core invariants broken at gateway", (uint64_t)g->idx, 0);
+	d = rg_core_next_deadline(g->core, s->now);
+	if (d <= s->now) {
+		/* Due now but nothing left: a deadline the core cannot act on is a bug. */
+		if (sent == 0 && ++g->spins > SPINS_MAX) {
+			violation(s, "core deadline is due but it sends nothing", (uint64_t)g->idx, d);
+			d = s->now + RG_NS_PER_MS;
+			g->spins = 0;
+		} else {
+			d = s->now + RG_NS_PER_US;
+		}
+	} else {
+		g->spins = 0;
+	}
+	schedule_wake(s, g, d);
+}
+
+/* ---- the fault schedule ---- */
+
+static uint64_t
+exp_ns(struct sim *s, double rate_per_s)
+{
+	return (uint64_t)(-log(1.0 - sim_uniform(s)) / rate_per_s * 1e9);
+}
+
+static uint64_t
+fault_end_ns(const struct sim *s)
+{
+	return (uint64_t)(s->cfg.duration_s * 1e9);
+}
+
+static void
+schedule_next(struct sim *s, enum sim_ev_type type, double rate)
+{
+	uint64_t t = s->now + exp_ns(s, rate);
+
+	if (rate > 0 && t < fault_end_ns(s))
+		sim_heap_push(s, t, type, 0, NULL, 0);
+}
+
+static void
+on_crash(struct sim *s)
+{
+	int alive[SIM_GW_MAX], n = 0;
+	struct sim_gw *g;
+
+	schedule_next(s, SIM_EV_CRASH, s->cfg.crashes_per_s);
+	for (int i = 0; i < s->cfg.gateways; i++)
+		if (s->gws[i].alive)
+			alive[n++] = i;
+	if (!s->faults_on || n < 2) /* keep one gateway up so the run makes progress */
+		return;
+	g = &s->gws[alive[sim_rand(s) % (uint64_t)n]];
+	gw_crash(s, g);
+	s->res.faults[SIM_FAULT_crash]++;
+	sim_heap_push(s, s->now + 50 * RG_NS_PER_MS + sim_rand(s) % (950 * RG_NS_PER_MS),
+		      SIM_EV_RESTART, g->idx, NULL, 0);
+}
+
+static void
+set_partition(struct sim *s, int a, int b, int on)
+{
+	s->links[a][b].partitioned = on;
+	s->links[b][a].partitioned = on;
+}
+
+static void
+on_partition(struct sim *s)
+{
+	int a, b;
+
+	schedule_next(s, SIM_EV_PARTITION, s->cfg.partitions_per_s);
+	if (!s->faults_on)
+		return;
+	a = (int)(sim_rand(s) % (uint64_t)s->cfg.gateways);
+	b = (int)((uint64_t)a + 1 + sim_rand(s) % (uint64_t)(s->cfg.gateways - 1)) % s->cfg.gateways;
+	if (s->links[a][b].partitioned)
+		return;
+	set_partition(s, a, b, 1);
+	s->res.faults[SIM_FAULT_partition]++;
+	sim_heap_push(s, s->now + 200 * RG_NS_PER_MS + sim_rand(s) % (2800 * RG_NS_PER_MS),
+		      SIM_EV_HEAL_LINK, a, NULL, (uint64_t)b);
+}
+
+static void
+on_phase_end(struct sim *s)
+{
+	s->faults_on = 0;
+	s->producing = 0;
+	s->heal_start_ns = s->now;
+	s->heal_deadline_ns = s->now + (uint64_t)(s->cfg.heal_bound_s * 1e9);
+	for (int a = 0; a < s->cfg.gateways; a++)
+		for (int b = 0; b < s->cfg.gateways; b++)
+			s->links[a][b].partitioned = 0;
+	for (int i = 0; i < s->cfg.gateways; i++)
+		if (!s->gws[i].alive)
+			gw_start(s, &s->gws[i]);
+}
+
+/* ---- progress and completion ---- */
+
+static uint64_t
+published(const struct sim *s)
+{
+	uint64_t n = 0;
+
+	for (int i = 0; i < s->nstreams; i++)
+		n += s->streams[i].head;
+	return n;
+}
+
+static int
+all_applied(const struct sim *s)
+{
+	for (int i = 0; i < s->nstreams; i++)
+		if (s->streams[i].c_applied < s->streams[i].head)
+			return 0;
+	return 1;
+}
+
+static void
+progress(struct sim *s)
+{
+	struct rg_core_stats st;
+	uint64_t rtx = 0;
+
+	for (int i = 0; i < s->cfg.gateways; i++) {
+		if (!s->gws[i].alive)
+			continue;
+		rg_core_stats(s->gws[i].core, &st);
+		rtx += st.ctr[RG_CTR_rtx_frames];
+	}
+	printf("  t=%5.1fs %s published %8llu delivered %8llu checked %8llu packets %9llu "
+	       "rtx(live) %7llu crashes %llu partitions %llu anomalies %llu\n",
+	       s->now / 1e9, s->faults_on ? "faults" : "healed",
+	       (unsigned long long)published(s), (unsigned long long)s->res.delivered,
+	       (unsigned long long)s->res.checked, (unsigned long long)s->res.packets,
+	       (unsigned long long)rtx, (unsigned long long)s->res.faults[SIM_FAULT_crash],
+	       (unsigned long long)s->res.faults[SIM_FAULT_partition],
+	       (unsigned long long)(s->res.anomalies[SIM_ANOM_lost] +
+				    s->res.anomalies[SIM_ANOM_duplicated] +
+				    s->res.anomalies[SIM_ANOM_reordered] +
+				    s->res.anomalies[SIM_ANOM_gaps] +
+				    s->res.anomalies[SIM_ANOM_corrupt_accepted] +
+				    s->res.anomalies[SIM_ANOM_violations]));
+	fflush(stdout);
+}
+
+static void
+on_check(struct sim *s)
+{
+	if (s->cfg.progress && s->now % RG_NS_PER_S < CHECK_TICK_NS)
+		progress(s);
+	if (!s->faults_on && s->now >= s->heal_start_ns && all_applied(s)) {
+		s->done = 1;
+		return;
+	}
+	if (!s->faults_on && s->now >= s->heal_deadline_ns) {
+		violation(s, "healed phase did not apply everything within the bound", 0, 0);
+		s->done = 1;
+		return;
+	}
+	sim_heap_push(s, s->now + CHECK_TICK_NS, SIM_EV_CHECK, 0, NULL, 0);
+}
+
+static void
+on_produce(struct sim *s, struct sim_gw *g)
+{
+	sim_heap_push(s, s->now + PRODUCE_TICK_NS, SIM_EV_PRODUCE, g->idx, NULL, 0);
+	for (int i = 0; i < s->nstreams; i++) {
+		struct sim_stream *st = &s->streams[i];
+
+		if (st->src != g->idx)
+			continue;
+		if (s->producing) {
+			/* Poisson-ish arrivals: the mean rate with ±50 % noise per tick. */
+			st->owed += s->cfg.records_per_s * (PRODUCE_TICK_NS / 1e9) *
+				    (0.5 + sim_uniform(s));
+			while (st->owed >= 1.0) {
+				st->head++;
+				st->owed -= 1.0;
+			}
+		}
+		if (g->alive)
+			publish(s, g, st);
+	}
+	pump(s, g);
+}
+
+static void
+on_consume(struct sim *s, struct sim_gw *g)
+{
+	sim_heap_push(s, s->now + CONSUME_TICK_NS, SIM_EV_CONSUME, g->idx, NULL, 0);
+	if (!g->alive)
+		return;
+	rg_core_drain(g->core);
+	for (int i = 0; i < s->nstreams; i++) {
+		struct sim_stream *st = &s->streams[i];
+
+		if (st->dst != g->idx || st->c_next - 1 <= st->c_applied)
+			continue;
+		st->c_applied = st->c_next - 1; /* durable from here on */
+		rg_core_applied(g->core, st->id, st->c_applied);
+	}
+	pump(s, g);
+}
+
+static void
+on_event(struct sim *s, const struct sim_ev *ev)
+{
+	struct sim_gw *g = &s->gws[ev->gw];
+
+	switch (ev->type) {
+	case SIM_EV_ARRIVE:
+		if (g->alive)
+			rg_core_recv(g->core, ev->pkt->data, ev->pkt->len, ev->pkt, s->now);
+		sim_pkt_put(s, ev->pkt);
+		pump(s, g);
+		break;
+	case SIM_EV_WAKE:
+		if (!g->alive || ev->arg != g->wake_gen)
+			break;
+		g->wake_at = RG_NS_NEVER;
+		rg_core_on_timer(g->core, s->now);
+		pump(s, g);
+		break;
+	case SIM_EV_PRODUCE:
+		on_produce(s, g);
+		break;
+	case SIM_EV_CONSUME:
+		on_consume(s, g);
+		break;
+	case SIM_EV_CRASH:
+		on_crash(s);
+		break;
+	case SIM_EV_RESTART:
+		if (!g->alive)
+			gw_start(s, g);
+		break;
+	case SIM_EV_PARTITION:
+		on_partition(s);
+		break;
+	case SIM_EV_HEAL_LINK:
+		set_partition(s, ev->gw, (int)ev->arg, 0);
+		break;
+	case SIM_EV_PHASE_END:
+		on_phase_end(s);
+		break;
+	case SIM_EV_CHECK:
+		on_check(s);
+		break;
+	}
+}
+
+/* ---- a run ---- */
+
+static void
+world_init(struct sim *s)
+{
+	const struct sim_config *c = &s->cfg;
+	int k = 0;
+
+	s->rng = c->seed;
+	s->nstreams = c->gateways * (c->gateways - 1) * c->streams_per_pair;
+	RG_ASSERT(c->gateways >= 2 && c->gateways <= SIM_GW_MAX && s->nstreams <= SIM_STREAMS_MAX);
+	s->streams = calloc((size_t)s->nstreams, sizeof(s->streams[0]));
+	s->scratch = malloc(RG_RECORD_BYTES_MAX);
+	RG_ASSERT(s->streams != NULL && s->scratch != NULL);
+	for (int a = 0; a < c->gateways; a++)
+		for (int b = 0; b < c->gateways; b++)
+			for (int i = 0; a != b && i < c->streams_per_pair; i++, k++) {
+				struct sim_stream *st = &s->streams[k];
+
+				st->id = (sim_rand(s) & 0xffffffff00000000ull) | (uint64_t)(k + 1);
+				st->src = a;
+				st->dst = b;
+				st->lane = rg_stream_lane(st->id, (uint16_t)c->lanes);
+				st->c_next = 1;
+			}
+	s->faults_on = 1;
+	s->producing = 1;
+	for (int i = 0; i < c->gateways; i++) {
+		struct sim_gw *g = &s->gws[i];
+
+		g->sim = s;
+		g->idx = i;
+		g->inc = 1000 + sim_rand(s) % 1000;
+		gw_start(s, g);
+		sim_heap_push(s, sim_rand(s) % PRODUCE_TICK_NS, SIM_EV_PRODUCE, i, NULL, 0);
+		sim_heap_push(s, sim_rand(s) % CONSUME_TICK_NS, SIM_EV_CONSUME, i, NULL, 0);
+	}
+	/* Each enabled fault class fires at least once: the first event is early in the phase. */
+	if (c->crashes_per_s > 0)
+		sim_heap_push(s, (uint64_t)(sim_uniform(s) * c->duration_s * 0.5e9), SIM_EV_CRASH, 0,
+			      NULL, 0);
+	if (c->partitions_per_s > 0)
+		sim_heap_push(s, (uint64_t)(sim_uniform(s) * c->duration_s * 0.5e9),
+			      SIM_EV_PARTITION, 0, NULL, 0);
+	sim_heap_push(s, fault_end_ns(s), SIM_EV_PHASE_END, 0, NULL, 0);
+	sim_heap_push(s, CHECK_TICK_NS, SIM_EV_CHECK, 0, NULL, 0);
+}
+
+static void
+world_fini(struct sim *s)
+{
+	struct sim_ev ev;
+
+	for (int i = 0; i < s->cfg.gateways; i++)
+		if (s->gws[i].alive)
+			rg_core_destroy(s->gws[i].core);
+	while (sim_heap_pop(s, &ev))
+		if (ev.pkt != NULL)
+			sim_pkt_put(s, ev.pkt);
+	if (s->pkts_live != 0)
+		violation(s, "packet references leaked", s->pkts_live, 0);
+	for (int i = 0; i < s->nstreams; i++)
+		free(s->streams[i].seen);
+	free(s->streams);
+	free(s->scratch);
+	free(s->heap);
+}
+
+int
+sim_run(const struct sim_config *cfg, struct sim_result *res)
+{
+	struct sim *s = calloc(1, sizeof(*s));
+	struct sim_ev ev;
+	char msg[256];
+	int rc;
+
+	RG_ASSERT(s != NULL);
+	s->cfg = *cfg;
+	world_init(s);
+	while (!s->done && sim_heap_pop(s, &ev)) {
+		s->now = ev.t;
+		s->res.events++;
+		on_event(s, &ev);
+	}
+	for (int i = 0; i < s->nstreams; i++) {
+		const struct sim_stream *st = &s->streams[i];
+
+		s->res.published += st->head;
+		if (st->c_applied < st->head)
+			s->res.anomalies[SIM_ANOM_lost] += st->head - st->c_applied;
+	}
+	for (int i = 0; i < s->cfg.gateways; i++) {
+		struct rg_core_stats st;
+
+		if (!s->gws[i].alive)
+			continue;
+		rg_core_stats(s->gws[i].core, &st);
+		s->res.retransmits += st.ctr[RG_CTR_rtx_frames];
+	}
+	s->res.sim_seconds = s->now / 1e9;
+	s->res.heal_seconds = (s->now - s->heal_start_ns) / 1e9;
+	world_fini(s);
+	*res = s->res;
+	free(s);
+	rc = sim_verdict(cfg, res, msg, sizeof(msg));
+	return rc;
+}
+
+int
+sim_verdict(const struct sim_config *cfg, const struct sim_result *res, char *msg, size_t msglen)
+{
+	const int enabled[SIM_FAULT_MAX] = {
+		[SIM_FAULT_jitter] = cfg->jitter_ms > 0,
+		[SIM_FAULT_loss] = cfg->loss > 0,
+		[SIM_FAULT_burst_loss] = cfg->burst_enter > 0 && cfg->burst_loss > 0,
+		[SIM_FAULT_duplication] = cfg->dup > 0,
+		[SIM_FAULT_reordering] = cfg->reorder > 0,
+		[SIM_FAULT_corruption] = cfg->corrupt > 0,
+		[SIM_FAULT_partition] = cfg->partitions_per_s > 0,
+		[SIM_FAULT_crash] = cfg->crashes_per_s > 0,
+		[SIM_FAULT_consumer_stall] = cfg->stall > 0,
+	};
+
+	for (int a = 0; a < SIM_ANOM_MAX; a++)
+		if (res->anomalies[a] != 0) {
+			snprintf(msg, msglen, "%s = %llu%s%s", sim_anomaly_name(a),
+				 (unsigned long long)res->anomalies[a],
+				 res->violation[0] ? "; first violation: " : "", res->violation);
+			return -1;
+		}
+	for (int f = 0; f < SIM_FAULT_MAX; f++)
+		if (enabled[f] && res->faults[f] == 0) {
+			snprintf(msg, msglen, "fault class %s is enabled but injected nothing",
+				 sim_fault_name(f));
+			return -1;
+		}
+	if (res->checked == 0 || res->published == 0) {
+		snprintf(msg, msglen, "nothing was checked");
+		return -1;
+	}
+	snprintf(msg, msglen, "ok");
+	return 0;
+}
+
+static const char *const fault_names[SIM_FAULT_MAX] = {
+#define SIM_X(name) [SIM_FAULT_##name] = #name,
+	SIM_FAULTS(SIM_X)
+#undef SIM_X
+};
+
+static const char *const anomaly_names[SIM_ANOM_MAX] = {
+#define SIM_X(name) [SIM_ANOM_##name] = #name,
+	SIM_ANOMALIES(SIM_X)
+#undef SIM_X
+};
+
+const char *
+sim_fault_name(enum sim_fault f)
+{
+	return fault_names[f];
+}
+
+const char *
+sim_anomaly_name(enum sim_anomaly a)
+{
+	return anomaly_names[a];
+}
