@@ -14,32 +14,32 @@
 #include <stdlib.h>
 
 /* A timestamp or deadline that never comes (ngtcp2's UINT64_MAX). */
-#define RG_NS_NEVER UINT64_MAX
+#define RG_NS_NEVER  UINT64_MAX
 #define RG_NS_PER_US 1000ull
 #define RG_NS_PER_MS 1000000ull
-#define RG_NS_PER_S 1000000000ull
+#define RG_NS_PER_S  1000000000ull
 
-#define RG_LIKELY(x) __builtin_expect(!!(x), 1)
-#define RG_UNLIKELY(x) __builtin_expect(!!(x), 0)
-#define RG_CACHE_LINE 64
+#define RG_LIKELY(x)     __builtin_expect(!!(x), 1)
+#define RG_UNLIKELY(x)   __builtin_expect(!!(x), 0)
+#define RG_CACHE_LINE    64
 #define RG_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-#define RG_MIN(a, b) ((a) < (b) ? (a) : (b))
-#define RG_MAX(a, b) ((a) > (b) ? (a) : (b))
+#define RG_MIN(a, b)     ((a) < (b) ? (a) : (b))
+#define RG_MAX(a, b)     ((a) > (b) ? (a) : (b))
 
 void rg_assert_fail(const char *expr, const char *file, int line) __attribute__((noreturn));
 
 /* RG_ASSERT is cheap and always on; RG_DEBUG_ASSERT is on in debug, test and sim builds. */
-#define RG_ASSERT(x)                                                                               \
-	do {                                                                                       \
-		if (RG_UNLIKELY(!(x)))                                                             \
-			rg_assert_fail(#x, __FILE__, __LINE__);                                    \
+#define RG_ASSERT(x)                                            \
+	do {                                                    \
+		if (RG_UNLIKELY(!(x)))                          \
+			rg_assert_fail(#x, __FILE__, __LINE__); \
 	} while (0)
 #ifdef RG_DEBUG
 #define RG_DEBUG_ASSERT(x) RG_ASSERT(x)
 #else
-#define RG_DEBUG_ASSERT(x)                                                                         \
-	do {                                                                                       \
-		(void)sizeof(x);                                                                   \
+#define RG_DEBUG_ASSERT(x)       \
+	do {                     \
+		(void)sizeof(x); \
 	} while (0)
 #endif
 
@@ -48,11 +48,11 @@ void rg_assert_fail(const char *expr, const char *file, int line) __attribute__(
  * prove the simulator's history checker catches it (TigerBeetle's practice).
  * Release builds compile with RG_CANARY undefined, i.e. RG_CANARY_NONE.
  */
-#define RG_CANARY_NONE 0
-#define RG_CANARY_ACCEPT_DUP 1   /* the receiver delivers a record it already delivered */
-#define RG_CANARY_REORDER 2      /* the reorder window releases records past a gap */
-#define RG_CANARY_SKIP_CRC 3     /* the packet integrity tag is not checked */
-#define RG_CANARY_TRIM_ON_ACK 4  /* the producer trims its log on acked, not applied */
+#define RG_CANARY_NONE        0
+#define RG_CANARY_ACCEPT_DUP  1 /* the receiver delivers a record it already delivered */
+#define RG_CANARY_REORDER     2 /* the reorder window releases records past a gap */
+#define RG_CANARY_SKIP_CRC    3 /* the packet integrity tag is not checked */
+#define RG_CANARY_TRIM_ON_ACK 4 /* the producer trims its log on acked, not applied */
 #ifndef RG_CANARY
 #define RG_CANARY RG_CANARY_NONE
 #endif

@@ -89,15 +89,15 @@ struct rg_lane {
 } __attribute__((aligned(RG_CACHE_LINE)));
 
 /* Stream queue flags (rg_stream.sq). */
-#define RG_SQ_CTL 0x01
-#define RG_SQ_ACT 0x02
+#define RG_SQ_CTL     0x01
+#define RG_SQ_ACT     0x02
 #define RG_SQ_BLOCKED 0x04
 
 /* Pending control frames (rg_stream.ctl). */
-#define RG_CTL_RESUME_REQ 0x01
+#define RG_CTL_RESUME_REQ   0x01
 #define RG_CTL_RESUME_REPLY 0x02
-#define RG_CTL_CREDIT 0x04
-#define RG_CTL_APPLIED 0x08
+#define RG_CTL_CREDIT       0x04
+#define RG_CTL_APPLIED      0x08
 
 enum rg_stream_state {
 	RG_STREAM_SYNCING = 1,

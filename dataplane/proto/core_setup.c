@@ -15,10 +15,9 @@ static const char *const counter_names[RG_CTR_MAX] = {
 #undef RG_X
 };
 
-static const char *const drop_names[RG_DROP_MAX] = {
-	[RG_DROP_NONE] = "none",
+static const char *const drop_names[RG_DROP_MAX] = { [RG_DROP_NONE] = "none",
 #define RG_X(name, text) [RG_DROP_##name] = #name,
-	RG_CORE_DROPS(RG_X)
+						     RG_CORE_DROPS(RG_X)
 #undef RG_X
 };
 
@@ -97,7 +96,8 @@ rg_core_config_check(const struct rg_core_config *cfg, char *err, size_t errlen)
 	if (cfg->pkt_bytes_max < 256 || cfg->pkt_bytes_max > RG_PKT_BYTES_MAX)
 		return fail(err, errlen, "pkt_bytes_max must be 256..%u", RG_PKT_BYTES_MAX);
 	if (!rg_is_pow2(cfg->inflight_pkts_max) || !rg_is_pow2(cfg->inflight_frames_max))
-		return fail(err, errlen, "inflight_pkts_max and inflight_frames_max: powers of two");
+		return fail(err, errlen,
+			    "inflight_pkts_max and inflight_frames_max: powers of two");
 	if (cfg->inflight_bytes_max < cfg->pkt_bytes_max)
 		return fail(err, errlen, "inflight_bytes_max must hold one packet");
 	if (cfg->ack_every_pkts == 0 || cfg->initial_rtt_ns == 0 || cfg->granularity_ns == 0 ||
@@ -133,8 +133,7 @@ cb_check(const struct rg_core_cb *cb)
 }
 
 int
-rg_core_create(const struct rg_core_config *cfg, const struct rg_core_cb *cb,
-	       struct rg_core **out)
+rg_core_create(const struct rg_core_config *cfg, const struct rg_core_cb *cb, struct rg_core **out)
 {
 	const struct rg_mem *mem = &cfg->mem;
 	struct rg_core *c;
@@ -153,7 +152,7 @@ rg_core_create(const struct rg_core_config *cfg, const struct rg_core_cb *cb,
 	c->lanes = rg_mem_alloc(mem, sizeof(c->lanes[0]) * cfg->lanes_max);
 	c->streams = rg_mem_alloc(mem, sizeof(c->streams[0]) * cfg->streams_max);
 	c->slots = rg_mem_alloc(mem, sizeof(c->slots[0]) * (size_t)cfg->streams_max *
-					     cfg->rx_window_records);
+					 cfg->rx_window_records);
 	rc = -ENOMEM;
 	if (c->peers == NULL || c->lanes == NULL || c->streams == NULL || c->slots == NULL)
 		goto fail;
@@ -179,7 +178,8 @@ release_all(struct rg_core *c)
 		if (s->tx) {
 			rg_txq_drop_all(&c->txpool, &s->q, 1, c->cb.tx_release, c->cb.ctx);
 		} else {
-			struct rg_reorder_ops ops = { .release = c->cb.rx_release, .ctx = c->cb.ctx };
+			struct rg_reorder_ops ops = { .release = c->cb.rx_release,
+						      .ctx = c->cb.ctx };
 
 			rg_reorder_clear(&s->ro, &c->rxpool, &ops);
 		}
@@ -445,7 +445,8 @@ int
 rg_core_check(const struct rg_core *c)
 {
 	for (uint16_t i = 0; i < c->nlanes; i++)
-		if (rg_ackr_check(&c->lanes[i].ackr) != 0 || rg_recovery_check(&c->lanes[i].rec) != 0)
+		if (rg_ackr_check(&c->lanes[i].ackr) != 0 ||
+		    rg_recovery_check(&c->lanes[i].rec) != 0)
 			return -1;
 	for (uint32_t i = 0; i < c->nstreams; i++)
 		if (stream_check(c, i) != 0)

@@ -59,7 +59,8 @@ rg_recovery_reset(struct rg_recovery *r, uint64_t pn_start)
 int
 rg_recovery_can_send(const struct rg_recovery *r, uint32_t bytes, uint32_t nframes)
 {
-	return r->tail - r->head < r->cfg.pkts_max && r->bytes_in_flight + bytes <= r->cfg.bytes_max &&
+	return r->tail - r->head < r->cfg.pkts_max &&
+	       r->bytes_in_flight + bytes <= r->cfg.bytes_max &&
 	       rg_recovery_frefs_free(r) >= nframes;
 }
 
@@ -131,7 +132,6 @@ static void
 detect_lost(struct rg_recovery *r, uint64_t now_ns, rg_fref_fn fn, void *ctx)
 {
 	uint64_t delay = rg_rtt_loss_delay_ns(&r->rtt, r->cfg.granularity_ns);
-	uint64_t lost_before = now_ns > delay ? now_ns - delay : 0;
 
 	r->loss_time_ns = RG_NS_NEVER;
 	if (!r->largest_acked_valid)
@@ -144,7 +144,8 @@ detect_lost(struct rg_recovery *r, uint64_t now_ns, rg_fref_fn fn, void *ctx)
 			break;
 		if (s->state != RG_SENT_IN_FLIGHT)
 			continue;
-		if (s->time_ns <= lost_before || r->largest_acked >= s->pn + RG_PKT_THRESHOLD)
+		/* time + delay <= now: no "now - delay" that would clamp to 0 early in a run */
+		if (s->time_ns + delay <= now_ns || r->largest_acked >= s->pn + RG_PKT_THRESHOLD)
 			resolve(r, s, 0, fn, ctx);
 		else
 			r->loss_time_ns = RG_MIN(r->loss_time_ns, s->time_ns + delay);

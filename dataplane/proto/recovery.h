@@ -31,13 +31,13 @@
 
 /* What a sent packet carried, so that its loss or ack can be acted on. */
 struct rg_fref {
-	uint64_t seq;        /* DATA: the record's seq */
-	uint32_t stream;     /* index of the stream in its core */
-	uint32_t rec;        /* DATA: index of the record descriptor */
-	uint32_t off;        /* DATA: fragment offset */
-	uint32_t len;        /* DATA: fragment length */
-	uint8_t type;        /* enum rg_frame_type */
-	uint8_t flags;       /* RESUME: RG_RESUME_REQUEST or RG_RESUME_REPLY */
+	uint64_t seq;    /* DATA: the record's seq */
+	uint32_t stream; /* index of the stream in its core */
+	uint32_t rec;    /* DATA: index of the record descriptor */
+	uint32_t off;    /* DATA: fragment offset */
+	uint32_t len;    /* DATA: fragment length */
+	uint8_t type;    /* enum rg_frame_type */
+	uint8_t flags;   /* RESUME: RG_RESUME_REQUEST or RG_RESUME_REPLY */
 	uint16_t reserved;
 	uint32_t reserved2;
 };
@@ -60,9 +60,9 @@ struct rg_sent {
 };
 
 struct rg_recovery_config {
-	uint32_t pkts_max;         /* in-flight packets (ring size, power of two) */
-	uint32_t frefs_max;        /* frame references (ring size, power of two) */
-	uint64_t bytes_max;        /* in-flight byte window */
+	uint32_t pkts_max;  /* in-flight packets (ring size, power of two) */
+	uint32_t frefs_max; /* frame references (ring size, power of two) */
+	uint64_t bytes_max; /* in-flight byte window */
 	uint64_t initial_rtt_ns;
 	uint64_t granularity_ns;   /* timer granularity, floor of loss delay and PTO */
 	uint64_t ack_delay_ns_max; /* the peer's promised max ack delay */

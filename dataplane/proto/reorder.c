@@ -151,7 +151,8 @@ buffer(struct rg_reorder *r, struct rg_rxpool *p, const struct rg_rx_frag *f,
 		prev = s->tail;
 		i = RG_RX_NIL;
 	} else {
-		for (i = s->head; i != RG_RX_NIL && p->frags[i].f.off < f->off; i = p->frags[i].next)
+		for (i = s->head; i != RG_RX_NIL && p->frags[i].f.off < f->off;
+		     i = p->frags[i].next)
 			prev = i;
 	}
 	if (s->head != RG_RX_NIL && p->frags[s->head].f.record_len != f->record_len)

@@ -87,7 +87,7 @@ enum rg_reorder_result {
 	RG_REORDER_DELIVERED, /* some of it reached the consumer */
 	RG_REORDER_BUFFERED,
 	RG_REORDER_DUP,
-	RG_REORDER_BEYOND, /* refused: beyond the window */
+	RG_REORDER_BEYOND,    /* refused: beyond the window */
 	RG_REORDER_NO_BUFFER, /* refused: no fragment descriptor */
 	RG_REORDER_MISMATCH,  /* refused: disagrees with a buffered fragment of the same record */
 };

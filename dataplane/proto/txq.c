@@ -171,7 +171,8 @@ rg_txq_check(const struct rg_txpool *p, const struct rg_txq *q)
 			return -1;
 		if (i == q->cur)
 			seen_cur = 1;
-		else if (!seen_cur && p->recs[i].released == 0 && p->recs[i].acked_bytes > p->recs[i].len)
+		else if (!seen_cur && p->recs[i].released == 0 &&
+			 p->recs[i].acked_bytes > p->recs[i].len)
 			return -1;
 		expect++;
 		if (p->recs[i].next == RG_TXQ_NIL && i != q->tail)

@@ -83,16 +83,16 @@ rg_txq_sendable(const struct rg_txpool *p, const struct rg_txq *q, uint64_t max_
  * Takes the next fragment to send, of at most room bytes: fills *rec, *off,
  * *len and advances cur. Call only when sendable.
  */
-void rg_txq_take(struct rg_txpool *p, struct rg_txq *q, uint32_t room, uint32_t *rec,
-		 uint32_t *off, uint32_t *len);
+void rg_txq_take(struct rg_txpool *p, struct rg_txq *q, uint32_t room, uint32_t *rec, uint32_t *off,
+		 uint32_t *len);
 
 /*
  * A fragment [off, off + len) of record rec (seq) was acked. Releases the
  * record when it is complete and pops completed records at the head.
  * Returns 1 when acked_seq advanced.
  */
-int rg_txq_on_acked(struct rg_txpool *p, struct rg_txq *q, uint32_t rec, uint64_t seq,
-		    uint32_t off, uint32_t len, rg_txrel_fn rel, void *ctx);
+int rg_txq_on_acked(struct rg_txpool *p, struct rg_txq *q, uint32_t rec, uint64_t seq, uint32_t off,
+		    uint32_t len, rg_txrel_fn rel, void *ctx);
 
 /* Whether a fragment of record rec (seq) still needs to reach the peer (not yet released). */
 static inline int

@@ -4,10 +4,9 @@
 #include "crc32c.h"
 #include "wire.h"
 
-static const char *const drop_names[RG_WIRE_DROP_MAX] = {
-	[RG_WIRE_OK] = "ok",
+static const char *const drop_names[RG_WIRE_DROP_MAX] = { [RG_WIRE_OK] = "ok",
 #define RG_X(name, text) [RG_WIRE_DROP_##name] = #name,
-	RG_WIRE_DROPS(RG_X)
+							  RG_WIRE_DROPS(RG_X)
 #undef RG_X
 };
 
@@ -345,7 +344,7 @@ rg_wire_open(const uint8_t *pkt, size_t len, struct rg_hdr *h)
 		int n = rg_wire_frame_decode(pkt + off, len - off, &f);
 
 		if (n < 0)
-			return (enum rg_wire_drop)-n;
+			return (enum rg_wire_drop) - n;
 		off += (size_t)n;
 	}
 	h->type = w->type;

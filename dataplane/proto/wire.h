@@ -25,10 +25,10 @@
 
 #include "common.h"
 
-#define RG_WIRE_VERSION 1
+#define RG_WIRE_VERSION     1
 #define RG_RECORD_BYTES_MAX (1u << 20) /* 1 MiB: the largest record payload */
-#define RG_ACK_RANGES_MAX 32           /* ranges in one ACK frame, the first included */
-#define RG_PKT_BYTES_MAX 9000          /* largest RGP packet (UDP payload) we build or take */
+#define RG_ACK_RANGES_MAX   32         /* ranges in one ACK frame, the first included */
+#define RG_PKT_BYTES_MAX    9000       /* largest RGP packet (UDP payload) we build or take */
 
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 #define RG_LE16(x) ((uint16_t)(x))
@@ -46,14 +46,14 @@ enum rg_pkt_type {
 };
 
 /* X-macro: frame type, wire value, fixed size in bytes (DATA adds its payload). */
-#define RG_FRAME_TYPES(X)                                                                          \
-	X(DATA, 1, 32)                                                                             \
-	X(ACK, 2, 20)                                                                              \
-	X(CREDIT, 3, 24)                                                                           \
-	X(APPLIED, 4, 24)                                                                          \
-	X(PING, 5, 4)                                                                              \
-	X(HELLO, 6, 8)                                                                             \
-	X(RESUME, 7, 32)                                                                           \
+#define RG_FRAME_TYPES(X) \
+	X(DATA, 1, 32)    \
+	X(ACK, 2, 20)     \
+	X(CREDIT, 3, 24)  \
+	X(APPLIED, 4, 24) \
+	X(PING, 5, 4)     \
+	X(HELLO, 6, 8)    \
+	X(RESUME, 7, 32)  \
 	X(CLOSE, 8, 8)
 
 enum rg_frame_type {
@@ -63,15 +63,15 @@ enum rg_frame_type {
 };
 
 /* X-macro: why the codec rejected a packet. Each has its own counter. */
-#define RG_WIRE_DROPS(X)                                                                           \
-	X(TRUNCATED, "shorter than the RGP header")                                                \
-	X(BAD_VERSION, "unknown protocol version")                                                 \
-	X(BAD_TYPE, "unknown packet type")                                                         \
-	X(BAD_LENGTH, "header length disagrees with the datagram length")                          \
-	X(BAD_CRC, "integrity tag mismatch")                                                       \
-	X(FRAME_TRUNCATED, "a frame overruns the end of the packet")                               \
-	X(UNKNOWN_FRAME, "unknown frame type")                                                     \
-	X(BAD_FRAME, "a frame field is out of range")                                              \
+#define RG_WIRE_DROPS(X)                                                  \
+	X(TRUNCATED, "shorter than the RGP header")                       \
+	X(BAD_VERSION, "unknown protocol version")                        \
+	X(BAD_TYPE, "unknown packet type")                                \
+	X(BAD_LENGTH, "header length disagrees with the datagram length") \
+	X(BAD_CRC, "integrity tag mismatch")                              \
+	X(FRAME_TRUNCATED, "a frame overruns the end of the packet")      \
+	X(UNKNOWN_FRAME, "unknown frame type")                            \
+	X(BAD_FRAME, "a frame field is out of range")                     \
 	X(EMPTY, "a packet with no frames")
 
 enum rg_wire_drop {
@@ -219,7 +219,7 @@ static_assert(sizeof(struct rg_wire_hello) == 8, "HELLO frame is 8 bytes");
  * credit. A REQUEST carries zero watermark and max_seq.
  */
 #define RG_RESUME_REQUEST 1
-#define RG_RESUME_REPLY 2
+#define RG_RESUME_REPLY   2
 struct rg_wire_resume {
 	uint8_t type;
 	uint8_t flags;

@@ -24,19 +24,19 @@
 
 #include "core.h"
 
-#define SIM_GW_MAX 8
+#define SIM_GW_MAX      8
 #define SIM_STREAMS_MAX 1024
 
 /* X-macro: fault classes; each reports how many it injected. */
-#define SIM_FAULTS(X)                                                                              \
-	X(jitter)                                                                                  \
-	X(loss)                                                                                    \
-	X(burst_loss)                                                                              \
-	X(duplication)                                                                             \
-	X(reordering)                                                                              \
-	X(corruption)                                                                              \
-	X(partition)                                                                               \
-	X(crash)                                                                                   \
+#define SIM_FAULTS(X)  \
+	X(jitter)      \
+	X(loss)        \
+	X(burst_loss)  \
+	X(duplication) \
+	X(reordering)  \
+	X(corruption)  \
+	X(partition)   \
+	X(crash)       \
 	X(consumer_stall)
 
 enum sim_fault {
@@ -47,12 +47,12 @@ enum sim_fault {
 };
 
 /* X-macro: what the history checker counts as wrong; all must be 0. */
-#define SIM_ANOMALIES(X)                                                                           \
-	X(lost)                                                                                    \
-	X(duplicated)                                                                              \
-	X(reordered)                                                                               \
-	X(gaps)                                                                                    \
-	X(corrupt_accepted)                                                                        \
+#define SIM_ANOMALIES(X)    \
+	X(lost)             \
+	X(duplicated)       \
+	X(reordered)        \
+	X(gaps)             \
+	X(corrupt_accepted) \
 	X(violations)
 
 enum sim_anomaly {
@@ -69,24 +69,25 @@ struct sim_config {
 	double duration_s;   /* fault phase */
 	double heal_bound_s; /* healed phase must deliver everything within this */
 	int gateways;
-	int lanes;              /* lanes between each pair of gateways */
-	int streams_per_pair;   /* streams from each gateway to each other one */
-	double records_per_s;   /* per stream, during the fault phase */
-	uint32_t large_every;   /* one record in this many is 64 KiB .. 1 MiB (0: never) */
+	int lanes;            /* lanes between each pair of gateways */
+	int streams_per_pair; /* streams from each gateway to each other one */
+	double records_per_s; /* per stream, during the fault phase */
+	uint32_t large_every; /* one record in this many is 64 KiB .. 1 MiB (0: never) */
 	/* network */
 	double delay_ms;
 	double jitter_ms;
-	double loss;          /* random loss probability per packet */
-	double burst_enter;   /* Gilbert–Elliott: P(good → bad) per packet */
-	double burst_exit;    /* P(bad → good) per packet */
-	double burst_loss;    /* loss probability in the bad state */
-	double dup;           /* duplication probability */
-	double reorder;       /* probability of an extra delay of up to reorder_ms */
+	double loss;        /* random loss probability per packet */
+	double burst_enter; /* Gilbert–Elliott: P(good → bad) per packet */
+	double burst_exit;  /* P(bad → good) per packet */
+	double burst_loss;  /* loss probability in the bad state */
+	double dup;         /* duplication probability */
+	double reorder;     /* probability of an extra delay of up to reorder_ms */
 	double reorder_ms;
-	double corrupt;       /* probability of 1-3 flipped bits */
+	double corrupt;          /* probability of 1-3 flipped bits */
 	double partitions_per_s; /* mean rate of link partitions (each 0.2 .. 3 s) */
 	double crashes_per_s;    /* mean rate of gateway crashes (down 0.05 .. 1 s) */
 	double stall;            /* probability a consumer refuses a delivery (-EAGAIN) */
+	double pace_mbit_s;      /* per-lane pacing rate; 0 = unpaced */
 	/* output */
 	int progress; /* print a progress line each simulated second */
 	int verbose;

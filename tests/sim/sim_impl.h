@@ -37,7 +37,7 @@ struct sim_ev {
 
 struct sim_link {
 	int partitioned;
-	int bad; /* Gilbert–Elliott state */
+	int bad;                  /* Gilbert–Elliott state */
 	uint64_t last_arrival_ns; /* FIFO: the latest arrival scheduled on this link */
 	uint64_t partition_drops;
 };

@@ -30,7 +30,9 @@ usage(FILE *f)
 		"usage: rg-sim [--scenario faults|clean] [--seed S] [--seeds N] [--duration SEC]\n"
 		"              [--loss P] [--burst P] [--dup P] [--reorder P] [--corrupt P]\n"
 		"              [--jitter MS] [--delay MS] [--partitions PER_S] [--crashes PER_S]\n"
-		"              [--stall P] [--rate REC_PER_S] [--streams N] [--gateways N] [--lanes N]\n"
+		"              [--stall P] [--rate REC_PER_S] [--streams N] [--gateways N] "
+		"[--lanes N]\n"
+		"              [--pace MBIT_S_PER_LANE]\n"
 		"              [--demo] [--progress] [--expect ANOMALY] [--quiet]\n");
 }
 
@@ -96,11 +98,12 @@ static void
 print_repro(const char *argv0, const struct sim_config *c)
 {
 	printf("  repro: %s --scenario %s --seed %llu --duration %g --loss %g --burst %g --dup %g "
-	       "--reorder %g --corrupt %g --jitter %g --partitions %g --crashes %g --stall %g\n",
+	       "--reorder %g --corrupt %g --jitter %g --partitions %g --crashes %g --stall %g "
+	       "--pace %g\n",
 	       argv0, strcmp(c->name, "replication_clean") == 0 ? "clean" : "faults",
 	       (unsigned long long)c->seed, c->duration_s, c->loss, c->burst_enter, c->dup,
 	       c->reorder, c->corrupt, c->jitter_ms, c->partitions_per_s, c->crashes_per_s,
-	       c->stall);
+	       c->stall, c->pace_mbit_s);
 }
 
 static int
@@ -122,10 +125,30 @@ wall_now(void)
 }
 
 enum {
-	OPT_SEED = 256, OPT_SEEDS, OPT_DURATION, OPT_LOSS, OPT_BURST, OPT_DUP, OPT_REORDER,
-	OPT_CORRUPT, OPT_JITTER, OPT_DELAY, OPT_PARTITIONS, OPT_CRASHES, OPT_STALL, OPT_RATE,
-	OPT_STREAMS, OPT_GATEWAYS, OPT_LANES, OPT_DEMO, OPT_PROGRESS, OPT_EXPECT, OPT_QUIET,
-	OPT_SCENARIO, OPT_HELP,
+	OPT_SEED = 256,
+	OPT_SEEDS,
+	OPT_DURATION,
+	OPT_LOSS,
+	OPT_BURST,
+	OPT_DUP,
+	OPT_REORDER,
+	OPT_CORRUPT,
+	OPT_JITTER,
+	OPT_DELAY,
+	OPT_PARTITIONS,
+	OPT_CRASHES,
+	OPT_STALL,
+	OPT_RATE,
+	OPT_STREAMS,
+	OPT_GATEWAYS,
+	OPT_LANES,
+	OPT_DEMO,
+	OPT_PROGRESS,
+	OPT_EXPECT,
+	OPT_QUIET,
+	OPT_SCENARIO,
+	OPT_HELP,
+	OPT_PACE,
 };
 
 static const struct option options[] = {
@@ -152,6 +175,7 @@ static const struct option options[] = {
 	{ "quiet", no_argument, NULL, OPT_QUIET },
 	{ "scenario", required_argument, NULL, OPT_SCENARIO },
 	{ "help", no_argument, NULL, OPT_HELP },
+	{ "pace", required_argument, NULL, OPT_PACE },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -187,6 +211,8 @@ apply_option(struct sim_config *c, int opt, const char *arg, double *seeds, doub
 		return parse_double(arg, "crashes", 0, 10, &c->crashes_per_s);
 	case OPT_STALL:
 		return parse_double(arg, "stall", 0, 0.5, &c->stall);
+	case OPT_PACE:
+		return parse_double(arg, "pace", 0, 1e6, &c->pace_mbit_s);
 	case OPT_RATE:
 		return parse_double(arg, "rate", 1, 1e6, &c->records_per_s);
 	case OPT_STREAMS:
@@ -270,8 +296,8 @@ main(int argc, char **argv)
 		printf("repgate simulator: %d gateways, %d lanes per pair, %d streams, %.0f s of "
 		       "faults (loss, bursts, duplication, reordering, corruption, partitions, "
 		       "crashes), then healed\n",
-		       cfg.gateways, cfg.lanes, cfg.gateways * (cfg.gateways - 1) * cfg.streams_per_pair,
-		       cfg.duration_s);
+		       cfg.gateways, cfg.lanes,
+		       cfg.gateways * (cfg.gateways - 1) * cfg.streams_per_pair, cfg.duration_s);
 	t0 = wall_now();
 	for (uint64_t i = 0; i < (uint64_t)seeds; i++) {
 		struct sim_result r;
@@ -304,7 +330,8 @@ main(int argc, char **argv)
 		return caught ? 0 : 1;
 	}
 	if (demo)
-		printf("verdict: %s — %llu records published, %llu delivered, %llu checked; lost %llu, "
+		printf("verdict: %s — %llu records published, %llu delivered, %llu checked; lost "
+		       "%llu, "
 		       "duplicated %llu, reordered %llu, gaps %llu, corrupt accepted %llu\n",
 		       t.failed == 0 ? "PASS" : "FAIL", (unsigned long long)t.published,
 		       (unsigned long long)t.delivered, (unsigned long long)t.checked,

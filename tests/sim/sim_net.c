@@ -23,8 +23,9 @@ sim_heap_push(struct sim *s, uint64_t t, enum sim_ev_type type, int gw, struct s
 	}
 	h = s->heap;
 	i = s->heap_n++;
-	h[i] = (struct sim_ev){ .t = t, .n = s->ev_seq++, .type = type, .gw = gw, .pkt = pkt,
-				.arg = arg };
+	h[i] = (struct sim_ev){
+		.t = t, .n = s->ev_seq++, .type = type, .gw = gw, .pkt = pkt, .arg = arg
+	};
 	while (i > 0) {
 		size_t p = (i - 1) / 2;
 		struct sim_ev tmp;
@@ -208,8 +209,8 @@ sim_net_send(struct sim *s, int src, int dst, const uint8_t *data, size_t len)
 
 			s->pkts_live++;
 			s->res.faults[SIM_FAULT_duplication]++;
-			deliver_later(s, src, dst, d, sim_rand(s) % (uint64_t)(c->delay_ms * 1e6 + 1),
-				      0);
+			deliver_later(s, src, dst, d,
+				      sim_rand(s) % (uint64_t)(c->delay_ms * 1e6 + 1), 0);
 		}
 	}
 	deliver_later(s, src, dst, p, extra, extra == 0);

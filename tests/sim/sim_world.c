@@ -24,12 +24,12 @@
 #include "sim_impl.h"
 #include "stab.h"
 
-#define PRODUCE_TICK_NS (1 * RG_NS_PER_MS)
-#define CONSUME_TICK_NS (2 * RG_NS_PER_MS)
-#define CHECK_TICK_NS (10 * RG_NS_PER_MS)
-#define PUBLISH_BURST_MAX 256 /* per stream per produce tick */
-#define SEND_BURST_MAX 512    /* packets per gateway per wake */
-#define SPINS_MAX 1000        /* consecutive wakes that found the core due but idle */
+#define PRODUCE_TICK_NS   (1 * RG_NS_PER_MS)
+#define CONSUME_TICK_NS   (2 * RG_NS_PER_MS)
+#define CHECK_TICK_NS     (10 * RG_NS_PER_MS)
+#define PUBLISH_BURST_MAX 256  /* per stream per produce tick */
+#define SEND_BURST_MAX    512  /* packets per gateway per wake */
+#define SPINS_MAX         1000 /* consecutive wakes that found the core due but idle */
 
 /* ---- records: a pure function of (stream, seq) ---- */
 
@@ -269,7 +269,8 @@ cb_applied(void *ctx, uint16_t peer_gw, uint64_t stream, uint64_t applied)
 static void
 publish(struct sim *s, struct sim_gw *g, struct sim_stream *st)
 {
-	for (int n = 0; n < PUBLISH_BURST_MAX && st->next_pub != 0 && st->next_pub <= st->head; n++) {
+	for (int n = 0; n < PUBLISH_BURST_MAX && st->next_pub != 0 && st->next_pub <= st->head;
+	     n++) {
 		uint32_t len = rec_len(s, st->id, st->next_pub);
 		struct sim_rec *r = malloc(sizeof(*r) + len);
 		int rc;
@@ -320,6 +321,8 @@ gw_config(struct sim *s, struct sim_gw *g, struct rg_core_config *c)
 	c->granularity_ns = RG_NS_PER_MS;
 	c->pto_ns_max = 500 * RG_NS_PER_MS;
 	c->hello_interval_ns = 50 * RG_NS_PER_MS;
+	c->pace_rate_bytes_per_s = (uint64_t)(s->cfg.pace_mbit_s * 1e6 / 8);
+	c->pace_burst_bytes = 16 * c->pkt_bytes_max;
 	c->rng = (struct rg_rng){ .next = core_rng, .ctx = g };
 }
 
@@ -347,10 +350,11 @@ gw_start(struct sim *s, struct sim_gw *g)
 	for (int p = 0; p < s->cfg.gateways; p++) {
 		if (p == g->idx)
 			continue;
-		RG_ASSERT(rg_core_add_peer(g->core, (uint16_t)(p + 1), (uint16_t)s->cfg.lanes) == 0);
+		RG_ASSERT(rg_core_add_peer(g->core, (uint16_t)(p + 1), (uint16_t)s->cfg.lanes) ==
+			  0);
 		for (int l = 0; l < s->cfg.lanes; l++)
-			RG_ASSERT(rg_core_add_lane(g->core, (uint16_t)(p + 1), (uint16_t)l, s->now) ==
-				  0);
+			RG_ASSERT(
+			    rg_core_add_lane(g->core, (uint16_t)(p + 1), (uint16_t)l, s->now) == 0);
 	}
 	for (int i = 0; i < s->nstreams; i++) {
 		struct sim_stream *st = &s->streams[i];
@@ -411,7 +415,8 @@ pump(struct sim *s, struct sim_gw *g)
 	if (d <= s->now) {
 		/* Due now but nothing left: a deadline the core cannot act on is a bug. */
 		if (sent == 0 && ++g->spins > SPINS_MAX) {
-			violation(s, "core deadline is due but it sends nothing", (uint64_t)g->idx, d);
+			violation(s, "core deadline is due but it sends nothing", (uint64_t)g->idx,
+				  d);
 			d = s->now + RG_NS_PER_MS;
 			g->spins = 0;
 		} else {
@@ -481,7 +486,8 @@ on_partition(struct sim *s)
 	if (!s->faults_on)
 		return;
 	a = (int)(sim_rand(s) % (uint64_t)s->cfg.gateways);
-	b = (int)((uint64_t)a + 1 + sim_rand(s) % (uint64_t)(s->cfg.gateways - 1)) % s->cfg.gateways;
+	b = (int)((uint64_t)a + 1 + sim_rand(s) % (uint64_t)(s->cfg.gateways - 1)) %
+	    s->cfg.gateways;
 	if (s->links[a][b].partitioned)
 		return;
 	set_partition(s, a, b, 1);
@@ -540,10 +546,10 @@ progress(struct sim *s)
 	}
 	printf("  t=%5.1fs %s published %8llu delivered %8llu checked %8llu packets %9llu "
 	       "rtx(live) %7llu crashes %llu partitions %llu anomalies %llu\n",
-	       s->now / 1e9, s->faults_on ? "faults" : "healed",
-	       (unsigned long long)published(s), (unsigned long long)s->res.delivered,
-	       (unsigned long long)s->res.checked, (unsigned long long)s->res.packets,
-	       (unsigned long long)rtx, (unsigned long long)s->res.faults[SIM_FAULT_crash],
+	       s->now / 1e9, s->faults_on ? "faults" : "healed", (unsigned long long)published(s),
+	       (unsigned long long)s->res.delivered, (unsigned long long)s->res.checked,
+	       (unsigned long long)s->res.packets, (unsigned long long)rtx,
+	       (unsigned long long)s->res.faults[SIM_FAULT_crash],
 	       (unsigned long long)s->res.faults[SIM_FAULT_partition],
 	       (unsigned long long)(s->res.anomalies[SIM_ANOM_lost] +
 				    s->res.anomalies[SIM_ANOM_duplicated] +
@@ -582,8 +588,8 @@ on_produce(struct sim *s, struct sim_gw *g)
 			continue;
 		if (s->producing) {
 			/* Poisson-ish arrivals: the mean rate with ±50 % noise per tick. */
-			st->owed += s->cfg.records_per_s * (PRODUCE_TICK_NS / 1e9) *
-				    (0.5 + sim_uniform(s));
+			st->owed +=
+			    s->cfg.records_per_s * (PRODUCE_TICK_NS / 1e9) * (0.5 + sim_uniform(s));
 			while (st->owed >= 1.0) {
 				st->head++;
 				st->owed -= 1.0;
@@ -699,8 +705,8 @@ world_init(struct sim *s)
 	}
 	/* Each enabled fault class fires at least once: the first event is early in the phase. */
 	if (c->crashes_per_s > 0)
-		sim_heap_push(s, (uint64_t)(sim_uniform(s) * c->duration_s * 0.5e9), SIM_EV_CRASH, 0,
-			      NULL, 0);
+		sim_heap_push(s, (uint64_t)(sim_uniform(s) * c->duration_s * 0.5e9), SIM_EV_CRASH,
+			      0, NULL, 0);
 	if (c->partitions_per_s > 0)
 		sim_heap_push(s, (uint64_t)(sim_uniform(s) * c->duration_s * 0.5e9),
 			      SIM_EV_PARTITION, 0, NULL, 0);
