@@ -234,37 +234,40 @@ apply_option(struct sim_config *c, int opt, const char *arg, double *seeds, doub
 	return -1;
 }
 
-int
-main(int argc, char **argv)
+struct cli {
+	struct sim_config cfg;
+	double seeds, seed;
+	const char *expect;
+	int quiet, demo, expect_idx;
+};
+
+/* Parses argv into cli. Returns -1 to go on, else the exit status. */
+static int
+parse_cli(int argc, char **argv, struct cli *o)
 {
-	struct sim_config cfg = { 0 };
-	struct totals t = { 0 };
-	double seeds = 1, seed = 1, t0;
-	const char *expect = NULL;
-	int opt, quiet = 0, demo = 0, expect_idx = -1, scenario_clean = 0;
+	int opt, clean = 0;
 
 	/* The scenario comes first so that flags override it, whatever their order. */
 	for (int i = 1; i + 1 < argc; i++)
 		if (strcmp(argv[i], "--scenario") == 0)
-			scenario_clean = strcmp(argv[i + 1], "clean") == 0;
-	if (scenario_clean)
-		sim_replication_clean(&cfg);
+			clean = strcmp(argv[i + 1], "clean") == 0;
+	if (clean)
+		sim_replication_clean(&o->cfg);
 	else
-		sim_replication_faults(&cfg);
+		sim_replication_faults(&o->cfg);
 	while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
 		switch (opt) {
 		case OPT_DEMO:
-			demo = 1;
-			cfg.progress = 1;
+			o->demo = o->cfg.progress = 1;
 			break;
 		case OPT_PROGRESS:
-			cfg.progress = 1;
+			o->cfg.progress = 1;
 			break;
 		case OPT_QUIET:
-			quiet = 1;
+			o->quiet = 1;
 			break;
 		case OPT_EXPECT:
-			expect = optarg;
+			o->expect = optarg;
 			break;
 		case OPT_SCENARIO:
 			if (strcmp(optarg, "clean") != 0 && strcmp(optarg, "faults") != 0) {
@@ -279,7 +282,7 @@ main(int argc, char **argv)
 			usage(stderr);
 			return 2;
 		default:
-			if (apply_option(&cfg, opt, optarg, &seeds, &seed) != 0)
+			if (apply_option(&o->cfg, opt, optarg, &o->seeds, &o->seed) != 0)
 				return 2;
 		}
 	}
@@ -288,57 +291,85 @@ main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	if (expect != NULL && (expect_idx = anomaly_index(expect)) < 0) {
-		fprintf(stderr, "rg-sim: --expect %s: not an anomaly name\n", expect);
+	if (o->expect != NULL && (o->expect_idx = anomaly_index(o->expect)) < 0) {
+		fprintf(stderr, "rg-sim: --expect %s: not an anomaly name\n", o->expect);
 		return 2;
 	}
-	if (demo)
-		printf("repgate simulator: %d gateways, %d lanes per pair, %d streams, %.0f s of "
-		       "faults (loss, bursts, duplication, reordering, corruption, partitions, "
-		       "crashes), then healed\n",
-		       cfg.gateways, cfg.lanes,
-		       cfg.gateways * (cfg.gateways - 1) * cfg.streams_per_pair, cfg.duration_s);
-	t0 = wall_now();
-	for (uint64_t i = 0; i < (uint64_t)seeds; i++) {
+	return -1;
+}
+
+static void
+sweep(struct cli *o, const char *argv0, struct totals *t)
+{
+	struct sim_config *cfg = &o->cfg;
+
+	for (uint64_t i = 0; i < (uint64_t)o->seeds; i++) {
 		struct sim_result r;
 		char msg[512];
 
-		cfg.seed = (uint64_t)seed + i;
-		sim_run(&cfg, &r);
-		add(&t, &r);
-		if (sim_verdict(&cfg, &r, msg, sizeof(msg)) != 0) {
-			t.failed++;
-			if (expect == NULL || !quiet) {
-				printf("seed %llu FAILED: %s\n", (unsigned long long)cfg.seed, msg);
-				print_repro(argv[0], &cfg);
+		cfg->seed = (uint64_t)o->seed + i;
+		sim_run(cfg, &r);
+		add(t, &r);
+		if (sim_verdict(cfg, &r, msg, sizeof(msg)) != 0) {
+			t->failed++;
+			if (o->expect == NULL || !o->quiet) {
+				printf("seed %llu FAILED: %s\n", (unsigned long long)cfg->seed,
+				       msg);
+				print_repro(argv0, cfg);
 			}
-		} else if (!quiet && (seeds > 1 || demo)) {
+		} else if (!o->quiet && (o->seeds > 1 || o->demo)) {
 			printf("seed %llu ok: %llu records checked, %llu events, %.1f s simulated, "
 			       "healed in %.2f s\n",
-			       (unsigned long long)cfg.seed, (unsigned long long)r.checked,
+			       (unsigned long long)cfg->seed, (unsigned long long)r.checked,
 			       (unsigned long long)r.events, r.sim_seconds, r.heal_seconds);
 		}
 		fflush(stdout);
 	}
-	print_json(&t, wall_now() - t0, t.failed == 0);
-	if (expect != NULL) {
-		/* A canary run: it must have failed, with the named anomaly. */
-		int caught = t.failed > 0 && t.anomalies[expect_idx] > 0;
+}
 
-		printf("canary %s: %s (%s = %llu)\n", expect, caught ? "caught" : "NOT CAUGHT",
-		       expect, (unsigned long long)t.anomalies[expect_idx]);
+static void
+print_verdict(const struct totals *t)
+{
+	printf("verdict: %s — %llu records published, %llu delivered, %llu checked; lost %llu, "
+	       "duplicated %llu, reordered %llu, gaps %llu, corrupt accepted %llu\n",
+	       t->failed == 0 ? "PASS" : "FAIL", (unsigned long long)t->published,
+	       (unsigned long long)t->delivered, (unsigned long long)t->checked,
+	       (unsigned long long)t->anomalies[SIM_ANOM_lost],
+	       (unsigned long long)t->anomalies[SIM_ANOM_duplicated],
+	       (unsigned long long)t->anomalies[SIM_ANOM_reordered],
+	       (unsigned long long)t->anomalies[SIM_ANOM_gaps],
+	       (unsigned long long)t->anomalies[SIM_ANOM_corrupt_accepted]);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct cli o = { .seeds = 1, .seed = 1, .expect_idx = -1 };
+	struct totals t = { 0 };
+	double t0;
+	int rc = parse_cli(argc, argv, &o);
+
+	if (rc >= 0)
+		return rc;
+	if (o.demo)
+		printf("repgate simulator: %d gateways, %d lanes per pair, %d streams, %.0f s of "
+		       "faults (loss, bursts, duplication, reordering, corruption, partitions, "
+		       "crashes), then healed\n",
+		       o.cfg.gateways, o.cfg.lanes,
+		       o.cfg.gateways * (o.cfg.gateways - 1) * o.cfg.streams_per_pair,
+		       o.cfg.duration_s);
+	t0 = wall_now();
+	sweep(&o, argv[0], &t);
+	print_json(&t, wall_now() - t0, t.failed == 0);
+	if (o.expect != NULL) {
+		/* A canary run: it must have failed, with the named anomaly. */
+		int caught = t.failed > 0 && t.anomalies[o.expect_idx] > 0;
+
+		printf("canary %s: %s (%s = %llu)\n", o.expect, caught ? "caught" : "NOT CAUGHT",
+		       o.expect, (unsigned long long)t.anomalies[o.expect_idx]);
 		return caught ? 0 : 1;
 	}
-	if (demo)
-		printf("verdict: %s — %llu records published, %llu delivered, %llu checked; lost "
-		       "%llu, "
-		       "duplicated %llu, reordered %llu, gaps %llu, corrupt accepted %llu\n",
-		       t.failed == 0 ? "PASS" : "FAIL", (unsigned long long)t.published,
-		       (unsigned long long)t.delivered, (unsigned long long)t.checked,
-		       (unsigned long long)t.anomalies[SIM_ANOM_lost],
-		       (unsigned long long)t.anomalies[SIM_ANOM_duplicated],
-		       (unsigned long long)t.anomalies[SIM_ANOM_reordered],
-		       (unsigned long long)t.anomalies[SIM_ANOM_gaps],
-		       (unsigned long long)t.anomalies[SIM_ANOM_corrupt_accepted]);
+	if (o.demo)
+		print_verdict(&t);
 	return t.failed == 0 ? 0 : 1;
 }
