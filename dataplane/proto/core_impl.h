@@ -26,6 +26,16 @@
 
 #define RG_NIL16 UINT16_MAX
 
+/*
+ * A packet that carries data keeps its ACK to RG_ACK_RANGES_DATA ranges; with
+ * a HELLO, a CLOSE and a probe PING that is the most that precedes data in
+ * one packet (the preamble), and fragments are cut to fit beside it.
+ */
+#define RG_ACK_RANGES_DATA 4
+#define RG_PREAMBLE_BYTES_MAX                                                   \
+	(rg_wire_ack_bytes(RG_ACK_RANGES_DATA) + sizeof(struct rg_wire_hello) + \
+	 sizeof(struct rg_wire_close) + sizeof(struct rg_wire_ping))
+
 /* A FIFO of stream indices; capacity is a power of two >= the streams it may hold. */
 struct rg_idxq {
 	uint32_t *v;
@@ -139,6 +149,7 @@ struct rg_core {
 	struct rg_rxslot *slots; /* streams_max windows of rx_window_records */
 	struct rg_idxq blocked;  /* receive streams whose consumer refused a delivery */
 	uint32_t data_room_min;  /* do not start a fragment in less room than this */
+	uint32_t frag_bytes_max; /* the largest fragment: fits beside RG_PREAMBLE_BYTES_MAX */
 	struct rg_core_stats st;
 };
 

@@ -58,7 +58,7 @@ rg_core_config_default(struct rg_core_config *cfg)
 	cfg->pace_burst_bytes = 64 * 1024;
 	cfg->hello_interval_ns = 100 * RG_NS_PER_MS;
 	cfg->ping_interval_ns = 100 * RG_NS_PER_MS;
-	cfg->pn_start_max = 1ull << 32;
+	cfg->pn_start_max = 1ull << 31;
 	cfg->mem = *rg_mem_default();
 }
 
@@ -105,8 +105,13 @@ rg_core_config_check(const struct rg_core_config *cfg, char *err, size_t errlen)
 		return fail(err, errlen, "ack_every_pkts and the timers must be > 0");
 	if (cfg->pace_rate_bytes_per_s != 0 && cfg->pace_burst_bytes < cfg->pkt_bytes_max)
 		return fail(err, errlen, "pace_burst_bytes must hold one packet");
-	if (cfg->pn_start_max == 0 || cfg->pn_start_max > (1ull << 32))
-		return fail(err, errlen, "pn_start_max must be 1..2^32");
+	/*
+	 * A receiver takes the first number of a lane as is (rg_pn_decode), so a
+	 * lane must start low enough that it is still below 2^32 when the first of
+	 * its packets gets through: starting below 2^31 leaves 2^31 packets of room.
+	 */
+	if (cfg->pn_start_max == 0 || cfg->pn_start_max > (1ull << 31))
+		return fail(err, errlen, "pn_start_max must be 1..2^31");
 	if (cfg->mem.alloc == NULL || cfg->mem.free == NULL || cfg->rng.next == NULL)
 		return fail(err, errlen, "mem and rng must be set");
 	return 0;
@@ -148,6 +153,8 @@ rg_core_create(const struct rg_core_config *cfg, const struct rg_core_cb *cb, st
 	c->cfg = *cfg;
 	c->cb = *cb;
 	c->data_room_min = RG_MIN(256u, cfg->pkt_bytes_max / 4);
+	c->frag_bytes_max = (uint32_t)(cfg->pkt_bytes_max - RG_HDR_BYTES -
+				       sizeof(struct rg_wire_data) - RG_PREAMBLE_BYTES_MAX);
 	c->peers = rg_mem_alloc(mem, sizeof(c->peers[0]) * cfg->peers_max);
 	c->lanes = rg_mem_alloc(mem, sizeof(c->lanes[0]) * cfg->lanes_max);
 	c->streams = rg_mem_alloc(mem, sizeof(c->streams[0]) * cfg->streams_max);

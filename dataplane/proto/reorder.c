@@ -186,8 +186,8 @@ rg_reorder_offer(struct rg_reorder *r, struct rg_rxpool *p, const struct rg_rx_f
 {
 	int in_order;
 
-	if (f->seq < r->next_seq ||
-	    (f->seq == r->next_seq && f->off + f->len <= r->deliver_off && f->record_len != 0)) {
+	if (f->seq < r->next_seq || (f->seq == r->next_seq && f->off + f->len <= r->deliver_off &&
+				     (f->record_len != 0 || r->deliver_off != 0))) {
 		if (!RG_CANARY_IS(ACCEPT_DUP))
 			return RG_REORDER_DUP;
 		/* Canary: the duplicate is handed to the consumer again. */

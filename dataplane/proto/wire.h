@@ -164,7 +164,9 @@ static_assert(sizeof(struct rg_wire_data) == 32, "DATA frame header is 32 bytes"
  * +-------+-------+---------------+-------------------------------+
  * |                     largest acknowledged                      |
  * +-------------------------------+-------------------------------+
- * |         first range           |  gap 1        |  len 1  ...   |
+ * |         first range           |            gap 1              |
+ * +-------------------------------+-------------------------------+
+ * |            len 1              |   gap 2, len 2, ...           |
  * +-------------------------------+-------------------------------+
  *
  * The first range acks [largest - first_range, largest]. Each extra range i
@@ -333,7 +335,9 @@ int rg_wire_frame_decode(const uint8_t *p, size_t room, struct rg_frame *f);
  * Packet number reconstruction (RFC 9000 appendix A.3), see docs/protocol.md:
  * the wire carries the low 32 bits; the receiver picks the 64-bit value
  * closest to largest + 1. largest_valid == 0 means nothing was received yet
- * on this lane, and the value is taken as is (senders start below 2^32).
+ * on this lane, and the value is taken as is: senders start below 2^31
+ * (rg_core_config_check), so the first packet that gets through is below
+ * 2^32 unless 2^31 packets before it were all lost.
  */
 static inline uint64_t
 rg_pn_decode(uint32_t pn32, uint64_t largest, int largest_valid)

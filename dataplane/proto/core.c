@@ -1,0 +1,1003 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The core's fast path: packets in (rg_core_recv), packets out
+ * (rg_core_send), timers, publish and applied. Setup, teardown and
+ * introspection live in core_setup.c.
+ *
+ * Incarnation rules for a received packet (docs/protocol.md §Incarnations),
+ * checked in this order by check_incarnations():
+ *   1. src_inc == 0 or src_inc < the peer's known incarnation: a straggler
+ *      from an older process: dropped (STALE_SRC).
+ *   2. src_inc > the known one: the peer is new (first contact) or restarted;
+ *      on a restart every lane and stream shared with it is reset and the
+ *      send streams resync (peer_restarted).
+ *   3. dst_inc is neither 0 nor ours: addressed to an older us: dropped
+ *      (WRONG_DST), and a HELLO tells the peer who we are now.
+ *   4. dst_inc == 0: the peer does not know us yet; only HELLO, PING and
+ *      CLOSE may come so (NO_HANDSHAKE otherwise).
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "core_impl.h"
+
+/* ---- glue between the modules and the caller's callbacks ---- */
+
+struct rx_ctx {
+	struct rg_core *c;
+	struct rg_stream *s;
+};
+
+static int
+rx_deliver(void *ctx, const struct rg_rx_frag *f)
+{
+	struct rx_ctx *x = ctx;
+	struct rg_core *c = x->c;
+	int rc = c->cb.deliver(c->cb.ctx, c->peers[x->s->peer].gw, x->s->id, f);
+
+	if (rc != 0) {
+		RG_CTR(c, deliver_blocked)++;
+		return rc;
+	}
+	RG_CTR(c, delivered_frags)++;
+	RG_CTR(c, delivered_bytes) += f->len;
+	if (f->off + f->len == f->record_len)
+		RG_CTR(c, delivered_records)++;
+	return 0;
+}
+
+static void
+rx_hold(void *ctx, void *handle)
+{
+	struct rx_ctx *x = ctx;
+
+	x->c->cb.rx_hold(x->c->cb.ctx, handle);
+}
+
+static void
+rx_release(void *ctx, void *handle)
+{
+	struct rx_ctx *x = ctx;
+
+	x->c->cb.rx_release(x->c->cb.ctx, handle);
+}
+
+static struct rg_reorder_ops
+rx_ops(struct rx_ctx *x)
+{
+	return (struct rg_reorder_ops){
+		.deliver = rx_deliver, .hold = rx_hold, .release = rx_release, .ctx = x
+	};
+}
+
+static void
+tx_release(void *ctx, void *handle)
+{
+	struct rg_core *c = ctx;
+
+	RG_CTR(c, tx_released)++;
+	c->cb.tx_release(c->cb.ctx, handle);
+}
+
+static uint32_t
+stream_idx(const struct rg_core *c, const struct rg_stream *s)
+{
+	return (uint32_t)(s - c->streams);
+}
+
+static uint16_t
+peer_gw(const struct rg_core *c, const struct rg_stream *s)
+{
+	return c->peers[s->peer].gw;
+}
+
+static void
+mark_ctl(struct rg_core *c, struct rg_stream *s, uint8_t bit)
+{
+	s->ctl |= bit;
+	if (!(s->sq & RG_SQ_CTL)) {
+		s->sq |= RG_SQ_CTL;
+		rg_idxq_push(&c->lanes[s->lane].ctlq, stream_idx(c, s));
+	}
+}
+
+static void
+mark_active(struct rg_core *c, struct rg_stream *s)
+{
+	if (!(s->sq & RG_SQ_ACT) && s->state == RG_STREAM_OPEN &&
+	    rg_txq_sendable(&c->txpool, &s->q, s->credit)) {
+		s->sq |= RG_SQ_ACT;
+		rg_idxq_push(&c->lanes[s->lane].actq, stream_idx(c, s));
+	}
+}
+
+static void
+mark_blocked(struct rg_core *c, struct rg_stream *s)
+{
+	if (s->ro.blocked && !(s->sq & RG_SQ_BLOCKED)) {
+		s->sq |= RG_SQ_BLOCKED;
+		rg_idxq_push(&c->blocked, stream_idx(c, s));
+	}
+}
+
+/* A CREDIT goes out once the window moved by half since the last one. */
+static void
+credit_check(struct rg_core *c, struct rg_stream *s)
+{
+	if (rg_reorder_max_seq(&s->ro) >= s->credit_sent + s->ro.window / 2)
+		mark_ctl(c, s, RG_CTL_CREDIT);
+}
+
+static uint16_t
+find_peer(const struct rg_core *c, uint16_t gw)
+{
+	for (uint16_t i = 0; i < c->npeers; i++) /* bounded by peers_max, a handful */
+		if (c->peers[i].gw == gw)
+			return i;
+	return RG_NIL16;
+}
+
+/* ---- peer incarnations ---- */
+
+static void
+stream_reset(struct rg_core *c, struct rg_stream *s)
+{
+	struct rx_ctx x = { c, s };
+	struct rg_reorder_ops ops = rx_ops(&x);
+
+	s->sq &= RG_SQ_BLOCKED; /* the lane's queues were emptied; the blocked entry stays valid */
+	s->ctl = 0;
+	if (s->tx) {
+		rg_txq_drop_all(&c->txpool, &s->q, 1, tx_release, c);
+		s->state = RG_STREAM_SYNCING;
+		s->credit = 0;
+		mark_ctl(c, s, RG_CTL_RESUME_REQ);
+	} else {
+		rg_reorder_clear(&s->ro, &c->rxpool, &ops);
+	}
+}
+
+static void
+peer_restarted(struct rg_core *c, uint16_t p, uint64_t now_ns)
+{
+	struct rg_peer *peer = &c->peers[p];
+
+	RG_CTR(c, peer_restarts)++;
+	for (uint16_t k = 0; k < peer->lanes_total; k++)
+		if (peer->lane_map[k] != RG_NIL16)
+			rg_lane_reset(c, &c->lanes[peer->lane_map[k]], now_ns);
+	/* Bounded by streams_max; a restart is rare. */
+	for (uint32_t i = 0; i < c->nstreams; i++)
+		if (c->streams[i].peer == p)
+			stream_reset(c, &c->streams[i]);
+}
+
+static int
+handshake_only(const uint8_t *pkt, size_t len)
+{
+	size_t off = RG_HDR_BYTES;
+	struct rg_frame f;
+
+	while (rg_wire_frame_next(pkt, len, &off, &f))
+		if (f.type != RG_FRAME_HELLO && f.type != RG_FRAME_PING && f.type != RG_FRAME_CLOSE)
+			return 0;
+	return 1;
+}
+
+static enum rg_core_drop
+check_incarnations(struct rg_core *c, uint16_t p, struct rg_lane *l, const struct rg_hdr *h,
+		   const uint8_t *pkt, size_t len, uint64_t now_ns)
+{
+	struct rg_peer *peer = &c->peers[p];
+
+	if (h->src_inc == 0 || h->src_inc < peer->inc)
+		return RG_DROP_STALE_SRC;
+	if (h->src_inc > peer->inc) {
+		uint64_t old = peer->inc;
+
+		peer->inc = h->src_inc;
+		if (old != 0)
+			peer_restarted(c, p, now_ns);
+		if (c->cb.peer_event != NULL)
+			c->cb.peer_event(c->cb.ctx, peer->gw,
+					 old == 0 ? RG_PEER_FIRST_CONTACT : RG_PEER_RESTARTED,
+					 h->src_inc);
+	}
+	if (h->dst_inc != 0 && h->dst_inc != c->cfg.incarnation) {
+		l->hello_due = 1;
+		return RG_DROP_WRONG_DST;
+	}
+	if (h->dst_inc == 0 && !handshake_only(pkt, len)) {
+		l->hello_due = 1;
+		return RG_DROP_NO_HANDSHAKE;
+	}
+	return RG_DROP_NONE;
+}
+
+/* ---- received frames; each returns 1 when the packet must not be acked ---- */
+
+static int
+on_data(struct rg_core *c, struct rg_lane *l, const struct rg_frame *f, void *handle)
+{
+	uint32_t idx = rg_stab_get(&c->rx_tab, f->data.stream);
+	struct rg_rx_frag frag;
+	struct rg_stream *s;
+	struct rx_ctx x;
+	struct rg_reorder_ops ops;
+
+	RG_CTR(c, rx_data_frames)++;
+	if (idx == RG_STAB_NONE) {
+		RG_CTR(c, rx_unknown_stream)++;
+		return 1;
+	}
+	s = &c->streams[idx];
+	if (s->peer != l->peer) {
+		RG_CTR(c, rx_wrong_peer)++;
+		return 1;
+	}
+	frag = (struct rg_rx_frag){ .seq = f->data.seq,
+				    .data = f->data.payload,
+				    .handle = handle,
+				    .off = f->data.off,
+				    .len = f->data.len,
+				    .record_len = f->data.record_len,
+				    .version = f->data.version };
+	x = (struct rx_ctx){ c, s };
+	ops = rx_ops(&x);
+	switch (rg_reorder_offer(&s->ro, &c->rxpool, &frag, &ops)) {
+	case RG_REORDER_DELIVERED:
+		break;
+	case RG_REORDER_BUFFERED:
+		RG_CTR(c, rx_buffered)++;
+		break;
+	case RG_REORDER_DUP:
+		RG_CTR(c, rx_dup_frags)++;
+		break;
+	case RG_REORDER_BEYOND:
+		RG_CTR(c, rx_beyond_window)++;
+		return 1;
+	case RG_REORDER_NO_BUFFER:
+		RG_CTR(c, rx_no_buffer)++;
+		return 1;
+	case RG_REORDER_MISMATCH:
+		RG_CTR(c, rx_mismatch)++;
+		return 1;
+	}
+	mark_blocked(c, s);
+	credit_check(c, s);
+	return 0;
+}
+
+struct fref_ctx {
+	struct rg_core *c;
+	struct rg_lane *l;
+};
+
+static void
+rtx_push(struct rg_lane *l, const struct rg_fref *f)
+{
+	RG_ASSERT(l->rtx.tail - l->rtx.head <= l->rtx.mask); /* see rg_lane: sized to frames_max */
+	l->rtx.v[l->rtx.tail++ & l->rtx.mask] = *f;
+}
+
+static int
+data_live(const struct rg_core *c, const struct rg_stream *s, const struct rg_fref *f)
+{
+	return s->tx && f->seq > s->q.acked_seq && f->seq < s->q.next_seq &&
+	       rg_txq_live(&c->txpool, f->rec, f->seq);
+}
+
+/* Acts on one frame of a packet that was acked (acked = 1) or lost (0). */
+static void
+on_fref(void *ctx, const struct rg_fref *f, int acked)
+{
+	struct fref_ctx *x = ctx;
+	struct rg_core *c = x->c;
+	struct rg_stream *s = &c->streams[f->stream];
+
+	switch (f->type) {
+	case RG_FRAME_DATA:
+		if (!data_live(c, s, f))
+			break;
+		if (!acked)
+			rtx_push(x->l, f);
+		else if (rg_txq_on_acked(&c->txpool, &s->q, f->rec, f->seq, f->off, f->len,
+					 tx_release, c) &&
+			 c->cb.acked != NULL)
+			c->cb.acked(c->cb.ctx, peer_gw(c, s), s->id, s->q.acked_seq);
+		break;
+	case RG_FRAME_CREDIT:
+		if (!acked)
+			mark_ctl(c, s, RG_CTL_CREDIT);
+		break;
+	case RG_FRAME_APPLIED:
+		if (!acked)
+			mark_ctl(c, s, RG_CTL_APPLIED);
+		break;
+	case RG_FRAME_RESUME:
+		if (acked)
+			break;
+		if (f->flags == RG_RESUME_REQUEST && s->state == RG_STREAM_SYNCING)
+			mark_ctl(c, s, RG_CTL_RESUME_REQ);
+		else if (f->flags == RG_RESUME_REPLY)
+			mark_ctl(c, s, RG_CTL_RESUME_REPLY);
+		break;
+	default:
+		break;
+	}
+}
+
+static void
+on_ack(struct rg_core *c, struct rg_lane *l, const struct rg_frame *f, uint64_t now_ns)
+{
+	struct fref_ctx x = { c, l };
+	uint64_t lost = l->rec.lost_pkts;
+
+	if (f->ack.ranges[0].hi >= l->rec.pn_next) {
+		RG_CTR(c, ack_unsent)++;
+		return;
+	}
+	rg_recovery_on_ack(&l->rec, f, now_ns, on_fref, &x);
+	RG_CTR(c, pkts_lost) += l->rec.lost_pkts - lost;
+}
+
+static struct rg_stream *
+tx_stream_of(struct rg_core *c, const struct rg_lane *l, uint64_t id)
+{
+	uint32_t idx = rg_stab_get(&c->tx_tab, id);
+
+	if (idx == RG_STAB_NONE || c->streams[idx].peer != l->peer)
+		return NULL;
+	return &c->streams[idx];
+}
+
+static void
+on_credit(struct rg_core *c, struct rg_lane *l, const struct rg_frame *f)
+{
+	struct rg_stream *s = tx_stream_of(c, l, f->su.stream);
+
+	if (s != NULL && f->su.value > s->credit) {
+		s->credit = f->su.value;
+		mark_active(c, s);
+	}
+}
+
+static void
+on_applied(struct rg_core *c, struct rg_lane *l, const struct rg_frame *f)
+{
+	struct rg_stream *s = tx_stream_of(c, l, f->su.stream);
+
+	if (s != NULL && f->su.value > s->applied) {
+		s->applied = f->su.value;
+		if (c->cb.applied != NULL)
+			c->cb.applied(c->cb.ctx, peer_gw(c, s), s->id, s->applied);
+	}
+}
+
+/* SYNCING → OPEN: the receiver said where its consumer stands. */
+static void
+on_resume_reply(struct rg_core *c, struct rg_stream *s, const struct rg_frame *f)
+{
+	uint64_t from = f->resume.watermark + 1;
+
+	rg_txq_init(&s->q, c->cfg.tx_stream_records_max, from);
+	s->credit = f->resume.max_seq;
+	s->applied = f->resume.watermark;
+	s->state = RG_STREAM_OPEN;
+	s->ctl &= (uint8_t)~RG_CTL_RESUME_REQ;
+	if (c->cb.applied != NULL)
+		c->cb.applied(c->cb.ctx, peer_gw(c, s), s->id, s->applied);
+	c->cb.replay(c->cb.ctx, peer_gw(c, s), s->id, from);
+}
+
+/* A new receive stream, where its consumer says it stands. NULL when refused. */
+static struct rg_stream *
+rx_stream_open(struct rg_core *c, struct rg_lane *l, uint64_t id)
+{
+	uint16_t p = l->peer;
+	uint64_t applied = 0;
+	struct rg_stream *s;
+
+	if (c->nstreams >= c->cfg.streams_max ||
+	    c->cb.rx_open(c->cb.ctx, c->peers[p].gw, id, &applied) != 0 || applied == UINT64_MAX ||
+	    rg_stab_put(&c->rx_tab, id, c->nstreams) != 0)
+		return NULL;
+	s = &c->streams[c->nstreams];
+	memset(s, 0, sizeof(*s));
+	s->id = id;
+	s->peer = p;
+	s->lane = (uint16_t)(l - c->lanes);
+	s->state = RG_STREAM_RX;
+	s->applied = s->applied_sent = applied;
+	rg_reorder_init(&s->ro, &c->slots[(size_t)c->nstreams * c->cfg.rx_window_records],
+			c->cfg.rx_window_records, applied + 1);
+	c->nstreams++;
+	return s;
+}
+
+/* Returns 1 when the stream was refused: the packet is not acked, so the request comes again. */
+static int
+on_resume(struct rg_core *c, struct rg_lane *l, const struct rg_frame *f)
+{
+	struct rg_stream *s;
+
+	if (f->resume.flags == RG_RESUME_REPLY) {
+		s = tx_stream_of(c, l, f->resume.stream);
+		if (s == NULL)
+			return 0;
+		if (s->state == RG_STREAM_SYNCING)
+			on_resume_reply(c, s, f);
+		else if (f->resume.max_seq > s->credit)
+			s->credit = f->resume.max_seq;
+		mark_active(c, s);
+		return 0;
+	}
+	s = NULL;
+	{
+		uint32_t idx = rg_stab_get(&c->rx_tab, f->resume.stream);
+
+		if (idx != RG_STAB_NONE)
+			s = &c->streams[idx];
+	}
+	if (s == NULL)
+		s = rx_stream_open(c, l, f->resume.stream);
+	if (s == NULL) {
+		RG_CTR(c, resume_refused)++;
+		return 1;
+	}
+	if (s->peer != l->peer) {
+		RG_CTR(c, rx_wrong_peer)++;
+		return 1;
+	}
+	mark_ctl(c, s, RG_CTL_RESUME_REPLY);
+	return 0;
+}
+
+static int
+on_frame(struct rg_core *c, uint16_t p, struct rg_lane *l, const struct rg_frame *f, void *handle,
+	 uint64_t now_ns)
+{
+	switch (f->type) {
+	case RG_FRAME_DATA:
+		return on_data(c, l, f, handle);
+	case RG_FRAME_ACK:
+		on_ack(c, l, f, now_ns);
+		break;
+	case RG_FRAME_CREDIT:
+		on_credit(c, l, f);
+		break;
+	case RG_FRAME_APPLIED:
+		on_applied(c, l, f);
+		break;
+	case RG_FRAME_RESUME:
+		return on_resume(c, l, f);
+	case RG_FRAME_CLOSE:
+		RG_CTR(c, close_rx)++;
+		if (c->cb.peer_event != NULL)
+			c->cb.peer_event(c->cb.ctx, c->peers[p].gw, RG_PEER_CLOSED,
+					 c->peers[p].inc);
+		break;
+	case RG_FRAME_PING:
+	case RG_FRAME_HELLO:
+		break;
+	}
+	return 0;
+}
+
+static int
+drop(struct rg_core *c, enum rg_core_drop d)
+{
+	c->st.drop[d]++;
+	return RG_WIRE_DROP_MAX + d;
+}
+
+int
+rg_core_recv(struct rg_core *c, const uint8_t *pkt, size_t len, void *handle, uint64_t now_ns)
+{
+	struct rg_hdr h;
+	enum rg_wire_drop wd;
+	enum rg_core_drop cd;
+	struct rg_peer *peer;
+	struct rg_lane *l;
+	struct rg_frame f;
+	uint16_t p;
+	uint64_t pn;
+	size_t off = RG_HDR_BYTES;
+	int eliciting = 0, refused = 0, hello = 0;
+
+	RG_CTR(c, rx_pkts)++;
+	RG_CTR(c, rx_bytes) += len;
+	wd = rg_wire_open(pkt, len, &h);
+	if (wd != RG_WIRE_OK) {
+		c->st.wire_drop[wd]++;
+		return wd;
+	}
+	p = find_peer(c, h.src_gw);
+	if (p == RG_NIL16)
+		return drop(c, RG_DROP_UNKNOWN_PEER);
+	peer = &c->peers[p];
+	if (h.lane >= peer->lanes_total || peer->lane_map[h.lane] == RG_NIL16)
+		return drop(c, RG_DROP_UNKNOWN_LANE);
+	l = &c->lanes[peer->lane_map[h.lane]];
+	cd = check_incarnations(c, p, l, &h, pkt, len, now_ns);
+	if (cd != RG_DROP_NONE)
+		return drop(c, cd);
+	pn = rg_pn_decode(h.pn32, rg_ackr_largest(&l->ackr), l->ackr.valid);
+	if (rg_ackr_is_dup(&l->ackr, pn))
+		return drop(c, RG_DROP_DUP_PACKET);
+	/* Bounded by the frames in one packet (<= RG_PKT_BYTES_MAX / 4). */
+	while (rg_wire_frame_next(pkt, len, &off, &f)) {
+		eliciting |= f.type != RG_FRAME_ACK && f.type != RG_FRAME_CLOSE;
+		hello |= f.type == RG_FRAME_HELLO;
+		refused |= on_frame(c, p, l, &f, handle, now_ns);
+	}
+	if (refused)
+		return drop(c, RG_DROP_REFUSED);
+	rg_ackr_insert(&l->ackr, pn, eliciting, now_ns);
+	if (hello)
+		l->ackr.immediate = 1; /* answer a HELLO at once: the peer learns our incarnation */
+	return RG_DROP_NONE;
+}
+
+/* ---- building packets ---- */
+
+struct pkt {
+	uint8_t *buf;
+	size_t pos, end;
+	uint32_t nframes; /* frame references added */
+	int eliciting;
+};
+
+static size_t
+pkt_room(const struct pkt *k)
+{
+	return k->end - k->pos;
+}
+
+static struct rg_fref *
+fref_add(struct rg_lane *l, struct pkt *k, uint8_t type, uint32_t stream)
+{
+	struct rg_fref *f = rg_recovery_fref_add(&l->rec);
+
+	memset(f, 0, sizeof(*f));
+	f->type = type;
+	f->stream = stream;
+	k->nframes++;
+	k->eliciting = 1;
+	return f;
+}
+
+/* Writes the lowest pending control frame of s. Returns 0 when it did not fit. */
+static int
+write_one_ctl(struct rg_core *c, struct rg_lane *l, struct pkt *k, struct rg_stream *s)
+{
+	uint8_t bit = s->ctl & (uint8_t)-s->ctl;
+	uint8_t *p = k->buf + k->pos;
+	size_t w = 0;
+	uint8_t type = 0, flags = 0;
+
+	if (rg_recovery_frefs_free(&l->rec) == 0)
+		return 0;
+	switch (bit) {
+	case RG_CTL_RESUME_REQ:
+		if (s->state != RG_STREAM_SYNCING)
+			break; /* answered meanwhile */
+		w = rg_wire_put_resume(p, pkt_room(k), RG_RESUME_REQUEST, s->id, 0, 0);
+		type = RG_FRAME_RESUME;
+		flags = RG_RESUME_REQUEST;
+		break;
+	case RG_CTL_RESUME_REPLY:
+		w = rg_wire_put_resume(p, pkt_room(k), RG_RESUME_REPLY, s->id, s->applied,
+				       rg_reorder_max_seq(&s->ro));
+		type = RG_FRAME_RESUME;
+		flags = RG_RESUME_REPLY;
+		break;
+	case RG_CTL_CREDIT:
+		w = rg_wire_put_su(p, pkt_room(k), RG_FRAME_CREDIT, s->id,
+				   rg_reorder_max_seq(&s->ro));
+		type = RG_FRAME_CREDIT;
+		break;
+	case RG_CTL_APPLIED:
+		w = rg_wire_put_su(p, pkt_room(k), RG_FRAME_APPLIED, s->id, s->applied);
+		type = RG_FRAME_APPLIED;
+		break;
+	}
+	if (type != 0 && w == 0)
+		return 0;
+	s->ctl &= (uint8_t)~bit;
+	if (type == 0)
+		return 1;
+	fref_add(l, k, type, stream_idx(c, s))->flags = flags;
+	k->pos += w;
+	if (!s->tx && (type == RG_FRAME_RESUME || type == RG_FRAME_CREDIT))
+		s->credit_sent = RG_MAX(s->credit_sent, rg_reorder_max_seq(&s->ro));
+	if (type == RG_FRAME_APPLIED)
+		s->applied_sent = s->applied;
+	if (type == RG_FRAME_RESUME && flags == RG_RESUME_REQUEST)
+		RG_CTR(c, resume_req_tx)++;
+	else if (type == RG_FRAME_RESUME)
+		RG_CTR(c, resume_reply_tx)++;
+	else if (type == RG_FRAME_CREDIT)
+		RG_CTR(c, credit_tx)++;
+	else
+		RG_CTR(c, applied_tx)++;
+	return 1;
+}
+
+static void
+write_control(struct rg_core *c, struct rg_lane *l, struct pkt *k)
+{
+	/* Bounded: each step writes a frame or empties one stream of the queue. */
+	while (!rg_idxq_empty(&l->ctlq)) {
+		struct rg_stream *s = &c->streams[rg_idxq_peek(&l->ctlq)];
+
+		while (s->ctl != 0)
+			if (!write_one_ctl(c, l, k, s))
+				return;
+		rg_idxq_pop(&l->ctlq);
+		s->sq &= (uint8_t)~RG_SQ_CTL;
+	}
+}
+
+/* Writes one DATA frame for [off, off + len) of record rec of stream s. */
+static void
+write_data_frame(struct rg_core *c, struct rg_lane *l, struct pkt *k, struct rg_stream *s,
+		 uint32_t rec, uint32_t off, uint32_t len)
+{
+	const struct rg_txrec *r = &c->txpool.recs[rec];
+	struct rg_fref *f;
+	size_t w = rg_wire_put_data(k->buf + k->pos, pkt_room(k), s->id, r->seq, r->version, off,
+				    r->len, r->payload + off, (uint16_t)len);
+
+	RG_ASSERT(w > 0);
+	k->pos += w;
+	f = fref_add(l, k, RG_FRAME_DATA, stream_idx(c, s));
+	f->seq = r->seq;
+	f->rec = rec;
+	f->off = off;
+	f->len = len;
+}
+
+/*
+ * How many payload bytes a new fragment may take here (want, or what is left
+ * of the packet when that is at least data_room_min), or UINT32_MAX when it
+ * should wait for the next packet. Fragments are cut at most frag_bytes_max,
+ * which fits in any packet beside the largest preamble a packet can have
+ * (RG_PREAMBLE_BYTES_MAX), so a lost fragment is always sent again whole.
+ */
+static uint32_t
+data_room(const struct rg_core *c, const struct pkt *k, uint32_t want, int may_cut)
+{
+	size_t room = pkt_room(k);
+
+	if (room < sizeof(struct rg_wire_data))
+		return UINT32_MAX;
+	room = RG_MIN(room - sizeof(struct rg_wire_data), (size_t)c->frag_bytes_max);
+	if (want <= room)
+		return want;
+	return may_cut && room >= c->data_room_min ? (uint32_t)room : UINT32_MAX;
+}
+
+static void
+write_rtx(struct rg_core *c, struct rg_lane *l, struct pkt *k)
+{
+	/* Bounded: each step writes a frame or drops a dead entry. */
+	while (l->rtx.head != l->rtx.tail && rg_recovery_frefs_free(&l->rec) > 0) {
+		struct rg_fref *f = &l->rtx.v[l->rtx.head & l->rtx.mask];
+		struct rg_stream *s = &c->streams[f->stream];
+		uint32_t n;
+
+		if (!data_live(c, s, f)) {
+			l->rtx.head++;
+			continue;
+		}
+		/*
+		 * Never cut: a lost fragment goes again whole, so each entry here
+		 * becomes one frame in flight and the queue never holds more than
+		 * the frames that were in flight (the bound rtx_push asserts).
+		 */
+		n = data_room(c, k, f->len, 0);
+		if (n == UINT32_MAX)
+			return;
+		write_data_frame(c, l, k, s, f->rec, f->off, n);
+		RG_CTR(c, rtx_frames)++;
+		RG_CTR(c, rtx_bytes) += n;
+		l->rtx.head++;
+	}
+}
+
+static void
+write_new_data(struct rg_core *c, struct rg_lane *l, struct pkt *k)
+{
+	/*
+	 * Retransmissions first, strictly: new fragments only when none waits,
+	 * so fragments in flight plus fragments waiting never exceed the frame
+	 * references in flight. Bounded: each step writes a frame or takes a
+	 * stream off the queue.
+	 */
+	while (l->rtx.head == l->rtx.tail && !rg_idxq_empty(&l->actq) &&
+	       rg_recovery_frefs_free(&l->rec) > 0) {
+		struct rg_stream *s = &c->streams[rg_idxq_peek(&l->actq)];
+		uint32_t rec, off, len, n;
+
+		if (s->state != RG_STREAM_OPEN || !rg_txq_sendable(&c->txpool, &s->q, s->credit)) {
+			rg_idxq_pop(&l->actq);
+			s->sq &= (uint8_t)~RG_SQ_ACT;
+			continue;
+		}
+		n = data_room(c, k, c->txpool.recs[s->q.cur].len - s->q.cur_off, 1);
+		if (n == UINT32_MAX)
+			return;
+		rg_txq_take(&c->txpool, &s->q, n, &rec, &off, &len);
+		write_data_frame(c, l, k, s, rec, off, len);
+		RG_CTR(c, tx_data_frames)++;
+		RG_CTR(c, tx_data_bytes) += len;
+		/* Round robin: one fragment per stream per turn, so records of many streams share packets. */
+		rg_idxq_pop(&l->actq);
+		if (rg_txq_sendable(&c->txpool, &s->q, s->credit))
+			rg_idxq_push(&l->actq, stream_idx(c, s));
+		else
+			s->sq &= (uint8_t)~RG_SQ_ACT;
+	}
+}
+
+static int
+lane_has_work(const struct rg_lane *l)
+{
+	return l->probe || !rg_idxq_empty(&l->ctlq) || l->rtx.head != l->rtx.tail ||
+	       !rg_idxq_empty(&l->actq);
+}
+
+/* Everything that makes a packet ack-eliciting, when pacing and the window allow it. */
+static void
+write_eliciting(struct rg_core *c, struct rg_lane *l, struct pkt *k, uint64_t now_ns)
+{
+	int may = rg_recovery_can_send(&l->rec, c->cfg.pkt_bytes_max, 1) &&
+		  rg_pacer_ready(&l->pacer, c->cfg.pkt_bytes_max, now_ns);
+
+	if (!may && !l->probe)
+		return;
+	if (l->probe) {
+		/*
+		 * A probe always leaves. With the in-flight ring full it goes
+		 * untracked: its ACK still moves largest_acked past the packets
+		 * in flight, which loss detection then resolves.
+		 */
+		k->pos += rg_wire_put_ping(k->buf + k->pos, pkt_room(k));
+		k->eliciting = rg_recovery_can_send(&l->rec, 0, 0);
+		l->probe = 0;
+		RG_CTR(c, tx_probes)++;
+	}
+	if (!may)
+		return;
+	write_control(c, l, k);
+	write_rtx(c, l, k);
+	write_new_data(c, l, k);
+	if (!k->eliciting && now_ns >= l->last_eliciting_ns + c->cfg.ping_interval_ns &&
+	    rg_wire_put_ping(k->buf + k->pos, pkt_room(k)) > 0) {
+		k->pos += sizeof(struct rg_wire_ping);
+		k->eliciting = 1;
+		RG_CTR(c, tx_pings)++;
+	}
+}
+
+static void
+write_ack(struct rg_core *c, struct rg_lane *l, struct pkt *k, uint64_t now_ns)
+{
+	struct rg_pn_range r[RG_ACK_RANGES_MAX];
+	unsigned n;
+	size_t w;
+
+	if (!rg_ackr_has_ranges(&l->ackr) ||
+	    rg_ackr_deadline(&l->ackr, c->cfg.ack_every_pkts, c->cfg.ack_delay_ns_max) > now_ns)
+		return;
+	/* A packet that may carry data keeps its ACK small, so a whole fragment fits beside it. */
+	n = rg_ackr_ranges(&l->ackr, r, lane_has_work(l) ? RG_ACK_RANGES_DATA : RG_ACK_RANGES_MAX);
+	w = rg_wire_put_ack(k->buf + k->pos, pkt_room(k), r, n, now_ns - l->ackr.largest_rx_ns);
+	if (w == 0)
+		return;
+	k->pos += w;
+	rg_ackr_on_ack_sent(&l->ackr);
+}
+
+static void
+write_handshake(struct rg_core *c, struct rg_lane *l, struct pkt *k, uint64_t now_ns)
+{
+	const struct rg_peer *peer = &c->peers[l->peer];
+	size_t w;
+
+	if ((peer->inc == 0 || l->hello_due) && now_ns >= l->hello_next_ns) {
+		w = rg_wire_put_hello(k->buf + k->pos, pkt_room(k), peer->lanes_total);
+		if (w > 0) {
+			k->pos += w;
+			l->hello_next_ns = now_ns + c->cfg.hello_interval_ns;
+			l->hello_due = 0;
+			RG_CTR(c, tx_hello)++;
+		}
+	}
+	if (l->close_due && peer->inc != 0) {
+		w = rg_wire_put_close(k->buf + k->pos, pkt_room(k), 0);
+		k->pos += w;
+		l->close_due = w == 0;
+	}
+}
+
+static size_t
+lane_write(struct rg_core *c, struct rg_lane *l, uint8_t *buf, size_t cap, uint64_t now_ns)
+{
+	const struct rg_peer *peer = &c->peers[l->peer];
+	struct pkt k = { .buf = buf,
+			 .pos = RG_HDR_BYTES,
+			 .end = RG_MIN(cap, c->cfg.pkt_bytes_max) };
+	struct rg_hdr h;
+	uint64_t pn;
+
+	if (k.end < RG_HDR_BYTES + sizeof(struct rg_wire_data) + 64)
+		return 0;
+	write_ack(c, l, &k, now_ns);
+	write_handshake(c, l, &k, now_ns);
+	if (peer->inc != 0)
+		write_eliciting(c, l, &k, now_ns);
+	if (k.pos == RG_HDR_BYTES)
+		return 0;
+	pn = rg_recovery_next_pn(&l->rec);
+	h = (struct rg_hdr){ .type = RG_PKT_FRAMES,
+			     .lane = l->id,
+			     .src_gw = c->cfg.gateway_id,
+			     .pn32 = (uint32_t)pn,
+			     .src_inc = c->cfg.incarnation,
+			     .dst_inc = peer->inc };
+	rg_wire_put_hdr(buf, cap, &h);
+	rg_wire_seal(buf, k.pos);
+	if (k.eliciting) {
+		rg_recovery_on_sent(&l->rec, pn, now_ns, (uint32_t)k.pos, k.nframes);
+		rg_pacer_consume(&l->pacer, k.pos);
+		l->last_eliciting_ns = now_ns;
+	} else {
+		RG_CTR(c, tx_ack_only)++;
+	}
+	RG_CTR(c, tx_pkts)++;
+	RG_CTR(c, tx_bytes) += k.pos;
+	return k.pos;
+}
+
+size_t
+rg_core_send(struct rg_core *c, uint8_t *buf, size_t cap, struct rg_tx_meta *meta, uint64_t now_ns)
+{
+	/* Round robin over lanes, one packet per call; bounded by nlanes. */
+	for (uint16_t k = 0; k < c->nlanes; k++) {
+		uint16_t i = (uint16_t)((c->lane_rr + k) % c->nlanes);
+		struct rg_lane *l = &c->lanes[i];
+		size_t n = lane_write(c, l, buf, cap, now_ns);
+
+		if (n > 0) {
+			c->lane_rr = (uint16_t)((i + 1) % c->nlanes);
+			meta->peer_gw = c->peers[l->peer].gw;
+			meta->lane = l->id;
+			return n;
+		}
+	}
+	return 0;
+}
+
+/* ---- timers ---- */
+
+static uint64_t
+lane_deadline(struct rg_core *c, struct rg_lane *l, uint64_t now_ns)
+{
+	const struct rg_peer *peer = &c->peers[l->peer];
+	uint64_t d = rg_ackr_deadline(&l->ackr, c->cfg.ack_every_pkts, c->cfg.ack_delay_ns_max);
+
+	d = RG_MIN(d, rg_recovery_deadline(&l->rec));
+	if (peer->inc == 0 || l->hello_due)
+		d = RG_MIN(d, l->hello_next_ns);
+	if (peer->inc == 0)
+		return d;
+	if (l->close_due || l->probe)
+		return now_ns;
+	/* Data and heartbeats wait for the window and the pacer; the PTO covers a full window. */
+	if (rg_recovery_can_send(&l->rec, c->cfg.pkt_bytes_max, 1)) {
+		uint64_t want =
+		    lane_has_work(l) ? now_ns : l->last_eliciting_ns + c->cfg.ping_interval_ns;
+
+		d = RG_MIN(d,
+			   RG_MAX(want, rg_pacer_next_ns(&l->pacer, c->cfg.pkt_bytes_max, now_ns)));
+	}
+	return d;
+}
+
+uint64_t
+rg_core_next_deadline(struct rg_core *c, uint64_t now_ns)
+{
+	uint64_t d = RG_NS_NEVER;
+
+	for (uint16_t i = 0; i < c->nlanes; i++)
+		d = RG_MIN(d, lane_deadline(c, &c->lanes[i], now_ns));
+	return d;
+}
+
+void
+rg_core_on_timer(struct rg_core *c, uint64_t now_ns)
+{
+	for (uint16_t i = 0; i < c->nlanes; i++) {
+		struct rg_lane *l = &c->lanes[i];
+		struct fref_ctx x = { c, l };
+		uint64_t lost = l->rec.lost_pkts;
+
+		if (rg_recovery_on_timeout(&l->rec, now_ns, on_fref, &x)) {
+			l->probe = 1;
+			RG_CTR(c, pto_fired)++;
+		}
+		RG_CTR(c, pkts_lost) += l->rec.lost_pkts - lost;
+	}
+}
+
+uint32_t
+rg_core_drain(struct rg_core *c)
+{
+	uint32_t n = 0, waiting = c->blocked.tail - c->blocked.head;
+
+	/* Bounded: each blocked stream is tried once per call. */
+	while (waiting-- > 0) {
+		struct rg_stream *s = &c->streams[rg_idxq_pop(&c->blocked)];
+		struct rx_ctx x = { c, s };
+		struct rg_reorder_ops ops = rx_ops(&x);
+
+		s->sq &= (uint8_t)~RG_SQ_BLOCKED;
+		if (s->tx)
+			continue;
+		n += rg_reorder_drain(&s->ro, &c->rxpool, &ops);
+		mark_blocked(c, s);
+		credit_check(c, s);
+	}
+	return n;
+}
+
+/* ---- producer and consumer calls ---- */
+
+int
+rg_core_publish(struct rg_core *c, uint64_t stream, uint64_t seq, uint32_t version,
+		const void *payload, uint32_t len, void *handle)
+{
+	uint32_t idx = rg_stab_get(&c->tx_tab, stream);
+	struct rg_stream *s;
+	int rc;
+
+	if (idx == RG_STAB_NONE)
+		return -ENOENT;
+	if (len > RG_RECORD_BYTES_MAX || (payload == NULL && len > 0))
+		return -EINVAL;
+	s = &c->streams[idx];
+	if (s->state != RG_STREAM_OPEN)
+		return -EAGAIN;
+	rc = rg_txq_push(&c->txpool, &s->q, seq, version, payload, len, handle);
+	if (rc != 0)
+		return rc;
+	RG_CTR(c, published)++;
+	mark_active(c, s);
+	return 0;
+}
+
+int
+rg_core_applied(struct rg_core *c, uint64_t stream, uint64_t applied)
+{
+	uint32_t idx = rg_stab_get(&c->rx_tab, stream);
+	struct rg_stream *s;
+
+	if (idx == RG_STAB_NONE)
+		return -ENOENT;
+	s = &c->streams[idx];
+	applied = RG_MIN(applied, s->ro.next_seq - 1); /* nothing past what was delivered */
+	if (applied > s->applied) {
+		s->applied = applied;
+		mark_ctl(c, s, RG_CTL_APPLIED);
+	}
+	return 0;
+}
+
+void
+rg_core_close(struct rg_core *c)
+{
+	for (uint16_t i = 0; i < c->nlanes; i++)
+		c->lanes[i].close_due = 1;
+}

@@ -1,0 +1,280 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The replication protocol core of one worker: its lanes to peer gateways,
+ * its send streams and receive streams. Sans-I/O (DESIGN §4.2), in the style
+ * of ngtcp2: the caller feeds packets in with rg_core_recv(), takes packets
+ * out with rg_core_send(), asks rg_core_next_deadline() when to come back
+ * and calls rg_core_on_timer() then. Time is always passed in (ns);
+ * memory and randomness are injected at rg_core_create(); memory is taken
+ * only during setup (create, add_peer, add_lane), randomness is drawn only
+ * for a lane's first packet number. Callbacks never re-enter the core.
+ *
+ * A stream's life on the sending side:
+ *
+ *   rg_core_tx_open() ──▶ SYNCING ──RESUME reply──▶ OPEN ──peer restarted──▶ SYNCING
+ *                         (publish: -EAGAIN)   │    (publish: 0 / -EAGAIN / -EINVAL)
+ *                                              └─▶ replay(from = applied + 1)
+ *
+ * SYNCING → OPEN is rg_core.c:on_resume_reply(); OPEN → SYNCING is
+ * peer_restarted(). In SYNCING the core sends RESUME requests until the
+ * receiver answers with the consumer's applied watermark; the producer then
+ * publishes again from the seq the replay callback names, which it still has
+ * because it trims only what is applied (DESIGN §3.2).
+ *
+ * On the receiving side a stream is created when its first RESUME request
+ * arrives; the rx_open callback says where its consumer stands (applied
+ * watermark), and from then on records are released in seq order.
+ */
+#ifndef RG_PROTO_CORE_H
+#define RG_PROTO_CORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common.h"
+#include "reorder.h"
+#include "wire.h"
+
+struct rg_core;
+
+struct rg_core_config {
+	uint64_t incarnation; /* this gateway's, ordered: see docs/protocol.md §Incarnations */
+	uint16_t gateway_id;
+	uint16_t peers_max;
+	uint16_t lanes_max;             /* lanes served by this core, over all peers */
+	uint32_t streams_max;           /* send and receive streams together */
+	uint32_t tx_records_max;        /* record descriptors over all send streams */
+	uint32_t tx_stream_records_max; /* one send stream's queue: publish -EAGAIN past it */
+	uint32_t rx_window_records;     /* reorder window = credit per stream (power of two) */
+	uint32_t rx_frags_max;          /* buffered out-of-order fragments over all streams */
+	uint32_t pkt_bytes_max;         /* largest packet built (UDP payload bytes) */
+	uint32_t inflight_pkts_max;     /* per lane (power of two) */
+	uint32_t inflight_frames_max;   /* per lane (power of two) */
+	uint64_t inflight_bytes_max;    /* per lane */
+	uint32_t ack_every_pkts;        /* ack after this many ack-eliciting packets ... */
+	uint64_t ack_delay_ns_max;      /* ... or this long after the first of them */
+	uint64_t initial_rtt_ns;
+	uint64_t granularity_ns;
+	uint64_t pto_ns_max;
+	uint64_t pace_rate_bytes_per_s; /* per lane; 0 = unpaced */
+	uint64_t pace_burst_bytes;
+	uint64_t hello_interval_ns; /* HELLO while a peer's incarnation is unknown */
+	uint64_t ping_interval_ns;  /* PING on an idle lane (heartbeat) */
+	uint64_t pn_start_max;      /* lanes start numbering at random below this (<= 2^31) */
+	struct rg_mem mem;
+	struct rg_rng rng;
+};
+
+/* Peer events reported through the peer_event callback. */
+enum rg_peer_event {
+	RG_PEER_FIRST_CONTACT = 1, /* learned the peer's incarnation */
+	RG_PEER_RESTARTED,         /* a newer incarnation: its streams resync */
+	RG_PEER_CLOSED,            /* the peer said CLOSE */
+};
+
+struct rg_core_cb {
+	/*
+	 * A fragment of a record, in order (see reorder.h). f->data is valid
+	 * during the call only: a consumer that keeps it takes its own
+	 * reference on f->handle. Returns 0, or -EAGAIN when it has no room now
+	 * (the core keeps the fragment; call rg_core_drain() when there is room).
+	 */
+	int (*deliver)(void *ctx, uint16_t peer_gw, uint64_t stream, const struct rg_rx_frag *f);
+	void (*rx_hold)(void *ctx, void *pkt_handle);
+	void (*rx_release)(void *ctx, void *pkt_handle);
+	/* A published record is no longer needed by the core (fully acked or dropped on resync). */
+	void (*tx_release)(void *ctx, void *rec_handle);
+	/*
+	 * A peer asks to resume stream: returns 0 and the consumer's applied
+	 * watermark (0 for a new stream), or -errno to refuse the stream.
+	 */
+	int (*rx_open)(void *ctx, uint16_t peer_gw, uint64_t stream, uint64_t *applied);
+	/* Publish stream again from from_seq: the core forgot everything after from_seq - 1. */
+	void (*replay)(void *ctx, uint16_t peer_gw, uint64_t stream, uint64_t from_seq);
+	/* The receiving gateway has every seq <= acked (it may still lose them if it crashes). */
+	void (*acked)(void *ctx, uint16_t peer_gw, uint64_t stream, uint64_t acked);
+	/* The consumer made every seq <= applied durable: the producer may trim them. */
+	void (*applied)(void *ctx, uint16_t peer_gw, uint64_t stream, uint64_t applied);
+	void (*peer_event)(void *ctx, uint16_t peer_gw, enum rg_peer_event ev, uint64_t inc);
+	void *ctx;
+};
+
+/* Where a packet from rg_core_send() goes. */
+struct rg_tx_meta {
+	uint16_t peer_gw;
+	uint16_t lane;
+};
+
+/* X-macro: per-core counters (core_impl.h bumps them; rg_core_stats() reads them). */
+#define RG_CORE_COUNTERS(X)  \
+	X(rx_pkts)           \
+	X(rx_bytes)          \
+	X(tx_pkts)           \
+	X(tx_bytes)          \
+	X(tx_ack_only)       \
+	X(tx_probes)         \
+	X(tx_hello)          \
+	X(tx_pings)          \
+	X(tx_data_frames)    \
+	X(tx_data_bytes)     \
+	X(rtx_frames)        \
+	X(rtx_bytes)         \
+	X(pkts_lost)         \
+	X(pto_fired)         \
+	X(ack_unsent)        \
+	X(rx_data_frames)    \
+	X(rx_dup_frags)      \
+	X(rx_buffered)       \
+	X(rx_beyond_window)  \
+	X(rx_no_buffer)      \
+	X(rx_mismatch)       \
+	X(rx_unknown_stream) \
+	X(rx_wrong_peer)     \
+	X(delivered_frags)   \
+	X(delivered_bytes)   \
+	X(delivered_records) \
+	X(deliver_blocked)   \
+	X(published)         \
+	X(tx_released)       \
+	X(peer_restarts)     \
+	X(resume_req_tx)     \
+	X(resume_reply_tx)   \
+	X(resume_refused)    \
+	X(credit_tx)         \
+	X(applied_tx)        \
+	X(close_rx)
+
+enum rg_core_counter {
+#define RG_X(name) RG_CTR_##name,
+	RG_CORE_COUNTERS(RG_X)
+#undef RG_X
+	RG_CTR_MAX
+};
+
+/* X-macro: why the core dropped a packet that the codec accepted. */
+#define RG_CORE_DROPS(X)                                                        \
+	X(UNKNOWN_PEER, "the source gateway is not a peer")                     \
+	X(UNKNOWN_LANE, "a lane this core does not serve")                      \
+	X(STALE_SRC, "from an older incarnation of the peer")                   \
+	X(WRONG_DST, "addressed to another incarnation of this gateway")        \
+	X(NO_HANDSHAKE, "frames that need the peer to know us, before it does") \
+	X(DUP_PACKET, "a packet number already received")                       \
+	X(REFUSED, "a frame could not be taken (window, buffer, stream); not acked")
+
+enum rg_core_drop {
+	RG_DROP_NONE = 0,
+#define RG_X(name, text) RG_DROP_##name,
+	RG_CORE_DROPS(RG_X)
+#undef RG_X
+	RG_DROP_MAX
+};
+
+struct rg_core_stats {
+	uint64_t ctr[RG_CTR_MAX];
+	uint64_t wire_drop[RG_WIRE_DROP_MAX];
+	uint64_t drop[RG_DROP_MAX];
+};
+
+const char *rg_core_counter_name(enum rg_core_counter c);
+const char *rg_core_drop_name(enum rg_core_drop d);
+
+/* Fills cfg with the defaults documented in docs/protocol.md. */
+void rg_core_config_default(struct rg_core_config *cfg);
+/* 0 when cfg is usable; else -EINVAL and a message naming the field in err. */
+int rg_core_config_check(const struct rg_core_config *cfg, char *err, size_t errlen);
+
+/*
+ * Allocates the core; rg_core_add_peer() and rg_core_add_lane() allocate the
+ * rest at setup. Nothing allocates after that. Returns 0, -EINVAL or -ENOMEM.
+ */
+int rg_core_create(const struct rg_core_config *cfg, const struct rg_core_cb *cb,
+		   struct rg_core **out);
+/* Releases every handle the core holds (tx records, rx packets), then frees it. */
+void rg_core_destroy(struct rg_core *c);
+
+/* Declares a peer gateway and how many lanes it has with us. 0, -EEXIST, -ENOSPC, -EINVAL. */
+int rg_core_add_peer(struct rg_core *c, uint16_t peer_gw, uint16_t lanes_total);
+/* Serves lane lane_id with peer_gw on this core. 0, -ENOENT, -EEXIST, -ENOSPC, -EINVAL. */
+int rg_core_add_lane(struct rg_core *c, uint16_t peer_gw, uint16_t lane_id, uint64_t now_ns);
+
+/*
+ * Starts sending stream to peer_gw on lane_id (rg_stream_lane() picks it).
+ * The stream is SYNCING until the replay callback names its first seq.
+ * 0, -EEXIST (already open), -ENOENT (no such peer or lane), -ENOSPC (streams_max).
+ */
+int rg_core_tx_open(struct rg_core *c, uint16_t peer_gw, uint64_t stream, uint16_t lane_id);
+
+/*
+ * Queues one record. The payload is not copied: it must stay valid and
+ * unchanged until tx_release(handle). Returns 0; -EAGAIN when the stream's
+ * queue or the core's pool is full or the stream is SYNCING (backpressure:
+ * try again later); -EINVAL when seq is not the next one or len > 1 MiB;
+ * -ENOENT for a stream not opened.
+ */
+int rg_core_publish(struct rg_core *c, uint64_t stream, uint64_t seq, uint32_t version,
+		    const void *payload, uint32_t len, void *handle);
+
+/* The consumer made every seq <= applied of a receive stream durable. 0 or -ENOENT. */
+int rg_core_applied(struct rg_core *c, uint64_t stream, uint64_t applied);
+
+/*
+ * Takes one received packet. The packet stays the caller's; fragments the
+ * core keeps are held with rx_hold(handle). Returns RG_DROP_NONE when the
+ * packet was accepted, else the reason it was dropped: a value below
+ * RG_WIRE_DROP_MAX is an enum rg_wire_drop, others are enum rg_core_drop
+ * plus RG_WIRE_DROP_MAX. Every drop is counted in the stats.
+ */
+int rg_core_recv(struct rg_core *c, const uint8_t *pkt, size_t len, void *handle, uint64_t now_ns);
+
+/*
+ * Writes at most one packet of up to cap bytes into buf and says where it
+ * goes. Returns its length, or 0 when nothing may leave now (see
+ * rg_core_next_deadline()). Call until it returns 0.
+ */
+size_t rg_core_send(struct rg_core *c, uint8_t *buf, size_t cap, struct rg_tx_meta *meta,
+		    uint64_t now_ns);
+
+/* When rg_core_on_timer() or rg_core_send() must run next; RG_NS_NEVER if nothing waits. */
+uint64_t rg_core_next_deadline(struct rg_core *c, uint64_t now_ns);
+void rg_core_on_timer(struct rg_core *c, uint64_t now_ns);
+
+/* Retries deliveries the consumer refused (-EAGAIN); returns fragments delivered. */
+uint32_t rg_core_drain(struct rg_core *c);
+
+/* Sends CLOSE on every lane with its next packets (clean shutdown). */
+void rg_core_close(struct rg_core *c);
+
+void rg_core_stats(const struct rg_core *c, struct rg_core_stats *out);
+
+/* One lane's view, for telemetry and the simulator. */
+struct rg_lane_info {
+	uint16_t peer_gw;
+	uint16_t lane;
+	uint64_t peer_inc;
+	uint64_t srtt_ns, rttvar_ns, min_rtt_ns, latest_rtt_ns;
+	uint64_t bytes_in_flight;
+	uint32_t pkts_in_flight;
+	uint64_t pkts_acked, pkts_lost, pto_fired;
+	uint32_t rtx_queued;
+};
+int rg_core_lane_info(const struct rg_core *c, uint16_t idx, struct rg_lane_info *out);
+uint16_t rg_core_lanes(const struct rg_core *c);
+
+/* One stream's watermarks (for telemetry and tests); -ENOENT if unknown. */
+struct rg_stream_info {
+	uint16_t peer_gw;
+	uint8_t tx;        /* 1 send stream, 0 receive stream */
+	uint8_t open;      /* send: OPEN (1) or SYNCING (0) */
+	uint64_t next_seq; /* send: the next seq to publish; receive: the next to deliver */
+	uint64_t acked;    /* send: every seq <= acked is acked */
+	uint64_t applied;  /* send: the peer's applied watermark; receive: the consumer's */
+	uint64_t credit;   /* send: highest seq granted; receive: highest seq granted */
+	uint32_t queued;   /* send: records queued; receive: fragments buffered */
+};
+int rg_core_stream_info(const struct rg_core *c, uint64_t stream, int tx,
+			struct rg_stream_info *out);
+
+/* Checks every invariant of every lane and stream: 0 or -1 (tests and the simulator). */
+int rg_core_check(const struct rg_core *c);
+
+#endif /* RG_PROTO_CORE_H */
