@@ -297,8 +297,8 @@ core_rng(void *ctx)
 	struct sim_gw *g = ctx;
 	uint64_t x = rg_splitmix64(&g->rng);
 
-	/* Half the lanes start numbering just below 2^32, so numbers wrap within a run. */
-	return (x & 1) ? (1ull << 32) - 1 - (x >> 1) % 50000 : x >> 1;
+	/* Half the lanes start numbering at the top of the allowed range (just below 2^31). */
+	return (x & 1) ? (1ull << 31) - 1 - (x >> 1) % 50000 : x >> 1;
 }
 
 static void

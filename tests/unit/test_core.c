@@ -1,0 +1,1467 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The protocol core end to end: two rg_core instances (A sends, B receives)
+ * wired by hand. Each step of the literal clock delivers the packets sent in
+ * the previous step, runs the timers, then drains rg_core_send() on both
+ * sides; rg_core_check() runs after every packet and every step. No threads,
+ * no sleeping: the clock is a number.
+ *
+ * The consumer on B asserts that every fragment continues exactly where the
+ * last one ended (order, no loss, no duplicate within a consumer incarnation)
+ * and that its bytes are the ones A published.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "core.h"
+#include "core_impl.h"
+#include "crc32c.h"
+
+#define STEP_NS       RG_NS_PER_MS /* one step of the clock: also the one-way link delay */
+#define GW_A          1
+#define GW_B          2
+#define INC_A         100
+#define INC_B         200
+#define STREAMS       2
+#define SEQ_MAX       1024
+#define QUEUE_MAX     8192
+#define PATTERN_BYTES 8192
+#define STEPS_MAX     3000
+
+static const uint64_t stream_ids[STREAMS] = { 0x5100000000000001ull, 7 };
+
+/* A packet on the simulated link; the receiving core may hold it (rx_hold). */
+struct pkt {
+	unsigned refs;
+	size_t len;
+	uint8_t data[RG_PKT_BYTES_MAX];
+};
+
+struct queue {
+	struct pkt *v[QUEUE_MAX];
+	unsigned n;
+};
+
+/* The consumer of one stream on B. applied survives a restart of B; the rest does not. */
+struct consumer {
+	uint64_t applied;
+	uint64_t expect_seq;
+	uint32_t expect_off;
+	unsigned records; /* completed in this consumer incarnation */
+	unsigned opens;   /* rx_open calls */
+	uint64_t last_seq;
+};
+
+/* The producer of one stream on A: its log of records (kept until applied). */
+struct producer {
+	const uint8_t *payload[SEQ_MAX + 1];
+	uint32_t len[SEQ_MAX + 1];
+	unsigned published[SEQ_MAX + 1];
+	unsigned released[SEQ_MAX + 1];
+	char handle[SEQ_MAX + 1];
+	uint64_t replay_from;
+	unsigned replays;
+	uint64_t applied;
+	unsigned applied_calls;
+	uint64_t acked;
+};
+
+struct world;
+typedef int (*drop_fn)(struct world *w, int a_to_b, const uint8_t *pkt, size_t len);
+
+struct world {
+	struct rg_core *a, *b;
+	uint64_t inc_b;
+	uint64_t now;
+	uint64_t rng_a, rng_b;
+	struct queue ab, ba;       /* sent this step, to arrive in the next one */
+	struct queue in_ab, in_ba; /* arriving in this step */
+	struct consumer cons[STREAMS];
+	struct producer prod[STREAMS];
+	int block;         /* B's consumer refuses deliveries */
+	int block_ba;      /* the B → A direction is down (with drop_b_to_a) */
+	int dup_link;      /* the link delivers every packet twice */
+	int refuse_open;   /* B's rx_open refuses every stream */
+	uint64_t pace_a;   /* A's pacing rate (bytes/s), 0 = unpaced */
+	int reverse_link;  /* the link delivers each step's packets in reverse order */
+	uint64_t drop_seq; /* the drop filters: DATA of this seq of stream 0 ... */
+	uint32_t drop_off; /* ... at this offset or beyond (drop_data_tail) */
+	int strict;        /* every received packet must be accepted */
+	drop_fn drop;      /* the link drops a packet when it returns 1 */
+	unsigned dropped;
+	unsigned seen_ab;   /* packets A sent, for drop filters */
+	unsigned live_pkts; /* allocated, not yet freed */
+	unsigned rx_rc[RG_WIRE_DROP_MAX + RG_DROP_MAX];
+	unsigned events_a[4], events_b[4];
+	uint64_t event_inc_a, event_inc_b;
+	struct pkt *keep_ab; /* a copy of the last packet A sent (for the restart test) */
+	struct pkt *keep_ba; /* a copy of the last packet B sent (for the restart test) */
+	uint64_t delivered_bytes;
+};
+
+static uint8_t pattern[PATTERN_BYTES];
+
+static uint64_t
+rng_next(void *ctx)
+{
+	return rg_splitmix64(ctx);
+}
+
+static int
+stream_index(uint64_t id)
+{
+	for (int i = 0; i < STREAMS; i++)
+		if (stream_ids[i] == id)
+			return i;
+	fail_msg("unknown stream %llu", (unsigned long long)id);
+	return -1;
+}
+
+/* ---- packets ---- */
+
+static struct pkt *
+pkt_new(struct world *w, const uint8_t *data, size_t len)
+{
+	struct pkt *p = malloc(sizeof(*p));
+
+	assert_non_null(p);
+	p->refs = 1;
+	p->len = len;
+	memcpy(p->data, data, len);
+	w->live_pkts++;
+	return p;
+}
+
+static void
+pkt_put(struct world *w, struct pkt *p)
+{
+	assert_true(p->refs > 0);
+	if (--p->refs == 0) {
+		memset(p->data, 0xdd, p->len); /* a core reading a released packet sees garbage */
+		free(p);
+		w->live_pkts--;
+	}
+}
+
+/* ---- callbacks of B (the receiver) ---- */
+
+static int
+b_deliver(void *ctx, uint16_t peer_gw, uint64_t stream, const struct rg_rx_frag *f)
+{
+	struct world *w = ctx;
+	int si = stream_index(stream);
+	struct consumer *c = &w->cons[si];
+	const struct producer *pr = &w->prod[si];
+
+	assert_int_equal(peer_gw, GW_A);
+	if (w->block)
+		return -EAGAIN;
+	if (f->seq != c->expect_seq || f->off != c->expect_off)
+		fail_msg("stream %d: delivered seq %llu off %u, want seq %llu off %u", si,
+			 (unsigned long long)f->seq, f->off, (unsigned long long)c->expect_seq,
+			 c->expect_off);
+	assert_true(f->seq <= SEQ_MAX);
+	assert_int_equal(f->record_len, pr->len[f->seq]);
+	assert_true((uint64_t)f->off + f->len <= f->record_len);
+	if (f->len > 0)
+		assert_memory_equal(f->data, pr->payload[f->seq] + f->off, f->len);
+	assert_int_equal(f->version, 3);
+	w->delivered_bytes += f->len;
+	c->expect_off += f->len;
+	if (c->expect_off == f->record_len) {
+		c->last_seq = f->seq;
+		c->expect_seq++;
+		c->expect_off = 0;
+		c->records++;
+	}
+	return 0;
+}
+
+static void
+b_rx_hold(void *ctx, void *handle)
+{
+	(void)ctx;
+	((struct pkt *)handle)->refs++;
+}
+
+static void
+b_rx_release(void *ctx, void *handle)
+{
+	pkt_put(ctx, handle);
+}
+
+static int
+b_rx_open(void *ctx, uint16_t peer_gw, uint64_t stream, uint64_t *applied)
+{
+	struct world *w = ctx;
+	struct consumer *c = &w->cons[stream_index(stream)];
+
+	assert_int_equal(peer_gw, GW_A);
+	c->opens++;
+	if (w->refuse_open)
+		return -EPERM;
+	*applied = c->applied;
+	return 0;
+}
+
+/* ---- callbacks of A (the sender) ---- */
+
+static void
+a_tx_release(void *ctx, void *handle)
+{
+	struct world *w = ctx;
+
+	for (int i = 0; i < STREAMS; i++) {
+		struct producer *pr = &w->prod[i];
+		ptrdiff_t s = (char *)handle - pr->handle;
+
+		if (s >= 1 && s <= SEQ_MAX) {
+			pr->released[s]++;
+			assert_true(pr->released[s] <= pr->published[s]);
+			return;
+		}
+	}
+	fail_msg("tx_release of an unknown handle");
+}
+
+static void
+a_replay(void *ctx, uint16_t peer_gw, uint64_t stream, uint64_t from_seq)
+{
+	struct producer *pr = &((struct world *)ctx)->prod[stream_index(stream)];
+
+	assert_int_equal(peer_gw, GW_B);
+	pr->replay_from = from_seq;
+	pr->replays++;
+	pr->acked = from_seq - 1; /* the core starts over from there */
+}
+
+static void
+a_acked(void *ctx, uint16_t peer_gw, uint64_t stream, uint64_t acked)
+{
+	struct producer *pr = &((struct world *)ctx)->prod[stream_index(stream)];
+
+	assert_int_equal(peer_gw, GW_B);
+	assert_true(acked > pr->acked);
+	pr->acked = acked;
+}
+
+static void
+a_applied(void *ctx, uint16_t peer_gw, uint64_t stream, uint64_t applied)
+{
+	struct producer *pr = &((struct world *)ctx)->prod[stream_index(stream)];
+
+	assert_int_equal(peer_gw, GW_B);
+	pr->applied = applied;
+	pr->applied_calls++;
+}
+
+static void
+a_peer_event(void *ctx, uint16_t peer_gw, enum rg_peer_event ev, uint64_t inc)
+{
+	struct world *w = ctx;
+
+	assert_int_equal(peer_gw, GW_B);
+	assert_true(ev >= 1 && ev <= 3);
+	w->events_a[ev]++;
+	w->event_inc_a = inc;
+}
+
+static void
+b_peer_event(void *ctx, uint16_t peer_gw, enum rg_peer_event ev, uint64_t inc)
+{
+	struct world *w = ctx;
+
+	assert_int_equal(peer_gw, GW_A);
+	assert_true(ev >= 1 && ev <= 3);
+	w->events_b[ev]++;
+	w->event_inc_b = inc;
+}
+
+/* Callbacks that must not run on the wrong side. */
+static int
+never_deliver(void *ctx, uint16_t peer_gw, uint64_t stream, const struct rg_rx_frag *f)
+{
+	(void)ctx, (void)peer_gw, (void)stream, (void)f;
+	fail_msg("A delivered a record");
+	return 0;
+}
+
+static int
+never_rx_open(void *ctx, uint16_t peer_gw, uint64_t stream, uint64_t *applied)
+{
+	(void)ctx, (void)peer_gw, (void)stream, (void)applied;
+	return -EPERM;
+}
+
+static void
+never_tx_release(void *ctx, void *handle)
+{
+	(void)ctx, (void)handle;
+	fail_msg("B released a tx record");
+}
+
+static void
+never_replay(void *ctx, uint16_t peer_gw, uint64_t stream, uint64_t from_seq)
+{
+	(void)ctx, (void)peer_gw, (void)stream, (void)from_seq;
+	fail_msg("B was asked to replay");
+}
+
+/* ---- the world ---- */
+
+static void
+make_config(struct rg_core_config *cfg, uint16_t gw, uint64_t inc, uint64_t *rng_state)
+{
+	rg_core_config_default(cfg);
+	cfg->incarnation = inc;
+	cfg->gateway_id = gw;
+	cfg->streams_max = 16;
+	cfg->rng = (struct rg_rng){ .next = rng_next, .ctx = rng_state };
+	cfg->mem = *rg_mem_default();
+}
+
+static void
+create_b(struct world *w, uint64_t inc, uint32_t window)
+{
+	struct rg_core_config cfg;
+	const struct rg_core_cb cb = {
+		.deliver = b_deliver,
+		.rx_hold = b_rx_hold,
+		.rx_release = b_rx_release,
+		.tx_release = never_tx_release,
+		.rx_open = b_rx_open,
+		.replay = never_replay,
+		.peer_event = b_peer_event,
+		.ctx = w,
+	};
+
+	make_config(&cfg, GW_B, inc, &w->rng_b);
+	cfg.rx_window_records = window;
+	assert_int_equal(rg_core_create(&cfg, &cb, &w->b), 0);
+	assert_int_equal(rg_core_add_peer(w->b, GW_A, 1), 0);
+	assert_int_equal(rg_core_add_lane(w->b, GW_A, 0, w->now), 0);
+	w->inc_b = inc;
+	for (int i = 0; i < STREAMS; i++) {
+		w->cons[i].expect_seq = w->cons[i].applied + 1;
+		w->cons[i].expect_off = 0;
+		w->cons[i].records = 0;
+	}
+}
+
+static void
+create_a(struct world *w, uint64_t inc, uint32_t inflight_pkts_max)
+{
+	struct rg_core_config cfg;
+	const struct rg_core_cb cb = {
+		.deliver = never_deliver,
+		.rx_hold = b_rx_hold,
+		.rx_release = b_rx_release,
+		.tx_release = a_tx_release,
+		.rx_open = never_rx_open,
+		.replay = a_replay,
+		.acked = a_acked,
+		.applied = a_applied,
+		.peer_event = a_peer_event,
+		.ctx = w,
+	};
+
+	make_config(&cfg, GW_A, inc, &w->rng_a);
+	cfg.inflight_pkts_max = inflight_pkts_max;
+	cfg.pace_rate_bytes_per_s = w->pace_a;
+	assert_int_equal(rg_core_create(&cfg, &cb, &w->a), 0);
+	assert_int_equal(rg_core_add_peer(w->a, GW_B, 1), 0);
+	assert_int_equal(rg_core_add_lane(w->a, GW_B, 0, w->now), 0);
+}
+
+static void
+world_init_with(struct world *w, uint32_t window, uint32_t a_inflight_pkts_max, uint64_t pace_a)
+{
+	uint64_t seed = 3;
+
+	memset(w, 0, sizeof(*w));
+	w->pace_a = pace_a;
+	for (size_t i = 0; i < sizeof(pattern); i++)
+		pattern[i] = (uint8_t)rg_splitmix64(&seed);
+	w->now = 1000 * RG_NS_PER_S; /* literal: 1000 s */
+	w->rng_a = 11;
+	w->rng_b = 22;
+	w->strict = 1;
+	create_a(w, INC_A, a_inflight_pkts_max);
+	create_b(w, INC_B, window);
+	assert_int_equal(rg_core_check(w->a), 0);
+	assert_int_equal(rg_core_check(w->b), 0);
+}
+
+static void
+world_init(struct world *w, uint32_t window)
+{
+	world_init_with(w, window, 8192, 0);
+}
+
+static void
+queue_flush(struct world *w, struct queue *q)
+{
+	for (unsigned i = 0; i < q->n; i++)
+		pkt_put(w, q->v[i]);
+	q->n = 0;
+}
+
+static void
+world_fini(struct world *w)
+{
+	queue_flush(w, &w->ab);
+	queue_flush(w, &w->ba);
+	if (w->keep_ab != NULL)
+		pkt_put(w, w->keep_ab);
+	if (w->keep_ba != NULL)
+		pkt_put(w, w->keep_ba);
+	rg_core_destroy(w->a);
+	rg_core_destroy(w->b);
+	/* Every packet B held was released. */
+	assert_int_equal(w->live_pkts, 0);
+	/* Every record A was given went back to its producer, once per publish. */
+	for (int i = 0; i < STREAMS; i++)
+		for (int s = 1; s <= SEQ_MAX; s++)
+			assert_int_equal(w->prod[i].released[s], w->prod[i].published[s]);
+}
+
+/* Hands one packet to a core; returns what rg_core_recv() said. */
+static int
+recv_pkt(struct world *w, struct rg_core *c, struct pkt *p)
+{
+	int rc = rg_core_recv(c, p->data, p->len, p, w->now);
+
+	assert_true(rc >= 0 && rc < RG_WIRE_DROP_MAX + RG_DROP_MAX);
+	w->rx_rc[rc]++;
+	if (w->strict && rc != 0)
+		fail_msg("packet dropped: rc %d", rc);
+	assert_int_equal(rg_core_check(c), 0);
+	return rc;
+}
+
+static void
+send_all(struct world *w, struct rg_core *src, struct queue *q, int a_to_b)
+{
+	uint8_t buf[RG_PKT_BYTES_MAX];
+	struct rg_tx_meta meta;
+	size_t len;
+	unsigned sent = 0;
+
+	while ((len = rg_core_send(src, buf, sizeof(buf), &meta, w->now)) > 0) {
+		assert_true(sent++ < QUEUE_MAX);
+		assert_int_equal(meta.peer_gw, a_to_b ? GW_B : GW_A);
+		assert_int_equal(meta.lane, 0);
+		assert_true(len <= 1472);
+		if (a_to_b) {
+			if (w->keep_ab != NULL)
+				pkt_put(w, w->keep_ab);
+			w->keep_ab = pkt_new(w, buf, len);
+		} else {
+			if (w->keep_ba != NULL)
+				pkt_put(w, w->keep_ba);
+			w->keep_ba = pkt_new(w, buf, len);
+		}
+		if (w->drop != NULL && w->drop(w, a_to_b, buf, len)) {
+			w->dropped++;
+			continue;
+		}
+		assert_true(q->n + 1 < QUEUE_MAX);
+		q->v[q->n++] = pkt_new(w, buf, len);
+		if (w->dup_link)
+			q->v[q->n++] = pkt_new(w, buf, len);
+	}
+	assert_int_equal(rg_core_check(src), 0);
+}
+
+/* Moves what was sent in the last step onto the link's arriving side. */
+static void
+queue_take(struct world *w, struct queue *in, struct queue *out)
+{
+	memcpy(in->v, out->v, out->n * sizeof(out->v[0]));
+	in->n = out->n;
+	out->n = 0;
+	for (unsigned i = 0; w->reverse_link && i < in->n / 2; i++) {
+		struct pkt *t = in->v[i];
+
+		in->v[i] = in->v[in->n - 1 - i];
+		in->v[in->n - 1 - i] = t;
+	}
+}
+
+/*
+ * One step: the packets of the last step arrive in bursts of 32 (each side
+ * answers between bursts, like a poll loop), timers run, both sides send, and
+ * the clock moves on.
+ */
+static void
+step(struct world *w)
+{
+	unsigned i = 0, j = 0;
+
+	queue_take(w, &w->in_ab, &w->ab);
+	queue_take(w, &w->in_ba, &w->ba);
+	while (i < w->in_ab.n || j < w->in_ba.n) {
+		for (unsigned k = 0; k < 32 && i < w->in_ab.n; k++, i++) {
+			recv_pkt(w, w->b, w->in_ab.v[i]);
+			pkt_put(w, w->in_ab.v[i]);
+		}
+		for (unsigned k = 0; k < 32 && j < w->in_ba.n; k++, j++) {
+			recv_pkt(w, w->a, w->in_ba.v[j]);
+			pkt_put(w, w->in_ba.v[j]);
+		}
+		send_all(w, w->b, &w->ba, 0);
+		send_all(w, w->a, &w->ab, 1);
+	}
+	w->in_ab.n = w->in_ba.n = 0;
+	rg_core_on_timer(w->a, w->now);
+	rg_core_on_timer(w->b, w->now);
+	assert_int_equal(rg_core_check(w->a), 0);
+	assert_int_equal(rg_core_check(w->b), 0);
+	send_all(w, w->a, &w->ab, 1);
+	send_all(w, w->b, &w->ba, 0);
+	/* Timers ran and both sides sent all they could: nothing may be due any more. */
+	if (rg_core_next_deadline(w->a, w->now) <= w->now)
+		fail_msg("A: a deadline is due but A sends nothing");
+	if (rg_core_next_deadline(w->b, w->now) <= w->now)
+		fail_msg("B: a deadline is due but B sends nothing");
+	w->now += STEP_NS;
+}
+
+#define RUN_UNTIL(w, cond)                                                                    \
+	do {                                                                                  \
+		unsigned steps_ = 0;                                                          \
+		while (!(cond)) {                                                             \
+			if (steps_++ >= STEPS_MAX)                                            \
+				fail_msg("no progress after %u steps: %s", STEPS_MAX, #cond); \
+			step(w);                                                              \
+		}                                                                             \
+	} while (0)
+
+static void
+run_steps(struct world *w, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		step(w);
+}
+
+/* Record seq of stream si: a slice of the pattern; every tenth one is empty. */
+static uint32_t
+record_len(int si, uint64_t seq)
+{
+	return seq % 10 == 0 ? 0 : (uint32_t)((seq * 37 + (uint64_t)si * 101) % 3000) + 1;
+}
+
+static int
+publish(struct world *w, int si, uint64_t seq)
+{
+	struct producer *pr = &w->prod[si];
+	int rc;
+
+	assert_true(seq >= 1 && seq <= SEQ_MAX);
+	if (pr->payload[seq] == NULL) {
+		pr->len[seq] = record_len(si, seq);
+		pr->payload[seq] = pattern + (seq * 131 + (uint64_t)si * 17) % 4096;
+	}
+	rc = rg_core_publish(w->a, stream_ids[si], seq, 3, pr->payload[seq], pr->len[seq],
+			     &pr->handle[seq]);
+	if (rc == 0)
+		pr->published[seq]++;
+	assert_int_equal(rg_core_check(w->a), 0);
+	return rc;
+}
+
+/* Opens stream si on A and runs until B answered: the replay callback names the first seq. */
+static void
+open_stream(struct world *w, int si)
+{
+	struct rg_stream_info info;
+	unsigned replays = w->prod[si].replays;
+
+	assert_int_equal(rg_core_tx_open(w->a, GW_B, stream_ids[si], 0), 0);
+	assert_int_equal(rg_core_stream_info(w->a, stream_ids[si], 1, &info), 0);
+	assert_int_equal(info.open, 0);
+	RUN_UNTIL(w, w->prod[si].replays > replays);
+	assert_int_equal(rg_core_stream_info(w->a, stream_ids[si], 1, &info), 0);
+	assert_int_equal(info.open, 1);
+}
+
+static struct rg_core_stats
+stats(const struct rg_core *c)
+{
+	struct rg_core_stats st;
+
+	rg_core_stats(c, &st);
+	return st;
+}
+
+/* ---- tests ---- */
+
+static void
+test_core_config_check(void **state)
+{
+	struct rg_core_config cfg;
+	char err[128] = "";
+	uint64_t seed = 1;
+	struct rg_core *c = (struct rg_core *)&seed;
+	const struct rg_core_cb cb = {
+		.deliver = b_deliver,
+		.rx_hold = b_rx_hold,
+		.rx_release = b_rx_release,
+		.tx_release = a_tx_release,
+		.rx_open = b_rx_open,
+		.replay = a_replay,
+	};
+
+	(void)state;
+	rg_core_config_default(&cfg);
+	cfg.rng = (struct rg_rng){ .next = rng_next, .ctx = &seed };
+	/* The default lacks an incarnation. */
+	assert_int_equal(rg_core_config_check(&cfg, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "incarnation"));
+	assert_int_equal(rg_core_create(&cfg, &cb, &c), -EINVAL);
+	assert_null(c);
+	cfg.incarnation = 5;
+	assert_int_equal(rg_core_config_check(&cfg, err, sizeof(err)), 0);
+	cfg.rx_window_records = 100;
+	assert_int_equal(rg_core_config_check(&cfg, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "rx_window_records"));
+	cfg.rx_window_records = 256;
+	cfg.pkt_bytes_max = RG_PKT_BYTES_MAX + 1;
+	assert_int_equal(rg_core_config_check(&cfg, err, sizeof(err)), -EINVAL);
+	cfg.pkt_bytes_max = 1472;
+	cfg.rng.next = NULL;
+	assert_int_equal(rg_core_config_check(&cfg, NULL, 0), -EINVAL);
+}
+
+static void
+test_core_setup_errors(void **state)
+{
+	struct world w;
+
+	(void)state;
+	world_init(&w, 256);
+	assert_int_equal(rg_core_add_peer(w.a, GW_B, 1), -EEXIST);
+	assert_int_equal(rg_core_add_peer(w.a, GW_A, 1), -EINVAL); /* itself */
+	assert_int_equal(rg_core_add_peer(w.a, 9, 0), -EINVAL);
+	assert_int_equal(rg_core_add_lane(w.a, 9, 0, w.now), -ENOENT);
+	assert_int_equal(rg_core_add_lane(w.a, GW_B, 0, w.now), -EEXIST);
+	assert_int_equal(rg_core_add_lane(w.a, GW_B, 1, w.now), -EINVAL);
+	assert_int_equal(rg_core_tx_open(w.a, GW_B, 0, 0), -EINVAL);
+	assert_int_equal(rg_core_tx_open(w.a, 9, 5, 0), -ENOENT);
+	assert_int_equal(rg_core_tx_open(w.a, GW_B, 5, 0), 0);
+	assert_int_equal(rg_core_tx_open(w.a, GW_B, 5, 0), -EEXIST);
+	assert_int_equal(rg_core_lanes(w.a), 1);
+	assert_int_equal(rg_core_check(w.a), 0);
+	world_fini(&w);
+}
+
+static void
+test_core_handshake_learns_incarnations(void **state)
+{
+	struct world w;
+	struct rg_lane_info li;
+
+	(void)state;
+	world_init(&w, 256);
+	assert_int_equal(rg_core_lane_info(w.a, 0, &li), 0);
+	assert_int_equal(li.peer_inc, 0);
+	assert_int_equal(rg_core_lane_info(w.a, 1, &li), -ENOENT);
+	/* Nothing but HELLOs may leave before the peer is known. */
+	RUN_UNTIL(&w,
+		  w.events_a[RG_PEER_FIRST_CONTACT] == 1 && w.events_b[RG_PEER_FIRST_CONTACT] == 1);
+	assert_int_equal(w.event_inc_a, INC_B);
+	assert_int_equal(w.event_inc_b, INC_A);
+	assert_int_equal(rg_core_lane_info(w.a, 0, &li), 0);
+	assert_int_equal(li.peer_inc, INC_B);
+	assert_int_equal(li.peer_gw, GW_B);
+	assert_int_equal(rg_core_lane_info(w.b, 0, &li), 0);
+	assert_int_equal(li.peer_inc, INC_A);
+	assert_true(stats(w.a).ctr[RG_CTR_tx_hello] >= 1);
+	assert_true(stats(w.b).ctr[RG_CTR_tx_hello] >= 1);
+	/* Quiet for a while: heartbeats, no more HELLOs, no restarts. */
+	run_steps(&w, 300);
+	assert_int_equal(w.events_a[RG_PEER_FIRST_CONTACT], 1);
+	assert_int_equal(w.events_a[RG_PEER_RESTARTED], 0);
+	assert_int_equal(w.events_b[RG_PEER_RESTARTED], 0);
+	assert_int_equal(stats(w.a).ctr[RG_CTR_tx_hello], 1);
+	assert_true(stats(w.a).ctr[RG_CTR_tx_pings] >= 2);
+	assert_int_equal(rg_core_lane_info(w.a, 0, &li), 0);
+	assert_true(li.srtt_ns > 0 && li.srtt_ns < 10 * RG_NS_PER_MS);
+	assert_int_equal(li.pkts_lost, 0);
+	world_fini(&w);
+}
+
+static void
+test_core_publish_syncing_then_delivered_in_order(void **state)
+{
+	const unsigned n = 300;
+	struct world w;
+	struct rg_stream_info info;
+	struct rg_core_stats st;
+
+	(void)state;
+	world_init(&w, 256);
+	assert_int_equal(rg_core_tx_open(w.a, GW_B, stream_ids[0], 0), 0);
+	/* SYNCING: backpressure until the receiver answered. */
+	assert_int_equal(publish(&w, 0, 1), -EAGAIN);
+	assert_int_equal(rg_core_stream_info(w.a, stream_ids[0], 1, &info), 0);
+	assert_int_equal(info.open, 0);
+	assert_int_equal(info.tx, 1);
+	assert_int_equal(rg_core_stream_info(w.a, stream_ids[0], 0, &info), -ENOENT);
+	RUN_UNTIL(&w, w.prod[0].replays == 1);
+	assert_int_equal(w.prod[0].replay_from, 1);
+	assert_int_equal(w.cons[0].opens, 1);
+	assert_int_equal(rg_core_stream_info(w.a, stream_ids[0], 1, &info), 0);
+	assert_int_equal(info.open, 1);
+	assert_int_equal(info.next_seq, 1);
+	assert_int_equal(info.credit, 256);
+	assert_int_equal(info.peer_gw, GW_B);
+	/* The producer's calls. */
+	assert_int_equal(publish(&w, 0, 2), -EINVAL);
+	assert_int_equal(rg_core_publish(w.a, 12345, 1, 3, pattern, 1, NULL), -ENOENT);
+	assert_int_equal(
+	    rg_core_publish(w.a, stream_ids[0], 1, 3, pattern, RG_RECORD_BYTES_MAX + 1, NULL),
+	    -EINVAL);
+	for (uint64_t s = 1; s <= n; s++)
+		assert_int_equal(publish(&w, 0, s), 0);
+	assert_int_equal(publish(&w, 0, 1), -EINVAL);
+	RUN_UNTIL(&w, w.cons[0].records == n);
+	assert_int_equal(w.cons[0].last_seq, n);
+	assert_int_equal(w.cons[0].expect_seq, n + 1);
+	assert_int_equal(rg_core_stream_info(w.b, stream_ids[0], 0, &info), 0);
+	assert_int_equal(info.tx, 0);
+	assert_int_equal(info.next_seq, n + 1);
+	assert_int_equal(info.peer_gw, GW_A);
+	/* Credit moved with the window. */
+	assert_int_equal(info.credit, n + 256);
+	st = stats(w.b);
+	assert_int_equal(st.ctr[RG_CTR_delivered_records], n);
+	assert_int_equal(st.ctr[RG_CTR_rx_dup_frags], 0);
+	assert_int_equal(st.ctr[RG_CTR_rx_beyond_window], 0);
+	/* Acked at A: every record released once, the queue empty. */
+	RUN_UNTIL(&w, w.prod[0].acked == n);
+	assert_int_equal(rg_core_stream_info(w.a, stream_ids[0], 1, &info), 0);
+	assert_int_equal(info.acked, n);
+	assert_int_equal(info.queued, 0);
+	assert_int_equal(info.next_seq, n + 1);
+	for (uint64_t s = 1; s <= n; s++)
+		assert_int_equal(w.prod[0].released[s], 1);
+	/* Applied: B's consumer made 1..n durable; A hears of it. */
+	assert_int_equal(rg_core_applied(w.b, stream_ids[0], n), 0);
+	assert_int_equal(rg_core_applied(w.b, 999, n), -ENOENT);
+	RUN_UNTIL(&w, w.prod[0].applied == n);
+	assert_int_equal(rg_core_stream_info(w.a, stream_ids[0], 1, &info), 0);
+	assert_int_equal(info.applied, n);
+	assert_int_equal(stats(w.a).ctr[RG_CTR_published], n);
+	assert_int_equal(stats(w.a).ctr[RG_CTR_tx_released], n);
+	assert_int_equal(stats(w.a).ctr[RG_CTR_rtx_frames], 0);
+	world_fini(&w);
+}
+
+static void
+test_core_applied_capped_at_delivered(void **state)
+{
+	struct world w;
+	struct rg_stream_info info;
+
+	(void)state;
+	world_init(&w, 256);
+	open_stream(&w, 0);
+	for (uint64_t s = 1; s <= 5; s++)
+		assert_int_equal(publish(&w, 0, s), 0);
+	RUN_UNTIL(&w, w.cons[0].records == 5);
+	/* Nothing past what was delivered can be applied. */
+	assert_int_equal(rg_core_applied(w.b, stream_ids[0], 50), 0);
+	RUN_UNTIL(&w, w.prod[0].applied == 5);
+	assert_int_equal(rg_core_stream_info(w.b, stream_ids[0], 0, &info), 0);
+	assert_int_equal(info.applied, 5);
+	run_steps(&w, 10);
+	assert_int_equal(w.prod[0].applied, 5);
+	world_fini(&w);
+}
+
+static void
+test_core_two_streams_interleaved(void **state)
+{
+	struct world w;
+
+	(void)state;
+	world_init(&w, 256);
+	open_stream(&w, 0);
+	open_stream(&w, 1);
+	for (uint64_t s = 1; s <= 200; s++) {
+		assert_int_equal(publish(&w, 0, s), 0);
+		assert_int_equal(publish(&w, 1, s), 0);
+		if (s % 50 == 0)
+			step(&w);
+	}
+	RUN_UNTIL(&w, w.cons[0].records == 200 && w.cons[1].records == 200);
+	RUN_UNTIL(&w, w.prod[0].acked == 200 && w.prod[1].acked == 200);
+	assert_int_equal(stats(w.b).ctr[RG_CTR_delivered_records], 400);
+	world_fini(&w);
+}
+
+/* Drops the first A → B packet that carries DATA of (stream 0, drop_seq). */
+static int
+drop_data_seq_once(struct world *w, int a_to_b, const uint8_t *pkt, size_t len)
+{
+	struct rg_hdr h;
+	struct rg_frame f;
+	size_t off = RG_HDR_BYTES;
+
+	if (!a_to_b || w->dropped > 0 || w->drop_seq == 0)
+		return 0;
+	assert_int_equal(rg_wire_open(pkt, len, &h), RG_WIRE_OK);
+	while (rg_wire_frame_next(pkt, len, &off, &f))
+		if (f.type == RG_FRAME_DATA && f.data.stream == stream_ids[0] &&
+		    f.data.seq == w->drop_seq)
+			return 1;
+	return 0;
+}
+
+static void
+check_one_drop(uint64_t seq, unsigned n)
+{
+	struct world w;
+	struct rg_core_stats st;
+
+	world_init(&w, 256);
+	open_stream(&w, 0);
+	w.drop_seq = seq;
+	w.drop = drop_data_seq_once;
+	for (uint64_t s = 1; s <= n; s++)
+		assert_int_equal(publish(&w, 0, s), 0);
+	RUN_UNTIL(&w, w.cons[0].records == n);
+	RUN_UNTIL(&w, w.prod[0].acked == n);
+	assert_int_equal(w.dropped, 1);
+	st = stats(w.a);
+	assert_true(st.ctr[RG_CTR_rtx_frames] >= 1);
+	assert_true(st.ctr[RG_CTR_pkts_lost] >= 1 || st.ctr[RG_CTR_pto_fired] >= 1);
+	assert_int_equal(stats(w.b).ctr[RG_CTR_delivered_records], n);
+	for (uint64_t s = 1; s <= n; s++)
+		assert_int_equal(w.prod[0].released[s], 1);
+	world_fini(&w);
+}
+
+static void
+test_core_dropped_packet_retransmitted_once(void **state)
+{
+	(void)state;
+	/* A packet in the middle of a burst: later packets' acks find it lost. */
+	check_one_drop(5, 200);
+}
+
+static void
+test_core_dropped_last_packet_retransmitted_once(void **state)
+{
+	(void)state;
+	/* The only packet: nothing after it is acked, so the probe timeout finds it. */
+	check_one_drop(1, 1);
+}
+
+static void
+test_core_record_1mib_fragmented_reassembled(void **state)
+{
+	struct world w;
+	struct producer *pr;
+	uint8_t *big = malloc(RG_RECORD_BYTES_MAX);
+	uint64_t seed = 9;
+	struct rg_core_stats st;
+
+	(void)state;
+	assert_non_null(big);
+	for (size_t i = 0; i < RG_RECORD_BYTES_MAX; i++)
+		big[i] = (uint8_t)rg_splitmix64(&seed);
+	world_init(&w, 256);
+	open_stream(&w, 0);
+	pr = &w.prod[0];
+	pr->payload[1] = big;
+	pr->len[1] = RG_RECORD_BYTES_MAX;
+	assert_int_equal(publish(&w, 0, 1), 0);
+	assert_int_equal(publish(&w, 0, 2), 0); /* a small one behind it */
+	/* b_deliver compares every fragment with big, offset by offset. */
+	RUN_UNTIL(&w, w.cons[0].records == 2);
+	assert_int_equal(w.delivered_bytes, RG_RECORD_BYTES_MAX + pr->len[2]);
+	st = stats(w.b);
+	assert_true(st.ctr[RG_CTR_delivered_frags] > RG_RECORD_BYTES_MAX / 1472);
+	assert_int_equal(st.ctr[RG_CTR_delivered_records], 2);
+	RUN_UNTIL(&w, w.prod[0].acked == 2);
+	assert_int_equal(pr->released[1], 1);
+	world_fini(&w);
+	free(big);
+}
+
+/* Drops every 7th packet A sends, retransmissions included. */
+static int
+drop_every_7th(struct world *w, int a_to_b, const uint8_t *pkt, size_t len)
+{
+	(void)pkt, (void)len;
+	return a_to_b && ++w->seen_ab % 7 == 0;
+}
+
+static void
+test_core_lossy_link_1mib_exactly_once(void **state)
+{
+	struct world w;
+	uint8_t *big = malloc(RG_RECORD_BYTES_MAX);
+	uint64_t seed = 10;
+
+	(void)state;
+	assert_non_null(big);
+	for (size_t i = 0; i < RG_RECORD_BYTES_MAX; i++)
+		big[i] = (uint8_t)rg_splitmix64(&seed);
+	world_init(&w, 256);
+	open_stream(&w, 0);
+	w.drop = drop_every_7th;
+	w.prod[0].payload[1] = big;
+	w.prod[0].len[1] = RG_RECORD_BYTES_MAX;
+	for (uint64_t s = 1; s <= 100; s++)
+		assert_int_equal(publish(&w, 0, s), 0);
+	RUN_UNTIL(&w, w.cons[0].records == 100);
+	RUN_UNTIL(&w, w.prod[0].acked == 100);
+	assert_true(w.dropped > 50);
+	assert_true(stats(w.a).ctr[RG_CTR_rtx_frames] > 50);
+	world_fini(&w);
+	free(big);
+}
+
+static void
+test_core_credit_limits_sender(void **state)
+{
+	struct world w;
+	struct rg_stream_info info;
+
+	(void)state;
+	world_init(&w, 16);
+	open_stream(&w, 0);
+	assert_int_equal(rg_core_stream_info(w.a, stream_ids[0], 1, &info), 0);
+	assert_int_equal(info.credit, 16);
+	/* The consumer has no room: B buffers up to its window, A stops at the credit. */
+	w.block = 1;
+	for (uint64_t s = 1; s <= 40; s++)
+		assert_int_equal(publish(&w, 0, s), 0);
+	run_steps(&w, 50);
+	assert_int_equal(w.cons[0].records, 0);
+	assert_int_equal(stats(w.b).ctr[RG_CTR_rx_beyond_window], 0);
+	assert_int_equal(rg_core_stream_info(w.b, stream_ids[0], 0, &info), 0);
+	assert_int_equal(info.next_seq, 1);
+	assert_true(info.queued > 0);
+	assert_int_equal(rg_core_stream_info(w.a, stream_ids[0], 1, &info), 0);
+	assert_int_equal(info.credit, 16);
+	assert_int_equal(info.acked, 16); /* buffered at B is acked */
+	assert_true(stats(w.b).ctr[RG_CTR_deliver_blocked] >= 1);
+	/* Room again: drain, credit flows, the rest follows. */
+	w.block = 0;
+	assert_true(rg_core_drain(w.b) > 0);
+	assert_int_equal(rg_core_check(w.b), 0);
+	assert_int_equal(w.cons[0].records, 16);
+	RUN_UNTIL(&w, w.cons[0].records == 40);
+	assert_int_equal(stats(w.b).ctr[RG_CTR_rx_beyond_window], 0);
+	assert_true(stats(w.b).ctr[RG_CTR_credit_tx] >= 1);
+	world_fini(&w);
+}
+
+/* Drops everything B sends while set: A's window fills and only timers move it. */
+static int
+drop_b_to_a(struct world *w, int a_to_b, const uint8_t *pkt, size_t len)
+{
+	(void)pkt, (void)len;
+	return !a_to_b && w->block_ba;
+}
+
+static void
+test_core_full_window_without_acks_recovers(void **state)
+{
+	struct world w;
+	struct rg_lane_info li;
+
+	(void)state;
+	world_init_with(&w, 256, 16, 0);
+	open_stream(&w, 0);
+	w.drop = drop_b_to_a;
+	w.block_ba = 1;
+	for (uint64_t s = 1; s <= 200; s++)
+		assert_int_equal(publish(&w, 0, s), 0);
+	/* No acks for 2 s: A fills its window (16 packets), then probes with backoff. */
+	run_steps(&w, 2000);
+	assert_int_equal(rg_core_lane_info(w.a, 0, &li), 0);
+	assert_int_equal(li.pkts_in_flight, 16);
+	assert_true(li.pto_fired >= 3);
+	w.block_ba = 0;
+	RUN_UNTIL(&w, w.cons[0].records == 200);
+	RUN_UNTIL(&w, w.prod[0].acked == 200);
+	world_fini(&w);
+}
+
+static void
+test_core_peer_restart_resyncs_from_applied(void **state)
+{
+	const unsigned n = 60, k = 30;
+	struct world w;
+	struct rg_stream_info info;
+	struct pkt *old, *old_ab;
+	unsigned restarts;
+	int rc;
+
+	(void)state;
+	world_init(&w, 256);
+	open_stream(&w, 0);
+	for (uint64_t s = 1; s <= n; s++)
+		assert_int_equal(publish(&w, 0, s), 0);
+	RUN_UNTIL(&w, w.cons[0].records == n);
+	RUN_UNTIL(&w, w.prod[0].acked == n);
+	assert_int_equal(rg_core_applied(w.b, stream_ids[0], k), 0);
+	w.cons[0].applied = k; /* what the consumer made durable */
+	RUN_UNTIL(&w, w.prod[0].applied == k);
+	/* A packet from the old B, kept to replay later. */
+	old = w.keep_ba;
+	w.keep_ba = NULL;
+	assert_non_null(old);
+	old_ab = w.keep_ab;
+	w.keep_ab = NULL;
+	assert_non_null(old_ab);
+
+	/* B restarts with a newer incarnation; its consumer restarts from applied. */
+	rg_core_destroy(w.b);
+	w.b = NULL;
+	w.strict = 0;
+	create_b(&w, INC_B + 100, 256);
+	/* A packet A addressed to the old B: the new one refuses it (and learns A). */
+	assert_int_equal(recv_pkt(&w, w.b, old_ab), RG_WIRE_DROP_MAX + RG_DROP_WRONG_DST);
+	assert_int_equal(stats(w.b).drop[RG_DROP_WRONG_DST], 1);
+	assert_int_equal(w.events_b[RG_PEER_FIRST_CONTACT], 2);
+	pkt_put(&w, old_ab);
+	restarts = w.events_a[RG_PEER_RESTARTED];
+	RUN_UNTIL(&w, w.events_a[RG_PEER_RESTARTED] == restarts + 1);
+	assert_int_equal(w.event_inc_a, INC_B + 100);
+	/* A forgot the stream's state: SYNCING, publish refused. */
+	assert_int_equal(rg_core_stream_info(w.a, stream_ids[0], 1, &info), 0);
+	assert_int_equal(w.prod[0].replays, 1);
+	assert_int_equal(info.open, 0);
+	assert_int_equal(info.queued, 0);
+	assert_int_equal(publish(&w, 0, k + 1), -EAGAIN);
+	RUN_UNTIL(&w, w.prod[0].replays == 2);
+	w.strict = 1; /* the old incarnation's packets are gone from the link */
+	assert_int_equal(w.prod[0].replay_from, k + 1);
+	assert_int_equal(w.prod[0].applied, k);
+	assert_int_equal(w.cons[0].opens, 2);
+	assert_int_equal(stats(w.a).ctr[RG_CTR_peer_restarts], 1);
+	/* The producer replays from its log. */
+	assert_int_equal(publish(&w, 0, 1), -EINVAL);
+	for (uint64_t s = k + 1; s <= n + 10; s++)
+		assert_int_equal(publish(&w, 0, s), 0);
+	RUN_UNTIL(&w, w.cons[0].records == n + 10 - k);
+	assert_int_equal(w.cons[0].last_seq, n + 10);
+	RUN_UNTIL(&w, w.prod[0].acked == n + 10);
+	/* Each publish released once (the first n before the restart, k+1..n again after). */
+	for (uint64_t s = 1; s <= n + 10; s++)
+		assert_int_equal(w.prod[0].released[s], w.prod[0].published[s]);
+	assert_int_equal(w.prod[0].published[k + 1], 2);
+	assert_int_equal(w.prod[0].published[k], 1);
+
+	/* Packets from the old incarnation are stale now. */
+	rc = rg_core_recv(w.a, old->data, old->len, old, w.now);
+	assert_int_equal(rc, RG_WIRE_DROP_MAX + RG_DROP_STALE_SRC);
+	assert_int_equal(stats(w.a).drop[RG_DROP_STALE_SRC], 1);
+	assert_int_equal(rg_core_check(w.a), 0);
+	pkt_put(&w, old);
+	world_fini(&w);
+}
+
+/* B restarts while records are in flight: the new consumer incarnation gets applied + 1 on. */
+static void
+test_core_receiver_restart_mid_flight(void **state)
+{
+	struct world w;
+
+	(void)state;
+	world_init(&w, 16); /* a small credit: the transfer spans many steps */
+	open_stream(&w, 0);
+	for (uint64_t s = 1; s <= 100; s++)
+		assert_int_equal(publish(&w, 0, s), 0);
+	RUN_UNTIL(&w, w.cons[0].records >= 40);
+	assert_true(w.cons[0].records < 100);
+	assert_int_equal(rg_core_applied(w.b, stream_ids[0], 20), 0);
+	w.cons[0].applied = 20;
+	rg_core_destroy(w.b);
+	w.strict = 0;
+	create_b(&w, INC_B + 7, 16);
+	RUN_UNTIL(&w, w.prod[0].replays == 2);
+	w.strict = 1;
+	assert_int_equal(w.prod[0].replay_from, 21);
+	/* Everything A held was released when it forgot the old B's stream. */
+	for (uint64_t s = 1; s <= 100; s++)
+		assert_int_equal(w.prod[0].released[s], 1);
+	for (uint64_t s = 21; s <= 100; s++)
+		assert_int_equal(publish(&w, 0, s), 0);
+	/* 21..40 again (not applied before the crash), then the rest, each once. */
+	RUN_UNTIL(&w, w.cons[0].records == 80);
+	assert_int_equal(w.cons[0].last_seq, 100);
+	RUN_UNTIL(&w, w.prod[0].acked == 100);
+	assert_int_equal(stats(w.b).ctr[RG_CTR_delivered_records], 80);
+	world_fini(&w);
+}
+
+/* Drops DATA of (stream 0, drop_seq) at offsets >= drop_off while drop_seq is set. */
+static int
+drop_data_tail(struct world *w, int a_to_b, const uint8_t *pkt, size_t len)
+{
+	struct rg_hdr h;
+	struct rg_frame f;
+	size_t off = RG_HDR_BYTES;
+
+	if (!a_to_b || w->drop_seq == 0)
+		return 0;
+	assert_int_equal(rg_wire_open(pkt, len, &h), RG_WIRE_OK);
+	while (rg_wire_frame_next(pkt, len, &off, &f))
+		if (f.type == RG_FRAME_DATA && f.data.seq == w->drop_seq &&
+		    f.data.off >= w->drop_off)
+			return 1;
+	return 0;
+}
+
+/*
+ * A restarts in the middle of a 1 MiB record: B keeps what its consumer has,
+ * and the replay (from applied + 1, record boundaries from byte 0) gives it
+ * only the rest. One consumer incarnation throughout: no duplicates.
+ */
+static void
+test_core_sender_restart_resumes_mid_record(void **state)
+{
+	struct world w;
+	uint8_t *big = malloc(RG_RECORD_BYTES_MAX);
+	uint64_t seed = 12;
+	uint32_t partial;
+
+	(void)state;
+	assert_non_null(big);
+	for (size_t i = 0; i < RG_RECORD_BYTES_MAX; i++)
+		big[i] = (uint8_t)rg_splitmix64(&seed);
+	world_init(&w, 256);
+	open_stream(&w, 0);
+	w.prod[0].payload[11] = big;
+	w.prod[0].len[11] = RG_RECORD_BYTES_MAX;
+	w.drop = drop_data_tail;
+	w.drop_seq = 11;
+	w.drop_off = RG_RECORD_BYTES_MAX / 2;
+	for (uint64_t s = 1; s <= 11; s++)
+		assert_int_equal(publish(&w, 0, s), 0);
+	RUN_UNTIL(&w, w.cons[0].records == 10 && w.cons[0].expect_off > 0);
+	run_steps(&w, 20); /* the tail keeps being lost */
+	partial = w.cons[0].expect_off;
+	assert_true(partial > 0 && partial < RG_RECORD_BYTES_MAX / 2 + 1472);
+	assert_int_equal(w.cons[0].expect_seq, 11);
+	assert_int_equal(rg_core_applied(w.b, stream_ids[0], 5), 0);
+	w.cons[0].applied = 5;
+	RUN_UNTIL(&w, w.prod[0].applied == 5);
+
+	/* A crashes; a new A opens the stream again. */
+	rg_core_destroy(w.a);
+	w.drop_seq = 0;
+	w.strict = 0;
+	create_a(&w, INC_A + 50, 8192);
+	assert_int_equal(rg_core_tx_open(w.a, GW_B, stream_ids[0], 0), 0);
+	RUN_UNTIL(&w, w.prod[0].replays == 2);
+	w.strict = 1;
+	assert_int_equal(w.prod[0].replay_from, 6);
+	assert_int_equal(w.events_b[RG_PEER_RESTARTED], 1);
+	assert_int_equal(w.event_inc_b, INC_A + 50);
+	for (uint64_t s = 6; s <= 12; s++)
+		assert_int_equal(publish(&w, 0, s), 0);
+	RUN_UNTIL(&w, w.cons[0].records == 12);
+	assert_int_equal(w.cons[0].last_seq, 12);
+	/* 6..10 and the first part of 11 came again and were dropped as duplicates. */
+	assert_true(stats(w.b).ctr[RG_CTR_rx_dup_frags] >= 5);
+	assert_int_equal(stats(w.b).ctr[RG_CTR_delivered_records], 12);
+	RUN_UNTIL(&w, w.prod[0].acked == 12);
+	world_fini(&w);
+	free(big);
+}
+
+/* A link that duplicates every packet and reverses the order within each step. */
+static void
+test_core_duplicating_reordering_link(void **state)
+{
+	struct world w;
+	uint8_t *big = malloc(RG_RECORD_BYTES_MAX);
+	uint64_t seed = 13;
+
+	(void)state;
+	assert_non_null(big);
+	for (size_t i = 0; i < RG_RECORD_BYTES_MAX; i++)
+		big[i] = (uint8_t)rg_splitmix64(&seed);
+	world_init(&w, 256);
+	open_stream(&w, 0);
+	open_stream(&w, 1);
+	w.strict = 0;
+	w.dup_link = 1;
+	w.reverse_link = 1;
+	w.prod[1].payload[50] = big;
+	w.prod[1].len[50] = RG_RECORD_BYTES_MAX;
+	for (uint64_t s = 1; s <= 200; s++) {
+		assert_int_equal(publish(&w, 0, s), 0);
+		assert_int_equal(publish(&w, 1, s), 0);
+		if (s % 40 == 0)
+			step(&w);
+	}
+	RUN_UNTIL(&w, w.cons[0].records == 200 && w.cons[1].records == 200);
+	RUN_UNTIL(&w, w.prod[0].acked == 200 && w.prod[1].acked == 200);
+	assert_true(w.rx_rc[RG_WIRE_DROP_MAX + RG_DROP_DUP_PACKET] > 100);
+	/* Nothing else was dropped. */
+	for (unsigned i = 1; i < RG_WIRE_DROP_MAX + RG_DROP_MAX; i++)
+		if (i != RG_WIRE_DROP_MAX + RG_DROP_DUP_PACKET)
+			assert_int_equal(w.rx_rc[i], 0);
+	assert_int_equal(stats(w.b).ctr[RG_CTR_delivered_records], 400);
+	world_fini(&w);
+	free(big);
+}
+
+/* Paced at 10 MB/s with a 64 KiB burst: 1 MiB takes about 100 ms, never less than 96 ms. */
+static void
+test_core_paced_sender_keeps_its_rate(void **state)
+{
+	struct world w;
+	uint8_t *big = malloc(RG_RECORD_BYTES_MAX);
+	uint64_t seed = 14, start, elapsed, bytes;
+
+	(void)state;
+	assert_non_null(big);
+	for (size_t i = 0; i < RG_RECORD_BYTES_MAX; i++)
+		big[i] = (uint8_t)rg_splitmix64(&seed);
+	world_init_with(&w, 256, 8192, 10000000);
+	open_stream(&w, 0);
+	w.prod[0].payload[1] = big;
+	w.prod[0].len[1] = RG_RECORD_BYTES_MAX;
+	bytes = stats(w.a).ctr[RG_CTR_tx_bytes];
+	start = w.now;
+	assert_int_equal(publish(&w, 0, 1), 0);
+	RUN_UNTIL(&w, w.cons[0].records == 1);
+	elapsed = w.now - start;
+	bytes = stats(w.a).ctr[RG_CTR_tx_bytes] - bytes;
+	/* Everything past the first burst left at 10 bytes per µs at most. */
+	assert_true(bytes > RG_RECORD_BYTES_MAX);
+	assert_true(elapsed >= (bytes - 64 * 1024) / 10 * RG_NS_PER_US - 2 * STEP_NS);
+	assert_true(elapsed <= 150 * RG_NS_PER_MS);
+	RUN_UNTIL(&w, w.prod[0].acked == 1);
+	world_fini(&w);
+	free(big);
+}
+
+static void
+test_core_refused_stream_stays_syncing(void **state)
+{
+	struct world w;
+	struct rg_stream_info info;
+
+	(void)state;
+	world_init(&w, 256);
+	w.refuse_open = 1;
+	w.strict = 0; /* a refused RESUME refuses its packet (not acked, so it comes again) */
+	assert_int_equal(rg_core_tx_open(w.a, GW_B, stream_ids[0], 0), 0);
+	run_steps(&w, 1000);
+	assert_int_equal(w.prod[0].replays, 0);
+	assert_int_equal(publish(&w, 0, 1), -EAGAIN);
+	assert_int_equal(rg_core_stream_info(w.a, stream_ids[0], 1, &info), 0);
+	assert_int_equal(info.open, 0);
+	assert_int_equal(rg_core_stream_info(w.b, stream_ids[0], 0, &info), -ENOENT);
+	assert_true(stats(w.b).ctr[RG_CTR_resume_refused] >= 1);
+	assert_true(w.cons[0].opens >= 2); /* A keeps asking */
+	assert_int_equal(w.rx_rc[RG_WIRE_DROP_MAX + RG_DROP_REFUSED], w.cons[0].opens);
+	/* The consumer comes round: the stream opens. */
+	w.refuse_open = 0;
+	RUN_UNTIL(&w, w.prod[0].replays == 1);
+	assert_int_equal(w.prod[0].replay_from, 1);
+	assert_int_equal(publish(&w, 0, 1), 0);
+	RUN_UNTIL(&w, w.cons[0].records == 1);
+	world_fini(&w);
+}
+
+/* Builds a sealed packet as gateway src_gw would send it, with one frame written by put. */
+static size_t
+build_pkt(uint8_t *buf, uint16_t src_gw, uint16_t lane, uint32_t pn32, uint64_t src_inc,
+	  uint64_t dst_inc, size_t (*put)(uint8_t *p, size_t room))
+{
+	const struct rg_hdr h = { .type = RG_PKT_FRAMES,
+				  .lane = lane,
+				  .src_gw = src_gw,
+				  .pn32 = pn32,
+				  .src_inc = src_inc,
+				  .dst_inc = dst_inc };
+	size_t len = rg_wire_put_hdr(buf, RG_PKT_BYTES_MAX, &h);
+
+	len += put(buf + len, RG_PKT_BYTES_MAX - len);
+	rg_wire_seal(buf, len);
+	return len;
+}
+
+static size_t
+put_data_stream0(uint8_t *p, size_t room)
+{
+	static const uint8_t payload[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+
+	return rg_wire_put_data(p, room, stream_ids[0], 1, 3, 0, 8, payload, 8);
+}
+
+static size_t
+put_ping(uint8_t *p, size_t room)
+{
+	return rg_wire_put_ping(p, room);
+}
+
+static size_t
+put_hello(uint8_t *p, size_t room)
+{
+	return rg_wire_put_hello(p, room, 1);
+}
+
+static int
+recv_raw(struct world *w, struct rg_core *c, const uint8_t *buf, size_t len)
+{
+	struct pkt *p = pkt_new(w, buf, len);
+	int rc = rg_core_recv(c, p->data, p->len, p, w->now);
+
+	assert_int_equal(rg_core_check(c), 0);
+	pkt_put(w, p);
+	return rc;
+}
+
+static void
+test_core_drops_by_incarnation(void **state)
+{
+	uint8_t buf[RG_PKT_BYTES_MAX];
+	struct world w;
+	struct rg_core_stats st;
+	size_t len;
+
+	(void)state;
+	world_init(&w, 256);
+	open_stream(&w, 0);
+	run_steps(&w, 5);
+	/* DATA from A's incarnation, to a B incarnation that never was: WRONG_DST. */
+	len = build_pkt(buf, GW_A, 0, 0x7000000, INC_A, INC_B + 5, put_data_stream0);
+	assert_int_equal(recv_raw(&w, w.b, buf, len), RG_WIRE_DROP_MAX + RG_DROP_WRONG_DST);
+	/* DATA from a peer that does not know B yet (dst 0): NO_HANDSHAKE. */
+	len = build_pkt(buf, GW_A, 0, 0x7000001, INC_A, 0, put_data_stream0);
+	assert_int_equal(recv_raw(&w, w.b, buf, len), RG_WIRE_DROP_MAX + RG_DROP_NO_HANDSHAKE);
+	/* dst 0 is fine for HELLO and PING (with a number A really took, so B's acks stay sane). */
+	len = build_pkt(buf, GW_A, 0, (uint32_t)rg_recovery_next_pn(&w.a->lanes[0].rec), INC_A, 0,
+			put_ping);
+	assert_int_equal(recv_raw(&w, w.b, buf, len), RG_DROP_NONE);
+	/* An older incarnation of A, or none: STALE_SRC. */
+	len = build_pkt(buf, GW_A, 0, 0x7000003, INC_A - 1, INC_B, put_ping);
+	assert_int_equal(recv_raw(&w, w.b, buf, len), RG_WIRE_DROP_MAX + RG_DROP_STALE_SRC);
+	len = build_pkt(buf, GW_A, 0, 0x7000004, 0, INC_B, put_hello);
+	assert_int_equal(recv_raw(&w, w.b, buf, len), RG_WIRE_DROP_MAX + RG_DROP_STALE_SRC);
+	/* Unknown gateway, unknown lane. */
+	len = build_pkt(buf, 77, 0, 1, INC_A, INC_B, put_ping);
+	assert_int_equal(recv_raw(&w, w.b, buf, len), RG_WIRE_DROP_MAX + RG_DROP_UNKNOWN_PEER);
+	len = build_pkt(buf, GW_A, 3, 1, INC_A, INC_B, put_ping);
+	assert_int_equal(recv_raw(&w, w.b, buf, len), RG_WIRE_DROP_MAX + RG_DROP_UNKNOWN_LANE);
+	st = stats(w.b);
+	assert_int_equal(st.drop[RG_DROP_WRONG_DST], 1);
+	assert_int_equal(st.drop[RG_DROP_NO_HANDSHAKE], 1);
+	assert_int_equal(st.drop[RG_DROP_STALE_SRC], 2);
+	assert_int_equal(st.drop[RG_DROP_UNKNOWN_PEER], 1);
+	assert_int_equal(st.drop[RG_DROP_UNKNOWN_LANE], 1);
+	assert_int_equal(st.ctr[RG_CTR_rx_data_frames], 0);
+	assert_int_equal(w.cons[0].records, 0);
+	/* None of it disturbed the real exchange. */
+	assert_int_equal(w.events_b[RG_PEER_RESTARTED], 0);
+	for (uint64_t s = 1; s <= 10; s++)
+		assert_int_equal(publish(&w, 0, s), 0);
+	RUN_UNTIL(&w, w.cons[0].records == 10);
+	assert_string_equal(rg_core_drop_name(RG_DROP_WRONG_DST), "WRONG_DST");
+	assert_string_equal(rg_core_counter_name(RG_CTR_rx_pkts), "rx_pkts");
+	world_fini(&w);
+}
+
+static void
+test_core_corrupt_and_duplicate_packets(void **state)
+{
+	struct world w;
+	struct pkt *p;
+	struct rg_core_stats st;
+	int rc;
+
+	(void)state;
+	world_init(&w, 256);
+	open_stream(&w, 0);
+	RUN_UNTIL(&w, w.ab.n == 0 && w.ba.n == 0);
+	assert_int_equal(publish(&w, 0, 1), 0);
+	/* Take A's DATA packet off the link. */
+	send_all(&w, w.a, &w.ab, 1);
+	assert_int_equal(w.ab.n, 1);
+	p = w.ab.v[0];
+	w.ab.n = 0;
+	/* One flipped bit: BAD_CRC, nothing delivered. */
+	p->data[p->len - 1] ^= 0x04;
+	rc = rg_core_recv(w.b, p->data, p->len, p, w.now);
+	assert_int_equal(rc, RG_WIRE_DROP_BAD_CRC);
+	assert_int_equal(stats(w.b).wire_drop[RG_WIRE_DROP_BAD_CRC], 1);
+	assert_int_equal(w.cons[0].records, 0);
+	/* The intact packet, twice: delivered once, then DUP_PACKET. */
+	p->data[p->len - 1] ^= 0x04;
+	assert_int_equal(recv_pkt(&w, w.b, p), RG_DROP_NONE);
+	assert_int_equal(w.cons[0].records, 1);
+	w.strict = 0;
+	assert_int_equal(recv_pkt(&w, w.b, p), RG_WIRE_DROP_MAX + RG_DROP_DUP_PACKET);
+	w.strict = 1;
+	pkt_put(&w, p);
+	st = stats(w.b);
+	assert_int_equal(st.drop[RG_DROP_DUP_PACKET], 1);
+	assert_int_equal(st.ctr[RG_CTR_delivered_records], 1);
+	RUN_UNTIL(&w, w.prod[0].acked == 1);
+	world_fini(&w);
+}
+
+static void
+test_core_close_reaches_peer(void **state)
+{
+	struct world w;
+
+	(void)state;
+	world_init(&w, 256);
+	RUN_UNTIL(&w,
+		  w.events_b[RG_PEER_FIRST_CONTACT] == 1 && w.events_a[RG_PEER_FIRST_CONTACT] == 1);
+	rg_core_close(w.a);
+	RUN_UNTIL(&w, w.events_b[RG_PEER_CLOSED] == 1);
+	assert_int_equal(w.event_inc_b, INC_A);
+	assert_int_equal(stats(w.b).ctr[RG_CTR_close_rx], 1);
+	world_fini(&w);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_core_config_check),
+		cmocka_unit_test(test_core_setup_errors),
+		cmocka_unit_test(test_core_handshake_learns_incarnations),
+		cmocka_unit_test(test_core_publish_syncing_then_delivered_in_order),
+		cmocka_unit_test(test_core_applied_capped_at_delivered),
+		cmocka_unit_test(test_core_two_streams_interleaved),
+		cmocka_unit_test(test_core_dropped_packet_retransmitted_once),
+		cmocka_unit_test(test_core_dropped_last_packet_retransmitted_once),
+		cmocka_unit_test(test_core_record_1mib_fragmented_reassembled),
+		cmocka_unit_test(test_core_lossy_link_1mib_exactly_once),
+		cmocka_unit_test(test_core_credit_limits_sender),
+		cmocka_unit_test(test_core_full_window_without_acks_recovers),
+		cmocka_unit_test(test_core_peer_restart_resyncs_from_applied),
+		cmocka_unit_test(test_core_receiver_restart_mid_flight),
+		cmocka_unit_test(test_core_sender_restart_resumes_mid_record),
+		cmocka_unit_test(test_core_duplicating_reordering_link),
+		cmocka_unit_test(test_core_paced_sender_keeps_its_rate),
+		cmocka_unit_test(test_core_refused_stream_stays_syncing),
+		cmocka_unit_test(test_core_drops_by_incarnation),
+		cmocka_unit_test(test_core_corrupt_and_duplicate_packets),
+		cmocka_unit_test(test_core_close_reaches_peer),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
