@@ -1,0 +1,428 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+
+#include "app.h"
+
+#define RING_INGRESS  4096
+#define RING_DELIVERY 16384
+#define RING_APPLIED  4096
+#define RING_DISPATCH 4096
+#define UDP_SRC_BASE  40000 /* a lane's frames leave from UDP_SRC_BASE + lane: RSS entropy */
+
+uint16_t
+rg_app_gateway_id(const struct rg_app *app)
+{
+	return (uint16_t)app->prof.gateway.id;
+}
+
+/*
+ * Incarnations are ordered (docs/protocol.md): the wall clock in µs in the high
+ * bits and TSC noise in the low 12, so a restarted gateway's is larger.
+ */
+static uint64_t
+new_incarnation(void)
+{
+	struct timeval tv;
+
+	gettimeofday(&tv, NULL);
+	return ((uint64_t)tv.tv_sec * 1000000 + (uint64_t)tv.tv_usec) << 12 | (rte_rdtsc() & 0xfff);
+}
+
+static int
+make_pools(struct rg_app *app)
+{
+	const struct rg_profile *p = &app->prof;
+	unsigned room = RTE_PKTMBUF_HEADROOM + RTE_MAX(2048u, (unsigned)p->port.mtu + 64);
+	unsigned rec_bytes = (unsigned)RTE_MAX(p->load.record_bytes, p->load.record_bytes_max);
+
+	app->pkt_pool =
+	    rte_pktmbuf_pool_create("rg_pkt", (unsigned)p->port.mbufs, (unsigned)p->port.mbuf_cache,
+				    0, (uint16_t)room, (int)rte_socket_id());
+	if (app->pkt_pool == NULL) {
+		fprintf(stderr, "repgate: packet pool of %d mbufs: %s\n", p->port.mbufs,
+			rte_strerror(rte_errno));
+		return -1;
+	}
+	if (p->load.role != RG_PROFILE_ROLE_GENERATOR)
+		return 0;
+	room = RTE_PKTMBUF_HEADROOM + (unsigned)sizeof(struct rg_ingress_hdr) + rec_bytes;
+	if (room > UINT16_MAX) {
+		fprintf(
+		    stderr,
+		    "repgate: load.record_bytes %u: the generator keeps a record in "
+		    "one mbuf, at most %u bytes\n",
+		    rec_bytes,
+		    (unsigned)(UINT16_MAX - RTE_PKTMBUF_HEADROOM - sizeof(struct rg_ingress_hdr)));
+		return -1;
+	}
+	app->rec_pool = rte_pktmbuf_pool_create(
+	    "rg_rec", RTE_MIN(262143u, (unsigned)p->load.streams * 64 + 16383), 256, 0,
+	    (uint16_t)room, (int)rte_socket_id());
+	if (app->rec_pool == NULL) {
+		fprintf(stderr, "repgate: record pool: %s\n", rte_strerror(rte_errno));
+		return -1;
+	}
+	return 0;
+}
+
+static struct rte_ring *
+ring(const char *what, uint16_t w, unsigned size, unsigned esize, unsigned flags)
+{
+	char name[RTE_RING_NAMESIZE];
+	struct rte_ring *r;
+
+	snprintf(name, sizeof(name), "rg_%s_%u", what, w);
+	r = rte_ring_create_elem(name, esize, size, (int)rte_socket_id(), flags);
+	if (r == NULL)
+		fprintf(stderr, "repgate: ring %s: %s\n", name, rte_strerror(rte_errno));
+	return r;
+}
+
+static int
+make_rings(struct rg_app *app)
+{
+	const unsigned spsc = RING_F_SP_ENQ | RING_F_SC_DEQ;
+
+	for (uint16_t w = 0; w < app->nworkers; w++) {
+		app->ingress[w] = ring("in", w, RING_INGRESS, sizeof(void *), spsc);
+		app->delivery[w] = ring("dlv", w, RING_DELIVERY, sizeof(struct rg_delivery), spsc);
+		app->applied[w] = ring("app", w, RING_APPLIED, sizeof(struct rg_applied_msg), spsc);
+		if (app->ingress[w] == NULL || app->delivery[w] == NULL || app->applied[w] == NULL)
+			return -1;
+		if (app->nworkers > 1) {
+			app->dispatch[w] =
+			    ring("dsp", w, RING_DISPATCH, sizeof(void *), RING_F_SC_DEQ);
+			if (app->dispatch[w] == NULL)
+				return -1;
+		}
+	}
+	return 0;
+}
+
+static void
+wan_config(const struct rg_profile *p, struct rg_wanem_config *w)
+{
+	rg_wanem_config_default(w);
+	w->seed = (uint64_t)p->wan.seed;
+	w->delay_ns = (uint64_t)(p->wan.delay_ms * 1e6);
+	w->jitter_ns = (uint64_t)(p->wan.jitter_ms * 1e6);
+	w->loss = p->wan.loss;
+	w->burst_enter = p->wan.burst_enter;
+	w->burst_exit = p->wan.burst_exit;
+	w->burst_loss = p->wan.burst_loss;
+	w->dup = p->wan.dup;
+	w->reorder = p->wan.reorder;
+	w->reorder_ns = (uint64_t)(p->wan.reorder_ms * 1e6);
+	w->corrupt = p->wan.corrupt;
+	w->corrupt_skip = RG_FRAME_HDR_BYTES; /* keep the frame routable: RGP's CRC must catch it */
+	w->rate_bytes_per_s = (uint64_t)(p->wan.rate_mbit_s * 1e6 / 8);
+	w->queue_pkts_max = (uint32_t)p->wan.queue_pkts;
+}
+
+static void
+worker_config(struct rg_app *app)
+{
+	const struct rg_profile *p = &app->prof;
+	struct rg_worker_config *c = &app->wcfg;
+	uint32_t lanes = 0;
+
+	memset(c, 0, sizeof(*c));
+	c->workers = app->nworkers;
+	c->port = &app->port;
+	c->pool = app->pkt_pool;
+	rg_profile_core_config(p, &c->core);
+	c->core.incarnation = new_incarnation();
+	c->core.gateway_id = (uint16_t)p->gateway.id;
+	for (uint32_t i = 0; i < p->npeers; i++) {
+		c->peers[i] = (struct rg_worker_peer){ .gw = (uint16_t)p->peers[i].id,
+						       .lanes = (uint16_t)p->peers[i].lanes,
+						       .ep.ip = p->peers[i].ip,
+						       .ep.port = (uint16_t)p->peers[i].udp_port };
+		memcpy(c->peers[i].ep.mac, p->peers[i].mac, 6);
+		lanes += (uint32_t)p->peers[i].lanes;
+	}
+	c->npeers = (uint16_t)p->npeers;
+	c->core.peers_max = (uint16_t)RTE_MAX(1u, p->npeers);
+	c->core.lanes_max = (uint16_t)RTE_MAX(1u, lanes);
+	c->local.ip = p->port.ip;
+	c->local.port = (uint16_t)p->port.udp_port;
+	memcpy(c->local.mac, app->port.mac.addr_bytes, 6);
+	if (memcmp(p->port.mac, "\0\0\0\0\0\0", 6) != 0)
+		memcpy(c->local.mac, p->port.mac, 6);
+	c->udp_src_base = UDP_SRC_BASE;
+	c->burst = (uint16_t)RTE_MIN(p->workers.burst, RG_WORKER_BURST_MAX);
+	c->idle = p->workers.idle == RG_PROFILE_IDLE_SPIN    ? RG_IDLE_SPIN
+		  : p->workers.idle == RG_PROFILE_IDLE_PAUSE ? RG_IDLE_PAUSE
+							     : RG_IDLE_SLEEP;
+	c->idle_polls = (uint32_t)p->workers.idle_polls;
+	c->sleep_us = (uint32_t)p->workers.sleep_us;
+	c->wan_on = p->wan.enabled;
+	if (c->wan_on)
+		wan_config(p, &c->wan);
+}
+
+static int
+make_loadgen(struct rg_app *app)
+{
+	const struct rg_profile *p = &app->prof;
+	struct rg_loadgen_config lc = { 0 };
+	char err[512] = "";
+	uint16_t lanes = 1;
+
+	if (p->load.role == RG_PROFILE_ROLE_NONE)
+		return 0;
+	for (uint32_t i = 0; i < p->npeers; i++)
+		if (p->peers[i].id == p->load.peer)
+			lanes = (uint16_t)p->peers[i].lanes;
+	lc.role = p->load.role == RG_PROFILE_ROLE_GENERATOR ? RG_LOAD_GENERATOR : RG_LOAD_CONSUMER;
+	lc.peer_gw = (uint16_t)p->load.peer;
+	lc.peer_lanes = lanes;
+	lc.workers = app->nworkers;
+	lc.streams = (uint32_t)p->load.streams;
+	lc.namespaces = (uint32_t)p->load.namespaces;
+	lc.record_bytes = (uint32_t)p->load.record_bytes;
+	lc.record_bytes_max = (uint32_t)p->load.record_bytes_max;
+	lc.rate_records_s = p->load.rate_records_s;
+	lc.duration_s = p->load.duration_s;
+	lc.records_max = (uint64_t)p->load.records_max;
+	lc.seed = (uint64_t)p->load.seed;
+	lc.inflight_max = app->wcfg.core.tx_stream_records_max;
+	lc.progress_ms = (uint32_t)p->load.progress_ms;
+	lc.drain_s = 60;
+	lc.state_file = p->load.state_file;
+	lc.report = p->load.report;
+	lc.pool = app->rec_pool;
+	for (uint16_t w = 0; w < app->nworkers; w++) {
+		lc.ingress[w] = app->ingress[w];
+		lc.delivery[w] = app->delivery[w];
+		lc.applied[w] = app->applied[w];
+		lc.worker[w] = &app->workers[w];
+	}
+	if (rg_loadgen_create(&lc, &app->lg, err, sizeof(err)) != 0) {
+		fprintf(stderr, "repgate: %s\n", err);
+		return -1;
+	}
+	app->wcfg.hooks = rg_loadgen_hooks(app->lg);
+	return 0;
+}
+
+static int
+make_workers(struct rg_app *app)
+{
+	char err[512] = "";
+
+	for (uint16_t w = 0; w < app->nworkers; w++) {
+		struct rg_worker_config c = app->wcfg;
+
+		c.index = w;
+		c.ingress = app->ingress[w];
+		c.delivery = app->delivery[w];
+		c.applied = app->applied[w];
+		c.dispatch = app->dispatch;
+		if (rg_worker_init(&app->workers[w], &c, err, sizeof(err)) != 0) {
+			fprintf(stderr, "repgate: %s\n", err);
+			return -1;
+		}
+	}
+	if (app->lg == NULL || app->prof.load.role != RG_PROFILE_ROLE_GENERATOR)
+		return 0;
+	for (uint32_t k = 0; k < (uint32_t)app->prof.load.streams; k++) {
+		uint64_t id = rg_loadgen_stream_id(app->lg, k);
+		const struct rg_worker_peer *peer = NULL;
+		uint16_t w;
+		int rc;
+
+		for (uint16_t i = 0; i < app->wcfg.npeers; i++)
+			if (app->wcfg.peers[i].gw == app->prof.load.peer)
+				peer = &app->wcfg.peers[i];
+		w = rg_worker_of_stream(id, peer->lanes, app->nworkers);
+		rc = rg_worker_tx_open(&app->workers[w], peer->gw, id);
+		if (rc != 0) {
+			fprintf(stderr, "repgate: stream %llx: %s (proto.streams_max?)\n",
+				(unsigned long long)id, strerror(-rc));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int
+pick_lcores(struct rg_app *app)
+{
+	unsigned lcore, n = 0;
+
+	RTE_LCORE_FOREACH_WORKER(lcore)
+	{
+		if (n < app->nworkers)
+			app->lcores[n] = lcore;
+		n++;
+	}
+	if (n < app->nworkers) {
+		fprintf(stderr,
+			"repgate: workers.count = %u needs %u worker lcores besides the main "
+			"one; EAL gave %u (use -l or --lcores)\n",
+			app->nworkers, app->nworkers, n);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+open_port(struct rg_app *app)
+{
+	const struct rg_profile *p = &app->prof;
+	struct rg_port_config pc = { .device = p->port.device,
+				     .queues = app->nworkers,
+				     .rx_desc = (uint16_t)p->port.rx_desc,
+				     .tx_desc = (uint16_t)p->port.tx_desc,
+				     .mtu = (uint16_t)p->port.mtu,
+				     .pool = app->pkt_pool };
+	char err[512] = "";
+
+	if (rg_port_open(&app->port, &pc, err, sizeof(err)) != 0) {
+		fprintf(stderr, "repgate: %s\n", err);
+		return -1;
+	}
+	app->port_open = 1;
+	return 0;
+}
+
+int
+rg_app_start(struct rg_app *app)
+{
+	app->nworkers = (uint16_t)app->prof.workers.count;
+	app->workers =
+	    rte_zmalloc("rg_workers", sizeof(app->workers[0]) * app->nworkers, RTE_CACHE_LINE_SIZE);
+	if (app->workers == NULL || pick_lcores(app) != 0 || make_pools(app) != 0 ||
+	    open_port(app) != 0 || make_rings(app) != 0)
+		return -1;
+	worker_config(app);
+	if (make_loadgen(app) != 0 || make_workers(app) != 0)
+		return -1;
+	printf("repgate: gateway %u (%s) up: port %s, %u worker(s), %u peer(s), load %s, WAN "
+	       "emulator %s\n",
+	       app->prof.gateway.id, app->prof.gateway.region, app->port.name, app->nworkers,
+	       app->prof.npeers,
+	       app->prof.load.role == RG_PROFILE_ROLE_GENERATOR  ? "generator"
+	       : app->prof.load.role == RG_PROFILE_ROLE_CONSUMER ? "consumer"
+								 : "none",
+	       app->wcfg.wan_on ? "on" : "off");
+	fflush(stdout);
+	for (uint16_t w = 0; w < app->nworkers; w++)
+		rte_eal_remote_launch(rg_worker_main, &app->workers[w], app->lcores[w]);
+	app->launched = 1;
+	return 0;
+}
+
+/* Final counters: the nonzero ones, summed over workers, on stderr. */
+static void
+print_counters(struct rg_app *app)
+{
+	struct rg_worker_stats s, sum;
+
+	memset(&sum, 0, sizeof(sum));
+	for (uint16_t w = 0; w < app->nworkers; w++) {
+		rg_worker_stats(&app->workers[w], &s);
+		for (int i = 0; i < RG_WCTR_MAX; i++)
+			sum.ctr[i] += s.ctr[i];
+		for (int i = 0; i < RG_CTR_MAX; i++)
+			sum.core.ctr[i] += s.core.ctr[i];
+		for (int i = 0; i < RG_DROP_MAX; i++)
+			sum.core.drop[i] += s.core.drop[i];
+		for (int i = 0; i < RG_WIRE_DROP_MAX; i++)
+			sum.core.wire_drop[i] += s.core.wire_drop[i];
+		for (int i = 0; i < RG_WANEM_CTR_MAX; i++)
+			sum.wan.ctr[i] += s.wan.ctr[i];
+	}
+	fprintf(stderr, "repgate: final counters (gateway %u):", app->prof.gateway.id);
+	for (int i = 0; i < RG_WCTR_MAX; i++)
+		if (sum.ctr[i])
+			fprintf(stderr, " %s=%llu", rg_worker_counter_name(i),
+				(unsigned long long)sum.ctr[i]);
+	for (int i = 0; i < RG_CTR_MAX; i++)
+		if (sum.core.ctr[i])
+			fprintf(stderr, " %s=%llu", rg_core_counter_name(i),
+				(unsigned long long)sum.core.ctr[i]);
+	for (int i = 1; i < RG_DROP_MAX; i++)
+		if (sum.core.drop[i])
+			fprintf(stderr, " drop_%s=%llu", rg_core_drop_name(i),
+				(unsigned long long)sum.core.drop[i]);
+	for (int i = 1; i < RG_WIRE_DROP_MAX; i++)
+		if (sum.core.wire_drop[i])
+			fprintf(stderr, " wire_%s=%llu", rg_wire_drop_name(i),
+				(unsigned long long)sum.core.wire_drop[i]);
+	for (int i = 0; i < RG_WANEM_CTR_MAX; i++)
+		if (sum.wan.ctr[i])
+			fprintf(stderr, " wan_%s=%llu", rg_wanem_counter_name(i),
+				(unsigned long long)sum.wan.ctr[i]);
+	fprintf(stderr, "\n");
+}
+
+int
+rg_app_stop(struct rg_app *app)
+{
+	int rc = 0;
+
+	for (uint16_t w = 0; w < app->nworkers; w++)
+		rg_worker_stop(&app->workers[w]);
+	for (uint16_t w = 0; w < app->nworkers; w++)
+		rte_eal_wait_lcore(app->lcores[w]);
+	app->launched = 0;
+	if (app->lg != NULL) {
+		rg_loadgen_step(app->lg, app->run_ns); /* take what the workers delivered last */
+		rc = rg_loadgen_verdict(app->lg, app->run_ns, stdout) == 0 ? 0 : 1;
+	}
+	print_counters(app);
+	return rc;
+}
+
+static void
+drain_ring_mbufs(struct rte_ring *r)
+{
+	void *m;
+
+	while (r != NULL && rte_ring_dequeue(r, &m) == 0)
+		rte_pktmbuf_free(m);
+}
+
+static void
+drain_deliveries(struct rte_ring *r)
+{
+	struct rg_delivery d;
+
+	while (r != NULL && rte_ring_dequeue_elem(r, &d, sizeof(d)) == 0)
+		rte_pktmbuf_free(d.mbuf);
+}
+
+void
+rg_app_fini(struct rg_app *app)
+{
+	if (app->launched)
+		rg_app_stop(app);
+	for (uint16_t w = 0; app->workers != NULL && w < app->nworkers; w++)
+		if (app->workers[w].core != NULL)
+			rg_worker_fini(&app->workers[w]);
+	for (uint16_t w = 0; w < app->nworkers; w++) {
+		drain_ring_mbufs(app->ingress[w]);
+		drain_ring_mbufs(app->dispatch[w]);
+		drain_deliveries(app->delivery[w]);
+		rte_ring_free(app->ingress[w]);
+		rte_ring_free(app->delivery[w]);
+		rte_ring_free(app->applied[w]);
+		rte_ring_free(app->dispatch[w]);
+	}
+	rg_loadgen_destroy(app->lg);
+	if (app->port_open)
+		rg_port_close(&app->port);
+	rte_mempool_free(app->rec_pool);
+	rte_mempool_free(app->pkt_pool);
+	rte_free(app->workers);
+}

@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The daemon's assembly: from a checked profile to pools, the port, the
+ * rings, the workers on their lcores and the load role; and back down.
+ * Slow path only.
+ */
+#ifndef RG_APPS_APP_H
+#define RG_APPS_APP_H
+
+#include <stdint.h>
+
+#include "loadgen.h"
+#include "port.h"
+#include "profile.h"
+#include "worker.h"
+
+#define RG_APP_SETS_MAX 64
+
+struct rg_app {
+	/* command line */
+	const char *profile_path;
+	const char *sets[RG_APP_SETS_MAX];
+	int nsets;
+	int check_only;
+	int eal_argc;
+	char **eal_argv;
+	/* running */
+	struct rg_profile prof;
+	struct rg_worker_config wcfg; /* common to every worker; index and rings differ */
+	struct rg_port port;
+	int port_open;
+	struct rte_mempool *pkt_pool, *rec_pool;
+	struct rte_ring *ingress[RG_WORKER_LANES_MAX], *delivery[RG_WORKER_LANES_MAX];
+	struct rte_ring *applied[RG_WORKER_LANES_MAX], *dispatch[RG_WORKER_LANES_MAX];
+	struct rg_worker *workers; /* nworkers, cache aligned */
+	uint16_t nworkers;
+	unsigned lcores[RG_WORKER_LANES_MAX];
+	int launched;
+	struct rg_loadgen *lg;
+	uint64_t run_ns;
+};
+
+uint16_t rg_app_gateway_id(const struct rg_app *app);
+/* Builds everything and launches the workers. 0, or -1 after printing why. */
+int rg_app_start(struct rg_app *app);
+/* Stops the workers, prints final counters and the verdict. Returns the exit status. */
+int rg_app_stop(struct rg_app *app);
+/* Frees what start built (also after a failed start). */
+void rg_app_fini(struct rg_app *app);
+
+#endif /* RG_APPS_APP_H */

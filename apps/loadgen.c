@@ -1,0 +1,714 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <rte_malloc.h>
+#include <rte_mbuf.h>
+
+#include "crc32c.h"
+#include "loadgen.h"
+
+#define STATE_MAGIC   0x5247535441544531ull /* "RGSTATE1" */
+#define FILLER_BYTES  4096
+#define MAKE_BURST    32
+#define DELIVER_BURST 256
+#define NS_SHOWN      8
+
+/* X-macro: what the consumer counts as wrong. */
+#define LG_ANOMALIES(X) \
+	X(duplicated)   \
+	X(reordered)    \
+	X(gaps)         \
+	X(corrupt_accepted)
+
+enum lg_anomaly {
+#define LG_X(name) LG_##name,
+	LG_ANOMALIES(LG_X)
+#undef LG_X
+	LG_ANOM_MAX
+};
+
+/* The consumer's durable state: mapped from cfg.state_file (or anonymous memory). */
+struct lg_state {
+	uint64_t magic;
+	uint32_t streams;
+	uint32_t reserved;
+	uint64_t anomalies[LG_ANOM_MAX]; /* over every incarnation */
+	uint64_t incarnations;
+	uint64_t applied[]; /* per stream; A1 */
+};
+
+struct lg_stream {
+	uint64_t id;
+	uint16_t worker;
+	uint32_t ns;
+	/* written by worker hooks (H1) */
+	uint64_t replay_gen, replay_from, acked, applied;
+	/* generator */
+	uint64_t head, next, seen_gen;
+	uint64_t base, base_ns; /* the rate counts from where and when the stream first resumed */
+	int ready;
+	/* consumer */
+	uint64_t c_next;
+	uint32_t c_off, c_crc;
+	uint8_t c_hdr[RG_RECORD_HDR_BYTES];
+	uint8_t c_bad, c_dirty;
+	uint16_t c_worker;
+	uint64_t c_applied_sent;
+	uint64_t gap_lo, gap_hi; /* seqs skipped by the last gap: late ones are reordered */
+} __rte_cache_aligned;
+
+struct rg_loadgen {
+	struct rg_loadgen_config cfg;
+	struct lg_stream *st;
+	struct lg_state *state;
+	size_t state_bytes;
+	int state_mapped;
+	uint8_t
+	    filler[FILLER_BYTES + RG_RECORD_BYTES_MAX]; /* repeated so any window is contiguous */
+	uint32_t *dirty;                                /* consumer: streams to apply */
+	uint32_t ndirty;
+	uint64_t made, checked, checked_bytes, delivered_frags;
+	uint64_t first_ns, last_ns;
+	uint64_t progress_next_ns;
+	uint64_t last_made, last_checked, last_bytes, last_applied;
+	uint64_t done_ns;
+};
+
+static int
+fail(char *err, size_t errlen, int rc, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+uint64_t
+rg_loadgen_stream_id(const struct rg_loadgen *lg, uint32_t k)
+{
+	return ((uint64_t)(k % lg->cfg.namespaces + 1) << 32) | (k + 1);
+}
+
+/* The stream index of an id, or -1 when it is not one of ours. */
+static int64_t
+stream_index(const struct rg_loadgen *lg, uint64_t id)
+{
+	uint64_t k = (id & 0xffffffffu) - 1;
+
+	if (k >= lg->cfg.streams || rg_loadgen_stream_id(lg, (uint32_t)k) != id)
+		return -1;
+	return (int64_t)k;
+}
+
+static uint32_t
+record_len(const struct rg_loadgen *lg, uint64_t id, uint64_t seq)
+{
+	uint64_t h = id * 0x9e3779b97f4a7c15ull ^ seq ^ lg->cfg.seed;
+
+	if (lg->cfg.record_bytes_max <= lg->cfg.record_bytes)
+		return lg->cfg.record_bytes;
+	return lg->cfg.record_bytes + (uint32_t)(rg_splitmix64(&h) % (lg->cfg.record_bytes_max -
+								      lg->cfg.record_bytes + 1));
+}
+
+/* Writes record (id, seq) of len bytes: header, filler, then the CRC of all but itself. */
+static void
+record_make(const struct rg_loadgen *lg, uint64_t id, uint64_t seq, uint32_t len, uint8_t *out)
+{
+	uint8_t hdr[RG_RECORD_HDR_BYTES] = { 0 };
+	uint32_t crc;
+
+	memcpy(hdr, &id, 8);
+	memcpy(hdr + 8, &seq, 8);
+	memcpy(hdr + 16, &len, 4);
+	if (len < RG_RECORD_HDR_BYTES) {
+		memcpy(out, hdr, len);
+		return;
+	}
+	memcpy(out, hdr, RG_RECORD_HDR_BYTES);
+	memcpy(out + RG_RECORD_HDR_BYTES, lg->filler + (seq * 131) % FILLER_BYTES,
+	       len - RG_RECORD_HDR_BYTES);
+	crc = rg_crc32c(RG_CRC32C_INIT, out, 20);
+	crc = rg_crc32c_final(rg_crc32c(crc, out + 24, len - RG_RECORD_HDR_BYTES));
+	memcpy(out + 20, &crc, 4);
+}
+
+/* ---- worker hooks (worker lcores) ---- */
+
+static struct lg_stream *
+hook_stream(struct rg_loadgen *lg, uint64_t id)
+{
+	int64_t k = stream_index(lg, id);
+
+	return k < 0 ? NULL : &lg->st[k];
+}
+
+static void
+hook_replay(void *ctx, uint16_t peer_gw, uint64_t stream, uint64_t from)
+{
+	struct lg_stream *s = hook_stream(ctx, stream);
+
+	(void)peer_gw;
+	if (s == NULL)
+		return;
+	__atomic_store_n(&s->replay_from, from, __ATOMIC_RELAXED);
+	__atomic_store_n(&s->replay_gen, s->replay_gen + 1, __ATOMIC_RELEASE); /* H1 */
+}
+
+static void
+hook_acked(void *ctx, uint16_t peer_gw, uint64_t stream, uint64_t acked)
+{
+	struct lg_stream *s = hook_stream(ctx, stream);
+
+	(void)peer_gw;
+	if (s != NULL)
+		__atomic_store_n(&s->acked, acked, __ATOMIC_RELEASE); /* H1 */
+}
+
+static void
+hook_applied(void *ctx, uint16_t peer_gw, uint64_t stream, uint64_t applied)
+{
+	struct lg_stream *s = hook_stream(ctx, stream);
+
+	(void)peer_gw;
+	if (s != NULL) {
+		__atomic_store_n(&s->applied, applied, __ATOMIC_RELEASE); /* H1 */
+		if (applied > __atomic_load_n(&s->acked, __ATOMIC_RELAXED))
+			__atomic_store_n(&s->acked, applied, __ATOMIC_RELEASE);
+	}
+}
+
+static int
+hook_rx_open(void *ctx, uint16_t peer_gw, uint64_t stream, uint64_t *applied)
+{
+	struct rg_loadgen *lg = ctx;
+	int64_t k = stream_index(lg, stream);
+
+	if (lg->cfg.role != RG_LOAD_CONSUMER || peer_gw != lg->cfg.peer_gw || k < 0)
+		return -EPERM;
+	*applied = __atomic_load_n(&lg->state->applied[k], __ATOMIC_ACQUIRE); /* pairs with A1 */
+	return 0;
+}
+
+struct rg_worker_hooks
+rg_loadgen_hooks(struct rg_loadgen *lg)
+{
+	return (struct rg_worker_hooks){ .rx_open = hook_rx_open,
+					 .replay = hook_replay,
+					 .acked = hook_acked,
+					 .applied = hook_applied,
+					 .ctx = lg };
+}
+
+/* ---- setup ---- */
+
+static int
+state_open(struct rg_loadgen *lg, char *err, size_t errlen)
+{
+	const struct rg_loadgen_config *c = &lg->cfg;
+	int fd;
+
+	lg->state_bytes = sizeof(*lg->state) + (size_t)c->streams * sizeof(uint64_t);
+	if (c->state_file == NULL || c->state_file[0] == '\0') {
+		lg->state = calloc(1, lg->state_bytes);
+		if (lg->state == NULL)
+			return -ENOMEM;
+	} else {
+		fd = open(c->state_file, O_RDWR | O_CREAT, 0644);
+		if (fd < 0 || ftruncate(fd, (off_t)lg->state_bytes) != 0) {
+			if (fd >= 0)
+				close(fd);
+			return fail(err, errlen, -errno, "load.state_file %s: %s", c->state_file,
+				    strerror(errno));
+		}
+		lg->state = mmap(NULL, lg->state_bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+		close(fd);
+		if (lg->state == MAP_FAILED)
+			return fail(err, errlen, -errno, "load.state_file %s: mmap: %s",
+				    c->state_file, strerror(errno));
+		lg->state_mapped = 1;
+	}
+	if (lg->state->magic != STATE_MAGIC || lg->state->streams != c->streams) {
+		memset(lg->state, 0, lg->state_bytes);
+		lg->state->magic = STATE_MAGIC;
+		lg->state->streams = c->streams;
+	}
+	lg->state->incarnations++;
+	return 0;
+}
+
+int
+rg_loadgen_create(const struct rg_loadgen_config *cfg, struct rg_loadgen **out, char *err,
+		  size_t errlen)
+{
+	struct rg_loadgen *lg = rte_zmalloc("rg_loadgen", sizeof(*lg), RG_CACHE_LINE);
+	uint64_t s;
+	int rc;
+
+	*out = NULL;
+	if (lg == NULL)
+		return fail(err, errlen, -ENOMEM, "load generator: out of memory");
+	lg->cfg = *cfg;
+	s = cfg->seed;
+	for (size_t i = 0; i < sizeof(lg->filler); i++)
+		lg->filler[i] =
+		    i < FILLER_BYTES ? (uint8_t)rg_splitmix64(&s) : lg->filler[i % FILLER_BYTES];
+	lg->st = rte_zmalloc("rg_loadgen_streams", sizeof(lg->st[0]) * cfg->streams, RG_CACHE_LINE);
+	lg->dirty = rte_zmalloc("rg_loadgen_dirty", sizeof(uint32_t) * cfg->streams, 0);
+	if (lg->st == NULL || lg->dirty == NULL) {
+		rg_loadgen_destroy(lg);
+		return fail(err, errlen, -ENOMEM, "load generator: out of memory");
+	}
+	rc = state_open(lg, err, errlen);
+	if (rc != 0) {
+		rg_loadgen_destroy(lg);
+		return rc;
+	}
+	for (uint32_t k = 0; k < cfg->streams; k++) {
+		struct lg_stream *st = &lg->st[k];
+
+		st->id = rg_loadgen_stream_id(lg, k);
+		st->ns = k % cfg->namespaces;
+		st->worker = rg_worker_of_stream(st->id, cfg->peer_lanes, cfg->workers);
+		st->next = 1;
+		st->c_next = lg->state->applied[k] + 1;
+		st->c_applied_sent = lg->state->applied[k];
+	}
+	*out = lg;
+	return 0;
+}
+
+void
+rg_loadgen_destroy(struct rg_loadgen *lg)
+{
+	if (lg == NULL)
+		return;
+	if (lg->state_mapped)
+		munmap(lg->state, lg->state_bytes);
+	else
+		free(lg->state);
+	rte_free(lg->st);
+	rte_free(lg->dirty);
+	rte_free(lg);
+}
+
+/* ---- generator ---- */
+
+static double
+secs(uint64_t ns)
+{
+	return (double)ns / 1e9;
+}
+
+static int
+making(const struct rg_loadgen *lg, uint64_t now_ns)
+{
+	return secs(now_ns) < lg->cfg.duration_s &&
+	       (lg->cfg.records_max == 0 || lg->made < lg->cfg.records_max);
+}
+
+/* The highest seq stream k should have made by now. */
+static uint64_t
+head_target(const struct rg_loadgen *lg, const struct lg_stream *st, uint64_t now_ns)
+{
+	double per_stream;
+
+	if (!making(lg, now_ns))
+		return st->head;
+	if (lg->cfg.rate_records_s <= 0)
+		return st->next + MAKE_BURST; /* as fast as the ring and the window allow */
+	per_stream = lg->cfg.rate_records_s / lg->cfg.streams;
+	return RG_MAX(st->head, st->base + (uint64_t)(secs(now_ns - st->base_ns) * per_stream));
+}
+
+static struct rte_mbuf *
+make_mbuf(struct rg_loadgen *lg, const struct lg_stream *st, uint64_t seq)
+{
+	uint32_t len = record_len(lg, st->id, seq);
+	struct rte_mbuf *m = rte_pktmbuf_alloc(lg->cfg.pool);
+	struct rg_ingress_hdr *h;
+
+	if (m == NULL)
+		return NULL;
+	h = (struct rg_ingress_hdr *)rte_pktmbuf_append(m, (uint16_t)(sizeof(*h) + len));
+	if (h == NULL) {
+		rte_pktmbuf_free(m);
+		return NULL;
+	}
+	*h = (struct rg_ingress_hdr){ .stream = st->id, .seq = seq, .version = 1, .len = len };
+	record_make(lg, st->id, seq, len, (uint8_t *)(h + 1));
+	return m;
+}
+
+/* Makes and enqueues a burst of stream st's records; returns how many left. */
+static unsigned
+generate_stream(struct rg_loadgen *lg, struct lg_stream *st, uint64_t now_ns)
+{
+	uint64_t gen = __atomic_load_n(&st->replay_gen, __ATOMIC_ACQUIRE); /* pairs with H1 */
+	uint64_t acked = __atomic_load_n(&st->acked, __ATOMIC_ACQUIRE), target;
+	struct rte_mbuf *m[MAKE_BURST];
+	unsigned n = 0, sent;
+
+	if (gen != st->seen_gen) {
+		st->seen_gen = gen;
+		st->next = __atomic_load_n(&st->replay_from, __ATOMIC_RELAXED);
+		/* Everything before the replay point exists: an earlier incarnation of ours made it. */
+		if (st->next - 1 > st->head) {
+			lg->made += st->next - 1 - st->head;
+			st->head = st->next - 1;
+		}
+		if (!st->ready) {
+			st->base = st->head;
+			st->base_ns = now_ns;
+		}
+		st->ready = 1;
+	}
+	if (!st->ready)
+		return 0;
+	target = head_target(lg, st, now_ns);
+	while (n < MAKE_BURST && st->next + n <= target &&
+	       st->next + n <= acked + lg->cfg.inflight_max) {
+		m[n] = make_mbuf(lg, st, st->next + n);
+		if (m[n] == NULL)
+			break;
+		n++;
+	}
+	if (n == 0)
+		return 0;
+	sent = rte_ring_enqueue_burst(lg->cfg.ingress[st->worker], (void **)m, n, NULL);
+	if (sent < n)
+		rte_pktmbuf_free_bulk(m + sent, n - sent); /* made again next time: same bytes */
+	st->next += sent;
+	if (st->next - 1 > st->head) {
+		lg->made += st->next - 1 - st->head;
+		st->head = st->next - 1;
+	}
+	if (lg->cfg.rate_records_s > 0 && target > st->head && making(lg, now_ns)) {
+		lg->made += target - st->head; /* made on time, published as the window allows */
+		st->head = target;
+	}
+	return sent;
+}
+
+static int
+all_applied(const struct rg_loadgen *lg)
+{
+	for (uint32_t k = 0; k < lg->cfg.streams; k++)
+		if (__atomic_load_n(&lg->st[k].applied, __ATOMIC_ACQUIRE) < lg->st[k].head)
+			return 0;
+	return 1;
+}
+
+static enum rg_load_step
+generate(struct rg_loadgen *lg, uint64_t now_ns)
+{
+	unsigned sent = 0;
+
+	for (uint32_t k = 0; k < lg->cfg.streams; k++)
+		sent += generate_stream(lg, &lg->st[k], now_ns);
+	if (!making(lg, now_ns) && lg->done_ns == 0 && all_applied(lg))
+		lg->done_ns = now_ns;
+	if (lg->done_ns != 0 || secs(now_ns) >= lg->cfg.duration_s + lg->cfg.drain_s)
+		return RG_LOAD_DONE;
+	return sent > 0 ? RG_LOAD_BUSY : RG_LOAD_IDLE;
+}
+
+/* ---- consumer ---- */
+
+static void
+mark_dirty(struct rg_loadgen *lg, uint32_t k)
+{
+	if (!lg->st[k].c_dirty) {
+		lg->st[k].c_dirty = 1;
+		lg->dirty[lg->ndirty++] = k;
+	}
+}
+
+/* Feeds the bytes [off, off + len) of the current record to its header copy and CRC. */
+static void
+absorb(struct lg_stream *st, const uint8_t *p, uint32_t off, uint32_t len)
+{
+	uint32_t end = off + len;
+
+	for (uint32_t o = off; o < RG_MIN(end, RG_RECORD_HDR_BYTES); o++)
+		st->c_hdr[o] = p[o - off];
+	if (off < 20)
+		st->c_crc = rg_crc32c(st->c_crc, p, RG_MIN(end, 20u) - off);
+	if (end > RG_RECORD_HDR_BYTES) {
+		uint32_t from = RG_MAX(off, (uint32_t)RG_RECORD_HDR_BYTES);
+
+		st->c_crc = rg_crc32c(st->c_crc, p + (from - off), end - from);
+	}
+}
+
+/* A whole record arrived: compare its header and CRC with what the generator made. */
+static int
+record_ok(const struct lg_stream *st, uint64_t seq, uint32_t len)
+{
+	uint8_t want[RG_RECORD_HDR_BYTES] = { 0 };
+	uint32_t crc;
+
+	memcpy(want, &st->id, 8);
+	memcpy(want + 8, &seq, 8);
+	memcpy(want + 16, &len, 4);
+	if (len < RG_RECORD_HDR_BYTES)
+		return memcmp(want, st->c_hdr, len) == 0;
+	memcpy(&crc, st->c_hdr + 20, 4);
+	return memcmp(want, st->c_hdr, 20) == 0 && crc == rg_crc32c_final(st->c_crc);
+}
+
+static void
+consume_one(struct rg_loadgen *lg, const struct rg_delivery *d, uint16_t worker, uint64_t now)
+{
+	int64_t k = stream_index(lg, d->stream);
+	struct lg_stream *st;
+
+	if (k < 0) {
+		lg->state->anomalies[LG_corrupt_accepted]++;
+		return;
+	}
+	st = &lg->st[k];
+	st->c_worker = worker;
+	if (d->seq < st->c_next || (d->seq == st->c_next && d->off < st->c_off)) {
+		int late = d->seq >= st->gap_lo && d->seq < st->gap_hi;
+
+		lg->state->anomalies[late ? LG_reordered : LG_duplicated]++;
+		return;
+	}
+	if (d->seq > st->c_next || d->off > st->c_off) {
+		lg->state->anomalies[LG_gaps]++;
+		st->gap_lo = st->c_next;
+		st->gap_hi = d->seq;
+		st->c_next = d->seq;
+		st->c_off = d->off;
+		st->c_bad = 1;
+	}
+	if (st->c_off == 0)
+		st->c_crc = RG_CRC32C_INIT;
+	absorb(st, d->data, d->off, d->len);
+	st->c_off += d->len;
+	if (st->c_off < d->record_len)
+		return;
+	if (!st->c_bad && record_ok(st, d->seq, d->record_len)) {
+		lg->checked++;
+		lg->checked_bytes += d->record_len;
+	} else {
+		lg->state->anomalies[LG_corrupt_accepted] += !st->c_bad;
+	}
+	if (lg->first_ns == 0)
+		lg->first_ns = now;
+	lg->last_ns = now;
+	st->c_next = d->seq + 1;
+	st->c_off = 0;
+	st->c_bad = 0;
+	mark_dirty(lg, (uint32_t)k);
+}
+
+/* Applies every stream that moved: durable first (A1), then tell its worker. */
+static void
+apply(struct rg_loadgen *lg)
+{
+	uint32_t kept = 0;
+
+	for (uint32_t i = 0; i < lg->ndirty; i++) {
+		uint32_t k = lg->dirty[i];
+		struct lg_stream *st = &lg->st[k];
+		struct rg_applied_msg a = { .stream = st->id, .applied = st->c_next - 1 };
+
+		__atomic_store_n(&lg->state->applied[k], a.applied, __ATOMIC_RELEASE); /* A1 */
+		if (rte_ring_enqueue_elem(lg->cfg.applied[st->c_worker], &a, sizeof(a)) == 0) {
+			st->c_applied_sent = a.applied;
+			st->c_dirty = 0;
+		} else {
+			lg->dirty[kept++] = k; /* the worker is behind: try again next step */
+		}
+	}
+	lg->ndirty = kept;
+}
+
+static enum rg_load_step
+consume(struct rg_loadgen *lg, uint64_t now_ns)
+{
+	struct rg_delivery d[DELIVER_BURST];
+	struct rte_mbuf *m[DELIVER_BURST];
+	uint64_t before = lg->delivered_frags;
+
+	for (uint16_t w = 0; w < lg->cfg.workers; w++) {
+		unsigned n = rte_ring_dequeue_burst_elem(lg->cfg.delivery[w], d, sizeof(d[0]),
+							 DELIVER_BURST, NULL);
+
+		for (unsigned i = 0; i < n; i++) {
+			consume_one(lg, &d[i], w, now_ns);
+			m[i] = d[i].mbuf;
+		}
+		rte_pktmbuf_free_bulk(m, n);
+		lg->delivered_frags += n;
+	}
+	apply(lg);
+	return lg->delivered_frags > before ? RG_LOAD_BUSY : RG_LOAD_IDLE;
+}
+
+enum rg_load_step
+rg_loadgen_step(struct rg_loadgen *lg, uint64_t now_ns)
+{
+	switch (lg->cfg.role) {
+	case RG_LOAD_GENERATOR:
+		return generate(lg, now_ns);
+	case RG_LOAD_CONSUMER:
+		return consume(lg, now_ns);
+	default:
+		return RG_LOAD_IDLE;
+	}
+}
+
+/* ---- reports ---- */
+
+static uint64_t
+applied_total(const struct rg_loadgen *lg)
+{
+	uint64_t n = 0;
+
+	for (uint32_t k = 0; k < lg->cfg.streams; k++)
+		n += lg->cfg.role == RG_LOAD_GENERATOR
+			 ? __atomic_load_n(&lg->st[k].applied, __ATOMIC_ACQUIRE)
+			 : lg->state->applied[k];
+	return n;
+}
+
+static void
+lanes_summary(const struct rg_loadgen *lg, double *rtt_ms, uint64_t *rtx, uint64_t *peers_up)
+{
+	struct rg_worker_stats ws;
+	double rtt = 0;
+	unsigned lanes = 0;
+
+	*rtx = 0;
+	*peers_up = 0;
+	for (uint16_t w = 0; w < lg->cfg.workers; w++) {
+		rg_worker_stats(lg->cfg.worker[w], &ws);
+		*rtx += ws.core.ctr[RG_CTR_rtx_frames];
+		for (uint16_t i = 0; i < ws.nlanes; i++, lanes++) {
+			rtt += (double)ws.lanes[i].srtt_ns / 1e6;
+			*peers_up += ws.lanes[i].peer_inc != 0;
+		}
+	}
+	*rtt_ms = lanes ? rtt / lanes : 0;
+}
+
+void
+rg_loadgen_progress(struct rg_loadgen *lg, uint64_t now_ns, FILE *f)
+{
+	double dt, rtt;
+	uint64_t applied, rtx, up, lag[NS_SHOWN] = { 0 };
+
+	if (lg->cfg.role == RG_LOAD_NONE || now_ns < lg->progress_next_ns)
+		return;
+	dt = lg->progress_next_ns == 0 ? 1 : lg->cfg.progress_ms / 1000.0;
+	lg->progress_next_ns = now_ns + (uint64_t)lg->cfg.progress_ms * RG_NS_PER_MS;
+	applied = applied_total(lg);
+	lanes_summary(lg, &rtt, &rtx, &up);
+	if (lg->cfg.role == RG_LOAD_GENERATOR) {
+		for (uint32_t k = 0; k < lg->cfg.streams; k++)
+			if (lg->st[k].ns < NS_SHOWN)
+				lag[lg->st[k].ns] +=
+				    lg->st[k].head -
+				    __atomic_load_n(&lg->st[k].applied, __ATOMIC_RELAXED);
+		fprintf(f,
+			"[%6.1fs] generator: made %llu applied %llu (%.0f rec/s) rtt %.2f ms "
+			"rtx %llu lanes up %llu lag/ns",
+			secs(now_ns), (unsigned long long)lg->made, (unsigned long long)applied,
+			(applied - lg->last_applied) / dt, rtt, (unsigned long long)rtx,
+			(unsigned long long)up);
+		for (uint32_t n = 0; n < RG_MIN(lg->cfg.namespaces, (uint32_t)NS_SHOWN); n++)
+			fprintf(f, " %llu", (unsigned long long)lag[n]);
+		fprintf(f, "\n");
+	} else {
+		fprintf(f,
+			"[%6.1fs] consumer: checked %llu (%.0f rec/s, %.3f Gbit/s) applied %llu "
+			"rtt %.2f ms rtx %llu lanes up %llu anomalies %llu\n",
+			secs(now_ns), (unsigned long long)lg->checked,
+			(lg->checked - lg->last_checked) / dt,
+			(lg->checked_bytes - lg->last_bytes) * 8 / dt / 1e9,
+			(unsigned long long)applied, rtt, (unsigned long long)rtx,
+			(unsigned long long)up,
+			(unsigned long long)(lg->state->anomalies[0] + lg->state->anomalies[1] +
+					     lg->state->anomalies[2] + lg->state->anomalies[3]));
+	}
+	fflush(f);
+	lg->last_applied = applied;
+	lg->last_checked = lg->checked;
+	lg->last_bytes = lg->checked_bytes;
+}
+
+static const char *const anomaly_names[LG_ANOM_MAX] = {
+#define LG_X(name) #name,
+	LG_ANOMALIES(LG_X)
+#undef LG_X
+};
+
+static int
+verdict_line(struct rg_loadgen *lg, uint64_t now_ns, char *buf, size_t len)
+{
+	uint64_t applied = applied_total(lg), anomalies = 0;
+	double span = lg->cfg.role == RG_LOAD_CONSUMER ? secs(lg->last_ns - lg->first_ns)
+						       : secs(RG_MAX(lg->done_ns, now_ns));
+	int n, gen = lg->cfg.role == RG_LOAD_GENERATOR;
+
+	if (span <= 0)
+		span = 1e-9;
+	n = snprintf(buf, len, "{\"role\":\"%s\",\"records_delivered\":%llu",
+		     gen ? "generator" : "consumer", (unsigned long long)applied);
+	if (gen)
+		n += snprintf(buf + n, len - (size_t)n,
+			      ",\"records_published\":%llu,\"lost\":%llu,\"records_per_s\":%.0f",
+			      (unsigned long long)lg->made,
+			      (unsigned long long)(lg->made > applied ? lg->made - applied : 0),
+			      applied / span);
+	for (int a = 0; a < LG_ANOM_MAX && !gen; a++) {
+		anomalies += lg->state->anomalies[a];
+		n += snprintf(buf + n, len - (size_t)n, ",\"%s\":%llu", anomaly_names[a],
+			      (unsigned long long)lg->state->anomalies[a]);
+	}
+	if (!gen)
+		n += snprintf(
+		    buf + n, len - (size_t)n,
+		    ",\"records_checked\":%llu,\"incarnations\":%llu,\"goodput_gbps\":%.3f,"
+		    "\"records_per_s\":%.0f",
+		    (unsigned long long)lg->checked, (unsigned long long)lg->state->incarnations,
+		    lg->checked_bytes * 8 / span / 1e9, lg->checked / span);
+	snprintf(buf + n, len - (size_t)n, ",\"seconds\":%.3f}", span);
+	return gen ? (lg->made > applied || lg->made == 0 ? -1 : 0) : (anomalies > 0 ? -1 : 0);
+}
+
+int
+rg_loadgen_verdict(struct rg_loadgen *lg, uint64_t now_ns, FILE *f)
+{
+	char line[1024];
+	int rc;
+
+	if (lg->cfg.role == RG_LOAD_NONE)
+		return 0;
+	rc = verdict_line(lg, now_ns, line, sizeof(line));
+	fprintf(f, "%s\n", line);
+	fflush(f);
+	if (lg->cfg.report != NULL && lg->cfg.report[0] != '\0') {
+		FILE *r = fopen(lg->cfg.report, "w");
+
+		if (r == NULL) {
+			fprintf(stderr, "repgate: load.report %s: %s\n", lg->cfg.report,
+				strerror(errno));
+			return -1;
+		}
+		fprintf(r, "%s\n", line);
+		fclose(r);
+	}
+	return rc;
+}

@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The load generator and the verifying consumer, built into the daemon and
+ * run on its main lcore (README: "Load generator and verifying consumer").
+ *
+ * Records. A record's bytes are a pure function of (stream, seq, length):
+ * a 24-byte header {stream, seq, length, crc} then filler from a fixed
+ * pseudo-random block; crc is CRC32C of every byte but its own four. So the
+ * generator keeps no payloads ("the log" is its watermarks: a replay makes
+ * the same bytes again) and the consumer checks each record with one CRC.
+ * Records shorter than 24 bytes carry the first bytes of the header, crc 0.
+ *
+ * Generator: streams are spread over namespaces (stream k is in namespace
+ * k % namespaces) and id = (namespace + 1) << 32 | (k + 1). It makes records
+ * at the configured rate, keeps at most inflight_max of a stream unacked,
+ * honours backpressure (a full ingress ring), and restarts a stream from the
+ * seq the gateway's replay names. It never trims: watermarks suffice.
+ *
+ * Consumer: checks order, gaps, duplicates and the CRC of every record; it
+ * applies what it has in order and keeps the applied watermarks in a mapped
+ * state file, so after a crash it resumes from them (what was delivered but
+ * not applied comes again, exactly once for the new incarnation).
+ *
+ * Threads: the worker hooks (replay, acked, applied, rx_open) run on worker
+ * lcores and write the per-stream watermarks with release stores (H1); the
+ * main lcore reads them with acquire loads (pairs with H1). The state file's
+ * applied[] is written by the main lcore (release, A1) and read by rx_open
+ * on a worker (acquire, pairs with A1).
+ */
+#ifndef RG_APPS_LOADGEN_H
+#define RG_APPS_LOADGEN_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include <rte_mempool.h>
+#include <rte_ring.h>
+
+#include "worker.h"
+
+#define RG_RECORD_HDR_BYTES 24
+
+enum rg_load_role {
+	RG_LOAD_NONE,
+	RG_LOAD_GENERATOR,
+	RG_LOAD_CONSUMER,
+};
+
+struct rg_loadgen_config {
+	enum rg_load_role role;
+	uint16_t peer_gw;
+	uint16_t peer_lanes;
+	uint16_t workers;
+	uint32_t streams;
+	uint32_t namespaces;
+	uint32_t record_bytes;
+	uint32_t record_bytes_max; /* 0: fixed size */
+	double rate_records_s;     /* 0: as fast as backpressure allows */
+	double duration_s;
+	uint64_t records_max; /* 0: no limit */
+	uint64_t seed;
+	uint32_t inflight_max; /* unacked records per stream */
+	uint32_t progress_ms;
+	double drain_s; /* after the duration, how long to wait for everything to be applied */
+	const char *state_file;
+	const char *report;       /* a path for the final JSON verdict, or NULL */
+	struct rte_mempool *pool; /* record mbufs (generator) */
+	struct rte_ring *ingress[RG_WORKER_LANES_MAX];  /* generator → worker k */
+	struct rte_ring *delivery[RG_WORKER_LANES_MAX]; /* worker k → consumer */
+	struct rte_ring *applied[RG_WORKER_LANES_MAX];  /* consumer → worker k */
+	struct rg_worker *worker[RG_WORKER_LANES_MAX];  /* for progress: lane RTTs, retransmits */
+};
+
+struct rg_loadgen;
+
+/* 0 or -errno with a message; maps the state file for a consumer. */
+int rg_loadgen_create(const struct rg_loadgen_config *cfg, struct rg_loadgen **out, char *err,
+		      size_t errlen);
+void rg_loadgen_destroy(struct rg_loadgen *lg);
+
+/* The hooks the workers call. */
+struct rg_worker_hooks rg_loadgen_hooks(struct rg_loadgen *lg);
+
+/* The stream ids the generator sends (to open them on their workers before the loop runs). */
+uint64_t rg_loadgen_stream_id(const struct rg_loadgen *lg, uint32_t k);
+
+enum rg_load_step {
+	RG_LOAD_DONE = -1, /* the generator finished: all applied, or the drain time ran out */
+	RG_LOAD_IDLE = 0,  /* nothing to do this time: the caller may sleep a little */
+	RG_LOAD_BUSY = 1,
+};
+
+/* One step of the role's work at now_ns (since start). The consumer runs until stopped. */
+enum rg_load_step rg_loadgen_step(struct rg_loadgen *lg, uint64_t now_ns);
+
+/* Prints the progress line when it is due. */
+void rg_loadgen_progress(struct rg_loadgen *lg, uint64_t now_ns, FILE *f);
+
+/* Prints the one-line JSON verdict (and writes it to cfg.report); returns 0 if it passes. */
+int rg_loadgen_verdict(struct rg_loadgen *lg, uint64_t now_ns, FILE *f);
+
+#endif /* RG_APPS_LOADGEN_H */

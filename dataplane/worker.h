@@ -1,0 +1,202 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * A worker: one pinned polling loop per lcore around one protocol core
+ * (DESIGN §4.1, §4.8). Each iteration reads the TSC once and passes it down
+ * as ns; rx burst → core → tx burst (through the WAN emulator when it is on);
+ * records from the producer's ingress ring are published; in-order fragments
+ * go to the consumer's delivery ring; applied watermarks come back on the
+ * applied ring. No locks, no allocation and no syscalls in the loop, except
+ * the idle policy's sleep when there is nothing to do.
+ *
+ * Zero copy: a received packet's mbuf is the core's packet handle, so a
+ * delivered fragment points into it and the consumer frees it; a published
+ * record's mbuf is its handle until the peer acked it; TX builds each packet
+ * in a fresh mbuf's data room.
+ *
+ * Threads and shared fields:
+ *   - the worker writes everything in struct rg_worker except `stop` and
+ *     reads its rings as their single consumer (ingress, applied, dispatch)
+ *     or single producer (delivery);
+ *   - `stop` is written by the main thread (release, W1) and read each
+ *     iteration (acquire, pairs with W1);
+ *   - `pub` is a snapshot of the stats under a sequence lock: the worker
+ *     bumps pub_seq to odd (release), copies, bumps to even (release, S1);
+ *     rg_worker_stats() reads pub_seq (acquire, pairs with S1), copies, and
+ *     retries if it changed.
+ */
+#ifndef RG_DATAPLANE_WORKER_H
+#define RG_DATAPLANE_WORKER_H
+
+#include <stdint.h>
+
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+
+#include "core.h"
+#include "frame.h"
+#include "port.h"
+#include "stab.h"
+#include "wanem.h"
+
+#define RG_WORKER_BURST_MAX 512
+#define RG_WORKER_PEERS_MAX 16
+#define RG_WORKER_LANES_MAX 64
+
+enum rg_idle {
+	RG_IDLE_SPIN,  /* poll without pause: lowest latency, burns the core */
+	RG_IDLE_PAUSE, /* rte_pause() between empty polls */
+	RG_IDLE_SLEEP, /* after idle_polls empty polls, sleep up to sleep_us (or the next deadline) */
+};
+
+struct rg_worker_peer {
+	uint16_t gw;
+	uint16_t lanes;
+	struct rg_endpoint ep;
+};
+
+/* A record published through the ingress ring: the mbuf's data starts with this header. */
+struct rg_ingress_hdr {
+	uint64_t stream;
+	uint64_t seq;
+	uint32_t version;
+	uint32_t len; /* payload bytes after the header */
+};
+
+/* One in-order fragment for the consumer (a delivery ring element). */
+struct rg_delivery {
+	uint64_t stream;
+	uint64_t seq;
+	const uint8_t *data;
+	struct rte_mbuf *mbuf; /* the consumer frees it when done with data */
+	uint32_t off, len, record_len, version;
+	uint16_t peer_gw;
+	uint16_t reserved[3];
+};
+static_assert(sizeof(struct rg_delivery) == 56, "a delivery ring element is 56 bytes");
+
+/* An applied watermark going back to the worker (an applied ring element). */
+struct rg_applied_msg {
+	uint64_t stream;
+	uint64_t applied;
+};
+
+/* What the worker tells the producer; called on the worker's thread, must not block. */
+struct rg_worker_hooks {
+	int (*rx_open)(void *ctx, uint16_t peer_gw, uint64_t stream, uint64_t *applied);
+	void (*replay)(void *ctx, uint16_t peer_gw, uint64_t stream, uint64_t from_seq);
+	void (*acked)(void *ctx, uint16_t peer_gw, uint64_t stream, uint64_t acked);
+	void (*applied)(void *ctx, uint16_t peer_gw, uint64_t stream, uint64_t applied);
+	void *ctx;
+};
+
+struct rg_worker_config {
+	uint16_t index, workers;
+	struct rg_port *port;
+	struct rte_mempool *pool; /* packets the worker builds */
+	struct rg_core_config core;
+	struct rg_worker_peer peers[RG_WORKER_PEERS_MAX];
+	uint16_t npeers;
+	struct rg_endpoint local;
+	uint16_t udp_src_base; /* a lane's frames leave from udp_src_base + lane */
+	uint16_t burst;
+	enum rg_idle idle;
+	uint32_t idle_polls;
+	uint32_t sleep_us;
+	int wan_on;
+	struct rg_wanem_config wan;
+	struct rte_ring *ingress;   /* producer → worker: record mbufs (may be NULL) */
+	struct rte_ring *delivery;  /* worker → consumer: struct rg_delivery (may be NULL) */
+	struct rte_ring *applied;   /* consumer → worker: struct rg_applied_msg (may be NULL) */
+	struct rte_ring **dispatch; /* per worker: packets that arrived on another worker's queue */
+	struct rg_worker_hooks hooks;
+};
+
+/* X-macro: the worker's own counters (the core and the emulator keep theirs). */
+#define RG_WORKER_COUNTERS(X) \
+	X(loops)              \
+	X(busy_loops)         \
+	X(idle_sleeps)        \
+	X(rx_frames)          \
+	X(rx_chained)         \
+	X(rx_dispatched)      \
+	X(rx_peer_mismatch)   \
+	X(tx_frames)          \
+	X(tx_full)            \
+	X(tx_no_mbuf)         \
+	X(ingress_records)    \
+	X(ingress_stale)      \
+	X(ingress_blocked)    \
+	X(delivered)          \
+	X(delivery_full)      \
+	X(applied_msgs)       \
+	X(dispatch_full)
+
+enum rg_worker_counter {
+#define RG_X(name) RG_WCTR_##name,
+	RG_WORKER_COUNTERS(RG_X)
+#undef RG_X
+	RG_WCTR_MAX
+};
+
+struct rg_worker_stats {
+	uint64_t ctr[RG_WCTR_MAX];
+	uint64_t frame_drop[RG_FRAME_DROP_MAX];
+	uint64_t busy_cycles, idle_cycles;
+	struct rg_core_stats core;
+	struct rg_wanem_stats wan;
+	struct rg_lane_info lanes[RG_WORKER_LANES_MAX];
+	uint16_t nlanes;
+	uint64_t now_ns;
+};
+
+struct rg_worker {
+	struct rg_worker_config cfg;
+	struct rg_core *core;
+	struct rg_wanem wan;
+	uint64_t tsc0, ns_mult; /* ns = (tsc - tsc0) * ns_mult >> 32 */
+	uint64_t deadline_ns;
+	uint64_t pub_next_ns;
+	uint32_t idle;
+	int stop;
+	/* records taken from the ingress ring that the core refused for now (-EAGAIN) */
+	struct rte_mbuf *pend[RG_WORKER_BURST_MAX];
+	uint16_t npend, pend_head;
+	/* deliveries staged during one rx burst, flushed to the delivery ring after it */
+	struct rg_delivery stage[RG_WORKER_BURST_MAX * 4];
+	uint32_t nstage, stage_room;
+	/* packets built and not yet given to the port or the emulator */
+	struct rte_mbuf *txb[RG_WORKER_BURST_MAX];
+	uint16_t ntx;
+	/* packets for the port (past the emulator) that its TX queue has not taken yet */
+	struct rte_mbuf *out[2 * RG_WORKER_BURST_MAX];
+	uint16_t nout;
+	struct rte_mbuf *spare[RG_WORKER_BURST_MAX]; /* allocated in bulk, not used yet */
+	uint16_t nspare;
+	struct rg_worker_stats st;
+	uint64_t pub_seq;
+	struct rg_worker_stats pub;
+} __rte_cache_aligned;
+
+/* Creates the core and the emulator. 0 or -errno with a message. Slow path. */
+int rg_worker_init(struct rg_worker *w, const struct rg_worker_config *cfg, char *err,
+		   size_t errlen);
+/* Opens a send stream on this worker's core (before the loop runs). */
+int rg_worker_tx_open(struct rg_worker *w, uint16_t peer_gw, uint64_t stream);
+/* The lcore function: runs the loop until rg_worker_stop(). arg is the worker. */
+int rg_worker_main(void *arg);
+void rg_worker_stop(struct rg_worker *w);
+/* A consistent copy of the worker's stats, from any thread. */
+void rg_worker_stats(struct rg_worker *w, struct rg_worker_stats *out);
+/* Frees everything the worker holds (after its loop returned). */
+void rg_worker_fini(struct rg_worker *w);
+
+const char *rg_worker_counter_name(enum rg_worker_counter c);
+
+/* The worker that serves a stream: its lane modulo the workers. */
+static inline uint16_t
+rg_worker_of_stream(uint64_t stream, uint16_t lanes, uint16_t workers)
+{
+	return (uint16_t)(rg_stream_lane(stream, lanes) % workers);
+}
+
+#endif /* RG_DATAPLANE_WORKER_H */
