@@ -158,6 +158,26 @@ test_crc32c_sw_equals_hw_all_lengths_and_offsets(void **state)
 	assert_int_equal(checked, 8 * 101);
 }
 
+/* The three-chain path (3 x 256-byte blocks and more) against the table, around block edges. */
+static void
+test_crc32c_hw_long_buffers_equal_sw(void **state)
+{
+	static uint8_t buf[9100];
+	uint64_t x = 42;
+	unsigned checked = 0;
+
+	(void)state;
+	if (!rg_crc32c_hw_available())
+		skip();
+	for (size_t i = 0; i < sizeof(buf); i++)
+		buf[i] = (uint8_t)rg_splitmix64(&x);
+	for (size_t len = 700; len <= 9000; len += (len < 1600 ? 1 : 61))
+		for (size_t off = 0; off < 3; off++, checked++)
+			assert_int_equal(rg_crc32c_hw(0x12345678u, buf + off, len),
+					 rg_crc32c_sw(0x12345678u, buf + off, len));
+	assert_true(checked > 3000);
+}
+
 static void
 test_crc32c_detects_single_bit_flip(void **state)
 {
@@ -183,6 +203,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_crc32c_sw_known_vectors),
+		cmocka_unit_test(test_crc32c_hw_long_buffers_equal_sw),
 		cmocka_unit_test(test_crc32c_hw_known_vectors),
 		cmocka_unit_test(test_crc32c_dispatch_known_vectors),
 		cmocka_unit_test(test_crc32c_sw_chaining),
