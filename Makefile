@@ -3,7 +3,7 @@
 # for lint and unit tests). ninja reconfigures a dir by itself when a meson.build changes.
 
 SHELL := /bin/bash
-DEMO_CMD = build/release/tests/sim/rg-sim --demo
+DEMO_CMD = scripts/demo.sh
 
 release_opts := -Dbuildtype=release
 debug_opts  := -Dbuildtype=debug -Db_sanitize=address,undefined -Db_lundef=false
@@ -37,9 +37,8 @@ test: build
 	$(call run_suite,build/release,integration); \
 	exit $$rc
 
+# The two-region demo: two real gateways over net_memif through the WAN emulator (scripts/demo.sh).
 demo: release
-	@bin=$(firstword $(DEMO_CMD)); test -x $$bin || \
-		{ echo "make demo: $$bin is not built: tests/sim does not define it yet" >&2; exit 1; }
 	@scripts/eal-cleanup.sh; export RG_EAL_MEM="$$(scripts/hugepages.sh)"; $(DEMO_CMD)
 
 clean:

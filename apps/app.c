@@ -127,6 +127,22 @@ wan_config(const struct rg_profile *p, struct rg_wanem_config *w)
 	w->queue_pkts_max = (uint32_t)p->wan.queue_pkts;
 }
 
+int
+rg_app_check_profile(const struct rg_profile *p, char *err, size_t errlen)
+{
+	struct rg_wanem_config w;
+	char why[256] = "";
+
+	if (!p->wan.enabled)
+		return 0;
+	wan_config(p, &w);
+	if (rg_wanem_config_check(&w, why, sizeof(why)) != 0) {
+		snprintf(err, errlen, "%s: wan: %s", p->src.files[0], why);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static void
 worker_config(struct rg_app *app)
 {
@@ -295,6 +311,61 @@ open_port(struct rg_app *app)
 	return 0;
 }
 
+/* Holds every worker off the port; 0 once all let go (bounded wait: 200 ms). */
+static int
+hold_workers(struct rg_app *app)
+{
+	for (uint16_t w = 0; w < app->nworkers; w++)
+		rg_worker_port_hold(&app->workers[w], 1);
+	for (int ms = 0; ms < 200; ms++) {
+		uint16_t held = 0;
+
+		for (uint16_t w = 0; w < app->nworkers; w++)
+			held += rg_worker_port_held(&app->workers[w]) != 0;
+		if (held == app->nworkers)
+			return 0;
+		rte_delay_us_sleep(1000);
+	}
+	return -1;
+}
+
+static void
+release_workers(struct rg_app *app)
+{
+	for (uint16_t w = 0; w < app->nworkers; w++)
+		rg_worker_port_hold(&app->workers[w], 0);
+}
+
+void
+rg_app_watch_port(struct rg_app *app, uint64_t now_ns)
+{
+	const uint64_t grace_ns = 300 * RG_NS_PER_MS; /* a started port may take this to link */
+
+	if (!app->port.redial || now_ns < app->watch_next_ns)
+		return;
+	app->watch_next_ns = now_ns + 100 * RG_NS_PER_MS;
+	if (rg_port_link_up(&app->port)) {
+		app->down_since_ns = 0;
+		return;
+	}
+	if (app->down_since_ns == 0)
+		app->down_since_ns = now_ns;
+	if (app->port.started && now_ns - app->down_since_ns < grace_ns)
+		return;
+	if (hold_workers(app) != 0) {
+		release_workers(app);
+		return;
+	}
+	if (app->redials++ % 10 == 0)
+		printf(
+		    "repgate: port %s is down: starting it again (the peer may have restarted)\n",
+		    app->port.name);
+	fflush(stdout);
+	if (rg_port_restart(&app->port) == 0)
+		release_workers(app);
+	app->down_since_ns = now_ns;
+}
+
 int
 rg_app_start(struct rg_app *app)
 {
@@ -316,8 +387,11 @@ rg_app_start(struct rg_app *app)
 								 : "none",
 	       app->wcfg.wan_on ? "on" : "off");
 	fflush(stdout);
-	for (uint16_t w = 0; w < app->nworkers; w++)
+	for (uint16_t w = 0; w < app->nworkers; w++) {
+		/* A port that could not start yet (its peer is not up) waits for the main loop. */
+		rg_worker_port_hold(&app->workers[w], !app->port.started);
 		rte_eal_remote_launch(rg_worker_main, &app->workers[w], app->lcores[w]);
+	}
 	app->launched = 1;
 	return 0;
 }

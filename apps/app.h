@@ -38,11 +38,21 @@ struct rg_app {
 	int launched;
 	struct rg_loadgen *lg;
 	uint64_t run_ns;
+	uint64_t watch_next_ns, down_since_ns; /* rg_app_watch_port */
+	uint64_t redials;
 };
 
 uint16_t rg_app_gateway_id(const struct rg_app *app);
+/* Checks what the profile loader cannot: the WAN emulator's settings as a whole. */
+int rg_app_check_profile(const struct rg_profile *p, char *err, size_t errlen);
 /* Builds everything and launches the workers. 0, or -1 after printing why. */
 int rg_app_start(struct rg_app *app);
+/*
+ * For a port whose driver does not redial (a memif client): when its link has
+ * been down a while, holds the workers off it and starts it again. Called from
+ * the main loop; does something at most every 100 ms.
+ */
+void rg_app_watch_port(struct rg_app *app, uint64_t now_ns);
 /* Stops the workers, prints final counters and the verdict. Returns the exit status. */
 int rg_app_stop(struct rg_app *app);
 /* Frees what start built (also after a failed start). */

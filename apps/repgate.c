@@ -101,7 +101,8 @@ load_profile(struct rg_app *app)
 	for (int i = 0; i < app->nsets; i++)
 		if (rg_profile_set(&app->prof, app->sets[i], err, sizeof(err)) != 0)
 			goto bad;
-	if (rg_profile_validate(&app->prof, err, sizeof(err)) != 0)
+	if (rg_profile_validate(&app->prof, err, sizeof(err)) != 0 ||
+	    rg_app_check_profile(&app->prof, err, sizeof(err)) != 0)
 		goto bad;
 	return 0;
 bad:
@@ -174,6 +175,7 @@ main_loop(struct rg_app *app)
 		enum rg_load_step s = RG_LOAD_IDLE;
 
 		apply_partition_request(app);
+		rg_app_watch_port(app, now);
 		if (app->lg != NULL) {
 			s = rg_loadgen_step(app->lg, now);
 			rg_loadgen_progress(app->lg, now, stdout);

@@ -243,6 +243,18 @@ rg_worker_stop(struct rg_worker *w)
 	__atomic_store_n(&w->stop, 1, __ATOMIC_RELEASE); /* W1 */
 }
 
+void
+rg_worker_port_hold(struct rg_worker *w, int on)
+{
+	__atomic_store_n(&w->port_hold, on, __ATOMIC_RELEASE); /* P1 */
+}
+
+int
+rg_worker_port_held(struct rg_worker *w)
+{
+	return __atomic_load_n(&w->port_held, __ATOMIC_ACQUIRE); /* pairs with P2 */
+}
+
 /* ---- the loop's steps; each returns how much work it did ---- */
 
 static const struct rg_worker_peer *
@@ -576,11 +588,30 @@ idle(struct rg_worker *w, uint64_t now)
 	WCTR(w, idle_sleeps)++;
 }
 
+/* The port is being restarted: no burst on it; sleep, keep the stats fresh. */
+static void
+held_iteration(struct rg_worker *w, uint64_t now)
+{
+	__atomic_store_n(&w->port_held, 1, __ATOMIC_RELEASE); /* P2 */
+	w->idle = w->cfg.idle_polls;
+	idle(w, now);
+	if (now >= w->pub_next_ns) {
+		publish_stats(w, now);
+		w->pub_next_ns = now + PUBLISH_EVERY_NS;
+	}
+}
+
 static void
 iteration(struct rg_worker *w)
 {
 	uint64_t t0 = rte_rdtsc(), now = now_ns(w);
 	unsigned work;
+
+	if (__atomic_load_n(&w->port_hold, __ATOMIC_ACQUIRE)) { /* pairs with P1 */
+		held_iteration(w, now);
+		return;
+	}
+	__atomic_store_n(&w->port_held, 0, __ATOMIC_RELAXED);
 
 	flush_deliveries(w);
 	work = do_rx(w, now);

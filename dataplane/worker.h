@@ -19,6 +19,10 @@
  *     or single producer (delivery);
  *   - `stop` is written by the main thread (release, W1) and read each
  *     iteration (acquire, pairs with W1);
+ *   - `port_hold` is written by the main thread (release, P1) and read each
+ *     iteration (acquire, pairs with P1); the worker answers in `port_held`
+ *     (release, P2) after its last burst on the port, and the main thread
+ *     reads it (acquire, pairs with P2) before it stops the port;
  *   - `pub` is a snapshot of the stats under a sequence lock: the worker
  *     bumps pub_seq to odd (release), copies, bumps to even (release, S1);
  *     rg_worker_stats() reads pub_seq (acquire, pairs with S1), copies, and
@@ -158,6 +162,8 @@ struct rg_worker {
 	uint64_t pub_next_ns;
 	uint32_t idle;
 	int stop;
+	int port_hold; /* main: "keep off the port" (release, P1) */
+	int port_held; /* worker: "I am off it" (release, P2) */
 	/* records taken from the ingress ring that the core refused for now (-EAGAIN) */
 	struct rte_mbuf *pend[RG_WORKER_BURST_MAX];
 	uint16_t npend, pend_head;
@@ -185,6 +191,13 @@ int rg_worker_tx_open(struct rg_worker *w, uint16_t peer_gw, uint64_t stream);
 /* The lcore function: runs the loop until rg_worker_stop(). arg is the worker. */
 int rg_worker_main(void *arg);
 void rg_worker_stop(struct rg_worker *w);
+/*
+ * Asks the worker to keep off the port (on = 1) or to use it again (0).
+ * rg_worker_port_held() says when it has let go: only then may the main
+ * thread stop and start the port.
+ */
+void rg_worker_port_hold(struct rg_worker *w, int on);
+int rg_worker_port_held(struct rg_worker *w);
 /* A consistent copy of the worker's stats, from any thread. */
 void rg_worker_stats(struct rg_worker *w, struct rg_worker_stats *out);
 /* Frees everything the worker holds (after its loop returned). */

@@ -121,14 +121,37 @@ rg_port_open(struct rg_port *p, const struct rg_port_config *cfg, char *err, siz
 	    (rc = configure(p, cfg, err, errlen)) != 0 ||
 	    (rc = setup_queues(p, cfg, err, errlen)) != 0)
 		return rc;
+	/*
+	 * DPDK 22.11's memif client connects only in dev_start and never again: if
+	 * its server is not there yet, or goes away, the port must be started
+	 * again (rg_port_restart, from the daemon's main loop).
+	 */
+	p->redial = strncmp(p->name, "net_memif", 9) == 0 && strstr(cfg->device, "role=client");
 	rc = rte_eth_dev_start(p->id);
-	if (rc != 0)
+	if (rc != 0 && !p->redial)
 		return fail(err, errlen, rc, "%s: start failed: %s", p->name, rte_strerror(-rc));
-	p->started = 1;
+	p->started = rc == 0;
 	rte_eth_macaddr_get(p->id, &p->mac);
 	/* Frames carry the peer's configured MAC; a vdev may not have learned it. */
 	rte_eth_promiscuous_enable(p->id);
 	return 0;
+}
+
+int
+rg_port_restart(struct rg_port *p)
+{
+	if (p->started)
+		rte_eth_dev_stop(p->id);
+	p->started = rte_eth_dev_start(p->id) == 0;
+	return p->started ? 0 : -EAGAIN;
+}
+
+int
+rg_port_link_up(const struct rg_port *p)
+{
+	struct rte_eth_link link;
+
+	return p->started && rte_eth_link_get_nowait(p->id, &link) == 0 && link.link_status;
 }
 
 void

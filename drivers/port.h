@@ -33,6 +33,7 @@ struct rg_port {
 	int rx_ip_csum; /* the NIC checks it (we skip the check) */
 	int started;
 	int probed; /* we probed the device, so we remove it at close */
+	int redial; /* the driver does not reconnect by itself (a memif client) */
 	struct rte_ether_addr mac;
 	struct rte_device *device; /* what rte_dev_remove() takes when we probed it */
 	char name[64];
@@ -40,6 +41,14 @@ struct rg_port {
 
 /* Probes (if needed), configures and starts the port. 0 or -errno, with a message in err. */
 int rg_port_open(struct rg_port *p, const struct rg_port_config *cfg, char *err, size_t errlen);
+/*
+ * Stops (if started) and starts the port again: for drivers that do not
+ * redial by themselves. No worker may touch the port meanwhile. 0 when it
+ * started; its link may come up a little later.
+ */
+int rg_port_restart(struct rg_port *p);
+/* Whether the link is up now (never blocks). */
+int rg_port_link_up(const struct rg_port *p);
 /* Stops and closes it; safe on a port that failed to open. */
 void rg_port_close(struct rg_port *p);
 
