@@ -415,6 +415,8 @@ print_counters(struct rg_app *app)
 			sum.core.wire_drop[i] += s.core.wire_drop[i];
 		for (int i = 0; i < RG_WANEM_CTR_MAX; i++)
 			sum.wan.ctr[i] += s.wan.ctr[i];
+		sum.busy_cycles += s.busy_cycles;
+		sum.idle_cycles += s.idle_cycles;
 	}
 	fprintf(stderr, "repgate: final counters (gateway %u):", app->prof.gateway.id);
 	for (int i = 0; i < RG_WCTR_MAX; i++)
@@ -437,6 +439,12 @@ print_counters(struct rg_app *app)
 		if (sum.wan.ctr[i])
 			fprintf(stderr, " wan_%s=%llu", rg_wanem_counter_name(i),
 				(unsigned long long)sum.wan.ctr[i]);
+	fprintf(stderr, " busy_cycles=%llu idle_cycles=%llu", (unsigned long long)sum.busy_cycles,
+		(unsigned long long)sum.idle_cycles);
+	if (sum.core.ctr[RG_CTR_published] + sum.core.ctr[RG_CTR_delivered_records] > 0)
+		fprintf(stderr, " busy_cycles_per_record=%.0f",
+			(double)sum.busy_cycles / (double)(sum.core.ctr[RG_CTR_published] +
+							   sum.core.ctr[RG_CTR_delivered_records]));
 	fprintf(stderr, "\n");
 }
 

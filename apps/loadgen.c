@@ -355,7 +355,7 @@ generate_stream(struct rg_loadgen *lg, struct lg_stream *st, uint64_t now_ns)
 	uint64_t gen = __atomic_load_n(&st->replay_gen, __ATOMIC_ACQUIRE); /* pairs with H1 */
 	uint64_t acked = __atomic_load_n(&st->acked, __ATOMIC_ACQUIRE), target;
 	struct rte_mbuf *m[MAKE_BURST];
-	unsigned n = 0, sent;
+	unsigned n = 0, sent, room;
 
 	if (gen != st->seen_gen) {
 		st->seen_gen = gen;
@@ -374,7 +374,9 @@ generate_stream(struct rg_loadgen *lg, struct lg_stream *st, uint64_t now_ns)
 	if (!st->ready)
 		return 0;
 	target = head_target(lg, st, now_ns);
-	while (n < MAKE_BURST && st->next + n <= target &&
+	/* Make only what the ring can take now: a record made and thrown away is wasted work. */
+	room = RG_MIN(MAKE_BURST, rte_ring_free_count(lg->cfg.ingress[st->worker]));
+	while (n < room && st->next + n <= target &&
 	       st->next + n <= acked + lg->cfg.inflight_max) {
 		m[n] = make_mbuf(lg, st, st->next + n);
 		if (m[n] == NULL)
