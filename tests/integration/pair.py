@@ -146,7 +146,8 @@ class Side:
             overrides.append(f"load.state_file={self.pair.state_file}")
         for s in overrides + self.pair.sets + self.sets:
             args += ["--set", s]
-        args += ["-l", "0,1", *eal_mem(), "--no-pci", "--log-level=*:warning",
+        args += [*self.pair.lcores.get(self.name, ["-l", "0,1"]), *eal_mem(), "--no-pci",
+                 "--log-level=*:warning",
                  f"--file-prefix={self.prefix}"]
         if self.name == "a":
             try:  # the memif server does not remove a stale socket itself
@@ -329,8 +330,10 @@ def is_up(text):
 class Pair:
     """Region A and region B of one test, and its checks."""
 
-    def __init__(self, name, args, sets=(), budget_s=120.0):
+    def __init__(self, name, args, sets=(), budget_s=120.0, lcores=None):
         self.name = name
+        # EAL lcores per side ("a", "b"): default -l 0,1 (a main lcore and one worker).
+        self.lcores = lcores or {}
         self.args = args
         self.repgate = args.repgate
         self.sets = list(sets)  # overrides for both sides
