@@ -376,8 +376,7 @@ generate_stream(struct rg_loadgen *lg, struct lg_stream *st, uint64_t now_ns)
 	target = head_target(lg, st, now_ns);
 	/* Make only what the ring can take now: a record made and thrown away is wasted work. */
 	room = RG_MIN(MAKE_BURST, rte_ring_free_count(lg->cfg.ingress[st->worker]));
-	while (n < room && st->next + n <= target &&
-	       st->next + n <= acked + lg->cfg.inflight_max) {
+	while (n < room && st->next + n <= target && st->next + n <= acked + lg->cfg.inflight_max) {
 		m[n] = make_mbuf(lg, st, st->next + n);
 		if (m[n] == NULL)
 			break;
