@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <rte_malloc.h>
@@ -12,12 +13,17 @@
 
 #include "crc32c.h"
 #include "loadgen.h"
+#include "profile.h"
 
 #define STATE_MAGIC   0x5247535441544531ull /* "RGSTATE1" */
 #define FILLER_BYTES  4096
 #define MAKE_BURST    32
 #define DELIVER_BURST 256
 #define NS_SHOWN      8
+#define STAMP_OFF     24 /* records of 32 bytes or more carry their creation time here */
+#define STAMP_END     32
+#define HIST_SUB      16 /* log-linear latency histogram: 16 buckets per power of two */
+#define HIST_BUCKETS  (64 * HIST_SUB)
 
 /* X-macro: what the consumer counts as wrong. */
 #define LG_ANOMALIES(X) \
@@ -56,7 +62,7 @@ struct lg_stream {
 	/* consumer */
 	uint64_t c_next;
 	uint32_t c_off, c_crc;
-	uint8_t c_hdr[RG_RECORD_HDR_BYTES];
+	uint8_t c_hdr[STAMP_END]; /* the header and the creation stamp */
 	uint8_t c_bad, c_dirty;
 	uint16_t c_worker;
 	uint64_t c_applied_sent;
@@ -74,6 +80,8 @@ struct rg_loadgen {
 	uint32_t *dirty;                                /* consumer: streams to apply */
 	uint32_t ndirty;
 	uint64_t made, checked, checked_bytes, delivered_frags;
+	uint64_t hist[HIST_BUCKETS]; /* consumer: creation → delivery latency, ns */
+	uint64_t hist_n;
 	uint64_t first_ns, last_ns;
 	uint64_t progress_next_ns;
 	uint64_t last_made, last_checked, last_bytes, last_applied;
@@ -119,9 +127,24 @@ record_len(const struct rg_loadgen *lg, uint64_t id, uint64_t seq)
 								      lg->cfg.record_bytes + 1));
 }
 
-/* Writes record (id, seq) of len bytes: header, filler, then the CRC of all but itself. */
+static uint64_t
+mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * RG_NS_PER_S + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * Writes record (id, seq) of len bytes: header, filler, then the CRC of all
+ * but itself. A record of 32 bytes or more carries its creation time (the
+ * CLOCK_MONOTONIC ns stamp, shared by processes on one host) at bytes 24..32,
+ * so the consumer measures creation-to-delivery latency.
+ */
 static void
-record_make(const struct rg_loadgen *lg, uint64_t id, uint64_t seq, uint32_t len, uint8_t *out)
+record_make(const struct rg_loadgen *lg, uint64_t id, uint64_t seq, uint32_t len, uint8_t *out,
+	    uint64_t stamp)
 {
 	uint8_t hdr[RG_RECORD_HDR_BYTES] = { 0 };
 	uint32_t crc;
@@ -136,6 +159,8 @@ record_make(const struct rg_loadgen *lg, uint64_t id, uint64_t seq, uint32_t len
 	memcpy(out, hdr, RG_RECORD_HDR_BYTES);
 	memcpy(out + RG_RECORD_HDR_BYTES, lg->filler + (seq * 131) % FILLER_BYTES,
 	       len - RG_RECORD_HDR_BYTES);
+	if (len >= STAMP_END)
+		memcpy(out + STAMP_OFF, &stamp, 8);
 	crc = rg_crc32c(RG_CRC32C_INIT, out, 20);
 	crc = rg_crc32c_final(rg_crc32c(crc, out + 24, len - RG_RECORD_HDR_BYTES));
 	memcpy(out + 20, &crc, 4);
@@ -330,7 +355,7 @@ head_target(const struct rg_loadgen *lg, const struct lg_stream *st, uint64_t no
 }
 
 static struct rte_mbuf *
-make_mbuf(struct rg_loadgen *lg, const struct lg_stream *st, uint64_t seq)
+make_mbuf(struct rg_loadgen *lg, const struct lg_stream *st, uint64_t seq, uint64_t stamp)
 {
 	uint32_t len = record_len(lg, st->id, seq);
 	struct rte_mbuf *m = rte_pktmbuf_alloc(lg->cfg.pool);
@@ -344,7 +369,7 @@ make_mbuf(struct rg_loadgen *lg, const struct lg_stream *st, uint64_t seq)
 		return NULL;
 	}
 	*h = (struct rg_ingress_hdr){ .stream = st->id, .seq = seq, .version = 1, .len = len };
-	record_make(lg, st->id, seq, len, (uint8_t *)(h + 1));
+	record_make(lg, st->id, seq, len, (uint8_t *)(h + 1), stamp);
 	return m;
 }
 
@@ -356,6 +381,7 @@ generate_stream(struct rg_loadgen *lg, struct lg_stream *st, uint64_t now_ns)
 	uint64_t acked = __atomic_load_n(&st->acked, __ATOMIC_ACQUIRE), target;
 	struct rte_mbuf *m[MAKE_BURST];
 	unsigned n = 0, sent, room;
+	uint64_t stamp = 0;
 
 	if (gen != st->seen_gen) {
 		st->seen_gen = gen;
@@ -376,8 +402,10 @@ generate_stream(struct rg_loadgen *lg, struct lg_stream *st, uint64_t now_ns)
 	target = head_target(lg, st, now_ns);
 	/* Make only what the ring can take now: a record made and thrown away is wasted work. */
 	room = RG_MIN(MAKE_BURST, rte_ring_free_count(lg->cfg.ingress[st->worker]));
+	if (room > 0 && st->next <= target)
+		stamp = mono_ns(); /* one clock read per burst */
 	while (n < room && st->next + n <= target && st->next + n <= acked + lg->cfg.inflight_max) {
-		m[n] = make_mbuf(lg, st, st->next + n);
+		m[n] = make_mbuf(lg, st, st->next + n, stamp);
 		if (m[n] == NULL)
 			break;
 		n++;
@@ -439,7 +467,7 @@ absorb(struct lg_stream *st, const uint8_t *p, uint32_t off, uint32_t len)
 {
 	uint32_t end = off + len;
 
-	for (uint32_t o = off; o < RG_MIN(end, RG_RECORD_HDR_BYTES); o++)
+	for (uint32_t o = off; o < RG_MIN(end, (uint32_t)STAMP_END); o++)
 		st->c_hdr[o] = p[o - off];
 	if (off < 20)
 		st->c_crc = rg_crc32c(st->c_crc, p, RG_MIN(end, 20u) - off);
@@ -466,8 +494,45 @@ record_ok(const struct lg_stream *st, uint64_t seq, uint32_t len)
 	return memcmp(want, st->c_hdr, 20) == 0 && crc == rg_crc32c_final(st->c_crc);
 }
 
+/* Log-linear bucket of v: exact below 16, then 16 buckets per power of two (≤ 6.25 % wide). */
+static unsigned
+hist_bucket(uint64_t v)
+{
+	unsigned msb;
+
+	if (v < HIST_SUB)
+		return (unsigned)v;
+	msb = 63u - (unsigned)__builtin_clzll(v);
+	return (msb - 3) * HIST_SUB + (unsigned)((v >> (msb - 4)) & (HIST_SUB - 1));
+}
+
+/* The smallest value of bucket b (the inverse of hist_bucket). */
+static uint64_t
+hist_floor(unsigned b)
+{
+	unsigned e = b / HIST_SUB, sub = b % HIST_SUB;
+
+	if (e == 0)
+		return b;
+	return (uint64_t)(HIST_SUB + sub) << (e - 1);
+}
+
+static double
+hist_quantile_us(const struct rg_loadgen *lg, double q)
+{
+	uint64_t want = (uint64_t)(q * (double)lg->hist_n), seen = 0;
+
+	for (unsigned b = 0; b < HIST_BUCKETS; b++) {
+		seen += lg->hist[b];
+		if (seen > want)
+			return (double)hist_floor(b) / 1e3;
+	}
+	return 0;
+}
+
 static void
-consume_one(struct rg_loadgen *lg, const struct rg_delivery *d, uint16_t worker, uint64_t now)
+consume_one(struct rg_loadgen *lg, const struct rg_delivery *d, uint16_t worker, uint64_t now,
+	    uint64_t mono)
 {
 	int64_t k = stream_index(lg, d->stream);
 	struct lg_stream *st;
@@ -501,6 +566,13 @@ consume_one(struct rg_loadgen *lg, const struct rg_delivery *d, uint16_t worker,
 	if (!st->c_bad && record_ok(st, d->seq, d->record_len)) {
 		lg->checked++;
 		lg->checked_bytes += d->record_len;
+		if (d->record_len >= STAMP_END) {
+			uint64_t stamp;
+
+			memcpy(&stamp, st->c_hdr + STAMP_OFF, 8);
+			lg->hist[hist_bucket(mono > stamp ? mono - stamp : 0)]++;
+			lg->hist_n++;
+		}
 	} else {
 		lg->state->anomalies[LG_corrupt_accepted] += !st->c_bad;
 	}
@@ -540,14 +612,14 @@ consume(struct rg_loadgen *lg, uint64_t now_ns)
 {
 	struct rg_delivery d[DELIVER_BURST];
 	struct rte_mbuf *m[DELIVER_BURST];
-	uint64_t before = lg->delivered_frags;
+	uint64_t before = lg->delivered_frags, mono = mono_ns();
 
 	for (uint16_t w = 0; w < lg->cfg.workers; w++) {
 		unsigned n = rte_ring_dequeue_burst_elem(lg->cfg.delivery[w], d, sizeof(d[0]),
 							 DELIVER_BURST, NULL);
 
 		for (unsigned i = 0; i < n; i++) {
-			consume_one(lg, &d[i], w, now_ns);
+			consume_one(lg, &d[i], w, now_ns, mono);
 			m[i] = d[i].mbuf;
 		}
 		rte_pktmbuf_free_bulk(m, n);
@@ -682,11 +754,40 @@ verdict_line(struct rg_loadgen *lg, uint64_t now_ns, char *buf, size_t len)
 		n += snprintf(
 		    buf + n, len - (size_t)n,
 		    ",\"records_checked\":%llu,\"incarnations\":%llu,\"goodput_gbps\":%.3f,"
-		    "\"records_per_s\":%.0f",
+		    "\"records_per_s\":%.0f,\"latency_p50_us\":%.1f,\"latency_p99_us\":%.1f,"
+		    "\"latency_p999_us\":%.1f",
 		    (unsigned long long)lg->checked, (unsigned long long)lg->state->incarnations,
-		    lg->checked_bytes * 8 / span / 1e9, lg->checked / span);
+		    lg->checked_bytes * 8 / span / 1e9, lg->checked / span,
+		    hist_quantile_us(lg, 0.5), hist_quantile_us(lg, 0.99),
+		    hist_quantile_us(lg, 0.999));
 	snprintf(buf + n, len - (size_t)n, ",\"seconds\":%.3f}", span);
 	return gen ? (lg->made > applied || lg->made == 0 ? -1 : 0) : (anomalies > 0 ? -1 : 0);
+}
+
+/* The latency CDF for plots: <report>.latency.csv, one row per non-empty bucket. */
+static void
+write_latency_cdf(const struct rg_loadgen *lg)
+{
+	char path[RG_PROFILE_PATH_BYTES + 16];
+	uint64_t seen = 0;
+	FILE *f;
+
+	if (lg->cfg.role != RG_LOAD_CONSUMER || lg->hist_n == 0)
+		return;
+	snprintf(path, sizeof(path), "%s.latency.csv", lg->cfg.report);
+	f = fopen(path, "w");
+	if (f == NULL) {
+		fprintf(stderr, "repgate: %s: %s\n", path, strerror(errno));
+		return;
+	}
+	fprintf(f, "latency_us,cumulative_fraction\n");
+	for (unsigned b = 0; b < HIST_BUCKETS; b++) {
+		if (lg->hist[b] == 0)
+			continue;
+		seen += lg->hist[b];
+		fprintf(f, "%.3f,%.6f\n", (double)hist_floor(b) / 1e3, (double)seen / lg->hist_n);
+	}
+	fclose(f);
 }
 
 int
@@ -710,6 +811,7 @@ rg_loadgen_verdict(struct rg_loadgen *lg, uint64_t now_ns, FILE *f)
 		}
 		fprintf(r, "%s\n", line);
 		fclose(r);
+		write_latency_cdf(lg);
 	}
 	return rc;
 }
