@@ -173,6 +173,7 @@ main(int argc, char **argv)
 	       "\"gbps\":%.3f}\n",
 	       o.tx ? "tx" : "rx", secs, (unsigned long long)pkts, (unsigned long long)bytes,
 	       pkts / secs / 1e6, bytes * 8 / secs / 1e9);
+	fflush(stdout);
 	rg_port_close(&port);
 	rte_mempool_free(pool);
 	rte_eal_cleanup();
