@@ -10,6 +10,7 @@
 #include <rte_malloc.h>
 
 #include "app.h"
+#include "placement.h"
 
 #define RING_INGRESS  4096
 #define RING_DELIVERY 16384
@@ -366,6 +367,29 @@ rg_app_watch_port(struct rg_app *app, uint64_t now_ns)
 	app->down_since_ns = now_ns;
 }
 
+/* The NUMA placement warning (hardware.md): workers on another node than their port. */
+static void
+check_placement(struct rg_app *app)
+{
+	int nodes[RG_WORKER_LANES_MAX], cpus[RG_WORKER_LANES_MAX];
+	int port_node = app->prof.port.numa_node >= 0 ? app->prof.port.numa_node
+						      : rte_eth_dev_socket_id(app->port.id);
+	char buf[4096];
+
+	for (uint16_t w = 0; w < app->nworkers; w++) {
+		rte_cpuset_t set = rte_lcore_cpuset(app->lcores[w]);
+
+		cpus[w] = -1;
+		for (int c = 0; c < CPU_SETSIZE && cpus[w] < 0; c++)
+			if (CPU_ISSET(c, &set))
+				cpus[w] = c;
+		nodes[w] = rg_placement_node_of_cpu(cpus[w]);
+	}
+	if (rg_placement_warnings(nodes, cpus, app->nworkers, port_node, app->port.name, buf,
+				  sizeof(buf)) > 0)
+		fprintf(stderr, "%s", buf);
+}
+
 int
 rg_app_start(struct rg_app *app)
 {
@@ -378,6 +402,7 @@ rg_app_start(struct rg_app *app)
 	worker_config(app);
 	if (make_loadgen(app) != 0 || make_workers(app) != 0)
 		return -1;
+	check_placement(app);
 	printf("repgate: gateway %u (%s) up: port %s, %u worker(s), %u peer(s), load %s, WAN "
 	       "emulator %s\n",
 	       app->prof.gateway.id, app->prof.gateway.region, app->port.name, app->nworkers,

@@ -137,6 +137,7 @@ struct rg_profile {
 		int32_t tx_desc;
 		int32_t mbufs;
 		int32_t mbuf_cache;
+		int32_t numa_node; /* -1: ask DPDK */
 	} port;
 	struct {
 		int32_t count;
