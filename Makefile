@@ -15,7 +15,7 @@ run_suite = if meson test -C $(1) --no-rebuild --list --suite $(2) 2>/dev/null |
 		meson test -C $(1) --no-rebuild --print-errorlogs --logbase testlog-$(2) --suite $(2) || rc=1; \
 	else echo "make: no $(2) tests yet in $(1)"; fi
 
-.PHONY: all deps build release debug test demo clean format
+.PHONY: all deps build release debug test demo perf bench clean format
 all: build
 
 deps:
@@ -40,6 +40,15 @@ test: build
 # The two-region demo: two real gateways over net_memif through the WAN emulator (scripts/demo.sh).
 demo: release
 	@scripts/eal-cleanup.sh; export RG_EAL_MEM="$$(scripts/hugepages.sh)"; $(DEMO_CMD)
+
+# The perf suite (never in `make test`): micro benchmarks, then the end-to-end harness with its
+# baselines. Tables, JSON, CSV and plots land in perf/results/.
+bench: release
+	@perf/bench/run.sh
+
+perf: release
+	@scripts/eal-cleanup.sh; export RG_EAL_MEM="$$(scripts/hugepages.sh)"; \
+	perf/bench/run.sh && perf/harness.py
 
 clean:
 	rm -rf build

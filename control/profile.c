@@ -103,7 +103,7 @@ static const struct rg_profile_knob knobs[] = {
 	K_INT(TOP, port.rx_desc, "1024", 64, 16384, 0, "descriptors", "RX ring size of each queue"),
 	K_INT(TOP, port.tx_desc, "1024", 64, 16384, 0, "descriptors", "TX ring size of each queue"),
 	K_INT(TOP, port.mbufs, "32767", 1024, 1048575, 0, "mbufs", "packet buffers in the pool"),
-		K_INT(TOP, port.mbuf_cache, "256", 0, 512, 0, "mbufs", "per-lcore cache of the pool"),
+	K_INT(TOP, port.mbuf_cache, "256", 0, 512, 0, "mbufs", "per-lcore cache of the pool"),
 	K_INT(TOP, port.numa_node, "-1", -1, 63, 0, "node",
 	      "the port's NUMA node, for the placement warning; -1: ask DPDK (a vdev has none)"),
 

@@ -15,7 +15,6 @@
  * moved to the next deadline when nothing else is due (the last ACK of a
  * burst waits for ack_delay_ns_max); it never reads a clock.
  */
-#include <errno.h>
 #include <string.h>
 
 #include "bench.h"
@@ -38,9 +37,9 @@ struct world {
 	uint64_t next_seq; /* B: the next byte its consumer expects: seq, offset */
 	uint32_t next_off;
 	uint64_t delivered;
-	uint64_t drops;   /* packets rg_core_recv refused */
-	uint64_t holds;   /* B kept a packet: cannot happen in order, and buf is reused */
-	int wrong;        /* a fragment out of order, or a callback on the wrong side */
+	uint64_t drops; /* packets rg_core_recv refused */
+	uint64_t holds; /* B kept a packet: cannot happen in order, and buf is reused */
+	int wrong;      /* a fragment out of order, or a callback on the wrong side */
 	uint8_t buf[RG_PKT_BYTES_MAX] __attribute__((aligned(64)));
 };
 
@@ -57,8 +56,8 @@ deliver(void *ctx, uint16_t peer_gw, uint64_t stream, const struct rg_rx_frag *f
 {
 	struct world *w = ctx;
 
-	w->wrong |= peer_gw != GW_A || stream != STREAM || f->seq != w->next_seq ||
-		    f->off != w->next_off;
+	w->wrong |=
+	    peer_gw != GW_A || stream != STREAM || f->seq != w->next_seq || f->off != w->next_off;
 	w->next_off = f->off + f->len;
 	if (w->next_off == f->record_len) {
 		w->next_seq++;
@@ -139,7 +138,8 @@ move(struct world *w, struct rg_core *src, struct rg_core *dst)
 	unsigned n = 0;
 	size_t len;
 
-	while (n < SENDS_MAX && (len = rg_core_send(src, w->buf, sizeof(w->buf), &meta, w->now)) > 0) {
+	while (n < SENDS_MAX &&
+	       (len = rg_core_send(src, w->buf, sizeof(w->buf), &meta, w->now)) > 0) {
 		if (rg_core_recv(dst, w->buf, len, w->buf, w->now) != RG_DROP_NONE)
 			w->drops++;
 		n++;
@@ -234,7 +234,8 @@ bench_exchange(struct rg_bench_state *st, const void *ctx)
 	}
 	if (w.drops != 0 || w.holds != 0 || w.wrong || w.delivered != seq - w.from_seq ||
 	    rg_core_check(w.a) != 0 || rg_core_check(w.b) != 0)
-		rg_bench_skip_with_error(st, "a packet dropped, a record out of order or an invariant");
+		rg_bench_skip_with_error(st,
+					 "a packet dropped, a record out of order or an invariant");
 	world_fini(&w);
 	rg_bench_set_items(st, (int64_t)(seq - w.from_seq));
 	rg_bench_set_bytes(st, (int64_t)(seq - w.from_seq) * len);

@@ -126,8 +126,17 @@ int
 main(int argc, char **argv)
 {
 	char prefix[64], rundir[PATH_MAX];
-	char *eal[] = { argv[0],      "--no-huge",        "-m",    "256", "--no-pci",
-			"--no-shconf", "--no-telemetry", prefix, "--log-level=*:error" };
+	char *eal[] = {
+		argv[0],
+		"--no-huge",
+		"-m",
+		"256",
+		"--no-pci",
+		"--no-shconf",
+		"--no-telemetry",
+		prefix,
+		"--log-level=*:error",
+	};
 	int rc;
 
 	snprintf(prefix, sizeof(prefix), "--file-prefix=rg-bench-%d", (int)getpid());

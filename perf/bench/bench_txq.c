@@ -72,7 +72,6 @@ bench_txq(struct rg_bench_state *st, const void *ctx)
 		rg_bench_skip_with_error(st, "records not all released, or an invariant broken");
 	rg_txpool_fini(&pool, rg_mem_default());
 	rg_bench_set_items(st, (int64_t)released);
-	rg_bench_set_bytes(st, (int64_t)released * len);
 	rg_bench_set_label(st, "record");
 }
 

@@ -29,11 +29,10 @@ bool failed = false;
 extern "C" {
 
 void
-rg_bench_register(const char *name, rg_bench_fn fn, const void *ctx, const int64_t *args,
-		  int nargs)
+rg_bench_register(const char *name, rg_bench_fn fn, const void *ctx, const int64_t *args, int nargs)
 {
-	benchmark::internal::Benchmark *b = benchmark::RegisterBenchmark(
-	    name, [fn, ctx](benchmark::State &s) {
+	benchmark::internal::Benchmark *b =
+	    benchmark::RegisterBenchmark(name, [fn, ctx](benchmark::State &s) {
 		    fn(reinterpret_cast<struct rg_bench_state *>(&s), ctx);
 	    });
 

@@ -50,7 +50,7 @@ typedef void (*rg_bench_fn)(struct rg_bench_state *st, const void *ctx);
 /*
  * Registers benchmark name, run once per value in args[0..nargs) (named
  * name/value, the value read with rg_bench_arg(st, 0)), or once without an
- * argument when nargs == 0. name and ctx must outlive rg_bench_main().
+ * argument when nargs == 0. name is copied; ctx must outlive rg_bench_main().
  */
 void rg_bench_register(const char *name, rg_bench_fn fn, const void *ctx, const int64_t *args,
 		       int nargs);
