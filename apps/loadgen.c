@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -727,6 +728,18 @@ static const char *const anomaly_names[LG_ANOM_MAX] = {
 #undef LG_X
 };
 
+/* CPU time of this whole process (every thread: workers, load role), user + system. */
+static double
+cpu_seconds(void)
+{
+	struct rusage ru;
+
+	if (getrusage(RUSAGE_SELF, &ru) != 0)
+		return 0;
+	return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
+	       ru.ru_stime.tv_usec / 1e6;
+}
+
 static int
 verdict_line(struct rg_loadgen *lg, uint64_t now_ns, char *buf, size_t len)
 {
@@ -760,7 +773,8 @@ verdict_line(struct rg_loadgen *lg, uint64_t now_ns, char *buf, size_t len)
 		    lg->checked_bytes * 8 / span / 1e9, lg->checked / span,
 		    hist_quantile_us(lg, 0.5), hist_quantile_us(lg, 0.99),
 		    hist_quantile_us(lg, 0.999));
-	snprintf(buf + n, len - (size_t)n, ",\"seconds\":%.3f}", span);
+	snprintf(buf + n, len - (size_t)n, ",\"seconds\":%.3f,\"cpu_seconds\":%.3f}", span,
+		 cpu_seconds());
 	return gen ? (lg->made > applied || lg->made == 0 ? -1 : 0) : (anomalies > 0 ? -1 : 0);
 }
 

@@ -149,7 +149,10 @@ def run_pair(pt, secs, out):
                cycles_per_record_b=cb.get("busy_cycles_per_record", 0),
                p50_us=gb["latency_p50_us"], p99_us=gb["latency_p99_us"],
                p999_us=gb["latency_p999_us"], rtx_frames=int(ca.get("rtx_frames", 0)),
-               latency_csv=str(out / (tag + "-b.json.latency.csv")))
+                              latency_csv=str(out / (tag + "-b.json.latency.csv")),
+               records_per_cpu_s=round(ga["records_published"] /
+                                       max(ga.get("cpu_seconds", 0) + gb.get("cpu_seconds", 0),
+                                           1e-9)))
     if pt["loss"] > 0 or pt["rtt_ms"] > 0:
         res["share_of_link"] = round(gb["goodput_gbps"] * 1000 / LINK_MBIT, 3)
     return res
@@ -178,24 +181,31 @@ def run_raw(secs, out):
     return json.loads(got.strip().splitlines()[-1])
 
 
-def run_tcp(size, streams, secs):
-    """The kernel-TCP relay on loopback: same records, one connection per lane (one lane)."""
+def run_tcp(size, streams, secs, batch):
+    """The kernel-TCP relay on loopback: same records, one connection per lane (one lane).
+    batch: bytes per send() (65536: a batching relay; 1: one record per send(), as the
+    one-task-per-message systems users run today, DESIGN §1)."""
     if not TCP.exists():
         return None
     port = "47111"
     rx = subprocess.Popen([str(TCP), "--recv", "--port", port, "--lanes", "1", "--streams",
                            str(streams), "--seconds", str(secs + 10)],
                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    try:
+        try:
         time.sleep(0.3)
-        subprocess.run([str(TCP), "--send", "--host", "127.0.0.1", "--port", port, "--lanes",
-                        "1", "--streams", str(streams), "--record-bytes", str(size),
-                        "--seconds", str(secs)], stdout=subprocess.DEVNULL,
-                       stderr=subprocess.DEVNULL, timeout=secs + 30)
+        snd = subprocess.run([str(TCP), "--send", "--host", "127.0.0.1", "--port", port,
+                              "--lanes", "1", "--streams", str(streams), "--record-bytes",
+                              str(size), "--seconds", str(secs), "--batch-bytes", str(batch)],
+                             capture_output=True, text=True, timeout=secs + 30)
         got, _ = rx.communicate(timeout=secs + 30)
     finally:
         kill(rx)
-    return json.loads(got.strip().splitlines()[-1])
+    r = json.loads(got.strip().splitlines()[-1])
+    s = json.loads(snd.stdout.strip().splitlines()[-1])
+    # On loopback the sender's system time includes the receiver's kernel work: count both.
+    r["cpu_seconds_both"] = r["cpu_seconds"] + s["cpu_seconds"]
+    r["records_per_cpu_s_both"] = r["records"] / max(r["cpu_seconds_both"], 1e-9)
+    return r
 
 
 def matrix(quick):
@@ -217,27 +227,35 @@ def matrix(quick):
 
 def table(raw, points, tcp):
     rows = ["| record | streams | loss | RTT ms | goodput Gbit/s | records/s | share of link "
-            "| cycles/rec A | cycles/rec B | p50 µs | p99 µs | p99.9 µs | rtx frames | "
-            "/raw | /TCP records/s | ok |",
-            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+                        "| cycles/rec A | cycles/rec B | p50 µs | p99 µs | p99.9 µs | rtx frames | "
+            "records/CPU-s | /raw | /TCP batched | /TCP per-record | ok |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in points:
-        t = tcp.get(r["size"])
-        vs_tcp = f"{r['records_per_s'] / t['records_per_s']:.2f}" if t and \
-            r["streams"] == 64 and r["loss"] == 0 and r["rtt_ms"] == 0 else ""
+        centre = r["streams"] == 64 and r["loss"] == 0 and r["rtt_ms"] == 0
+        ratio = lambda t: f"{r['records_per_cpu_s'] / t['records_per_cpu_s_both']:.2f}" \
+            if t and centre else ""
+        vs_tcp = ratio(tcp.get(("batched", r["size"])))
+        vs_msg = ratio(tcp.get(("per-record", r["size"])))
         rows.append(
             f"| {r['size']} | {r['streams']} | {r['loss'] * 100:g} % | {r['rtt_ms']} | "
             f"{r['goodput_gbps']:.3f} | {r['records_per_s']:.0f} | "
             f"{r.get('share_of_link', '')} | {r['cycles_per_record_a']:.0f} | "
             f"{r['cycles_per_record_b']:.0f} | {r['p50_us']:.0f} | {r['p99_us']:.0f} | "
-            f"{r['p999_us']:.0f} | {r['rtx_frames']} | {r['goodput_gbps'] / raw['gbps']:.3f} | "
-            f"{vs_tcp} | {'yes' if r['ok'] else 'NO'} |")
+                        f"{r['p999_us']:.0f} | {r['rtx_frames']} | {r.get('records_per_cpu_s', 0)} | "
+            f"{r['goodput_gbps'] / raw['gbps']:.3f} | {vs_tcp} | {vs_msg} | "
+            f"{'yes' if r['ok'] else 'NO'} |")
     rows.append("")
     rows.append(f"Raw memif (bare forwarder, 9014-byte frames): {raw['gbps']:.3f} Gbit/s, "
                 f"{raw['mpps']:.3f} Mpps.")
-    for size, t in sorted(tcp.items()):
-        rows.append(f"Kernel TCP relay, {size} B records, 64 streams, 1 connection: "
+        for (mode, size), t in sorted(tcp.items()):
+        rows.append(f"Kernel TCP relay ({mode}), {size} B records, 64 streams, 1 connection: "
                     f"{t['goodput_gbps']:.3f} Gbit/s, {t['records_per_s']:.0f} records/s, "
+                    f"{t['records_per_cpu_s_both']:.0f} records per CPU-second (both ends), "
                     f"p99 {t.get('latency_p99_us', 0):.0f} µs.")
+    rows.append("")
+    rows.append("records/CPU-s: records divided by the CPU seconds of both processes (both "
+                "gateways with their load roles; both TCP ends), the per-core comparison "
+                "on the same two CPUs.")
     return "\n".join(rows) + "\n"
 
 
@@ -248,7 +266,7 @@ def plots(out, points, tcp, raw):
     size = sorted((p for p in points if p["streams"] == 64 and p["loss"] == 0 and
                    p["rtt_ms"] == 0), key=lambda p: p["size"])
     (out / "size.dat").write_text("".join(
-        f"{p['size']} {p['goodput_gbps']} {tcp[p['size']]['goodput_gbps'] if p['size'] in tcp else 'NaN'} {raw['gbps']}\n"
+                f"{p['size']} {p['goodput_gbps']} {tcp[('batched', p['size'])]['goodput_gbps'] if ('batched', p['size']) in tcp else 'NaN'} {raw['gbps']}\n"
         for p in size))
     loss = sorted((p for p in points if p["rtt_ms"] == 100 or (p["rtt_ms"] == 0 and p["loss"] == 0 and p["size"] == 1024 and p["streams"] == 64)),
                   key=lambda p: p["loss"])
@@ -267,7 +285,7 @@ set logscale x 2
 set xlabel 'record size (bytes)'
 set ylabel 'Gbit/s'
 plot '{out}/size.dat' using 1:2 with linespoints title 'repgate', \\
-     '' using 1:3 with linespoints title 'kernel TCP relay', \\
+          '' using 1:3 with linespoints title 'kernel TCP relay (batched)', \\
      '' using 1:4 with lines title 'raw memif (9014-byte frames)'
 unset logscale x
 set output '{out}/goodput-vs-loss.{ext}'
@@ -306,13 +324,15 @@ def main():
     say("perf: raw memif baseline ...")
     raw = run_raw(args.seconds, runs)
     say(f"perf: raw memif {raw['gbps']:.3f} Gbit/s")
-    tcp = {}
-    for size in (64, 256, 1024, 16384):
-        r = run_tcp(size, 64, args.seconds)
-        if r is not None:
-            tcp[size] = r
-            say(f"perf: kernel TCP relay {size} B: {r['goodput_gbps']:.3f} Gbit/s, "
-                f"{r['records_per_s']:.0f} records/s")
+        tcp = {}
+    for mode, batch in (("batched", 65536), ("per-record", 1)):
+        for size in (64, 256, 1024, 16384):
+            r = run_tcp(size, 64, args.seconds, batch)
+            if r is not None:
+                tcp[(mode, size)] = r
+                say(f"perf: kernel TCP relay ({mode}) {size} B: {r['goodput_gbps']:.3f} Gbit/s, "
+                    f"{r['records_per_s']:.0f} records/s, "
+                    f"{r['records_per_cpu_s_both']:.0f} records/CPU-s")
     points = []
     pts = matrix(args.quick)
     for i, pt in enumerate(pts):
@@ -330,7 +350,8 @@ def main():
     md = table(raw, points, tcp)
     (out / "e2e.md").write_text(md)
     (out / "e2e.json").write_text(json.dumps(
-        {"seconds_per_point": args.seconds, "link_mbit": LINK_MBIT, "raw": raw, "tcp": tcp,
+                {"seconds_per_point": args.seconds, "link_mbit": LINK_MBIT, "raw": raw,
+         "tcp": {f"{m}-{s}": t for (m, s), t in tcp.items()},
          "points": points, "wall_seconds": round(time.monotonic() - t0, 1)}, indent=1) + "\n")
     with open(out / "e2e.csv", "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=[k for k in points[0] if k != "latency_csv"],

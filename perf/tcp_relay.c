@@ -14,12 +14,13 @@
  * Each side prints one JSON line at the end (see print_recv(), print_send()).
  *
  * Invariants:
- *  1. A record is apps/loadgen.c's record_make() byte for byte: a 24-byte
- *     header {stream u64, seq u64, len u32, crc u32}, then the loadgen filler;
- *     crc is CRC32C over every byte but its own four. A record of at least
- *     32 bytes carries its send time (CLOCK_MONOTONIC ns) in the filler at
- *     [24, 32), under the CRC. Records are at least 24 bytes here: the
- *     receiver learns a record's stream from its own header.
+ *  1. A record is apps/loadgen.c's record_make() byte for byte (same seed,
+ *     same bytes): a 24-byte header {stream u64, seq u64, len u32, crc u32},
+ *     then the loadgen filler; crc is CRC32C over every byte but its own
+ *     four. A record of at least 32 bytes carries its creation time
+ *     (CLOCK_MONOTONIC ns) at [24, 32), under the CRC, as loadgen's do.
+ *     Records are at least 24 bytes here: the receiver learns a record's
+ *     stream from its own header.
  *  2. Stream k has id ((k % namespaces + 1) << 32) | (k + 1) and travels only
  *     on lane k % N, in seq order from 1; a lane's streams take turns
  *     (round-robin, one record each).
@@ -31,8 +32,12 @@
  *     (--seconds, then DRAIN_GRACE_S to flush or to see every lane close).
  *
  * Wire, per connection, little-endian: a 32-byte hello (struct hello) from the
- * sender, then frames [u32 record length][record bytes] until the sender closes.
- * The sender batches frames up to BATCH_BYTES per send(), with TCP_NODELAY on.
+ * sender, then frames [u32 record length][record bytes], then the end mark
+ * [u32 0][u64 records sent on this lane], then the sender closes. The end mark
+ * lets the receiver count a lost tail as a gap and fail a lane cut short.
+ * The sender batches frames up to --batch-bytes (64 KiB) per send(), with
+ * TCP_NODELAY on; --batch-bytes 1 sends one record per send(), as a relay that
+ * forwards each message on its own would.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -59,7 +64,8 @@
 #define RECORD_TS_BYTES    32 /* records this long carry their send time at [24, 32) */
 #define FILLER_BYTES       4096
 #define FRAME_HDR_BYTES    4
-#define BATCH_BYTES        (64u * 1024)  /* a send() carries up to about this much */
+#define END_FRAME_BYTES    12            /* the end mark: [u32 0][u64 records the lane carried] */
+#define BATCH_BYTES        (64u * 1024)  /* by default a send() carries up to about this much */
 #define RECV_BYTES         (256u * 1024) /* a recv() asks for at least this much */
 #define LANES_MAX          64
 #define STREAMS_MAX        (1u << 20)
@@ -100,6 +106,7 @@ struct opts {
 	const char *host;
 	uint32_t port, lanes, threads, streams, namespaces;
 	uint32_t record_bytes, record_bytes_max;
+	uint32_t batch_bytes;  /* a send() carries up to about this much */
 	double rate_records_s; /* total over all streams; 0: as fast as possible */
 	double seconds;
 	uint64_t seed;
@@ -114,11 +121,11 @@ struct hello {
 struct lane_stream {
 	uint64_t id;
 	uint64_t next; /* sender: the next seq to make; receiver: the next one expected */
-	uint64_t gap_lo,
-	    gap_hi; /* receiver: seqs skipped by the last gap; late ones are reordered */
+	/* receiver: the seqs [gap_lo, gap_hi) skipped by the last gap; late ones are reordered */
+	uint64_t gap_lo, gap_hi;
 };
 
-/* One connection. Owned by one thread (invariant 3). */
+/* One connection. Owned by one thread (invariant 3); cache-aligned so lanes share no line. */
 struct lane {
 	int fd;
 	uint32_t idx, nstreams; /* carries streams idx, idx + lanes, idx + 2 * lanes, ... */
@@ -126,6 +133,7 @@ struct lane {
 	uint8_t *buf;           /* frames not yet sent (sender) or not yet parsed (receiver) */
 	size_t head, tail, cap;
 	int open, failed;
+	int ended;               /* the end mark was queued (sender) or taken (receiver) */
 	uint64_t records, bytes; /* made (sender) or checked (receiver) */
 	/* sender */
 	uint32_t rr;
@@ -134,7 +142,7 @@ struct lane {
 	uint64_t anomalies[RX_ANOM_MAX];
 	uint64_t first_ns, last_ns;
 	uint64_t *hist; /* HIST_BUCKETS latency counts (ns, log-linear) */
-};
+} __attribute__((aligned(RG_CACHE_LINE)));
 
 struct relay {
 	struct opts o;
@@ -347,6 +355,7 @@ static const struct opt_spec opt_specs[] = {
 	  RG_RECORD_BYTES_MAX },
 	{ "--record-bytes-max", 'u', offsetof(struct opts, record_bytes_max), RECORD_HDR_BYTES,
 	  RG_RECORD_BYTES_MAX },
+	{ "--batch-bytes", 'u', offsetof(struct opts, batch_bytes), 1, RG_RECORD_BYTES_MAX },
 	{ "--rate", 'f', offsetof(struct opts, rate_records_s), 0, 1e12 },
 	{ "--seconds", 'f', offsetof(struct opts, seconds), 1e-3, SECONDS_MAX },
 	{ "--seed", 'U', offsetof(struct opts, seed), 0, (double)UINT64_MAX },
@@ -355,15 +364,16 @@ static const struct opt_spec opt_specs[] = {
 static void
 usage(void)
 {
-	fprintf(stderr,
-		"usage: rg-tcp-relay --recv --port P --lanes N --streams S [--seconds T]\n"
-		"                    [--host BIND_ADDR] [--namespaces NS] [--threads T]\n"
-		"       rg-tcp-relay --send --port P --lanes N --streams S --record-bytes B\n"
-		"                    --seconds T [--host H] [--record-bytes-max M] [--rate R]\n"
-		"                    [--namespaces NS] [--threads T] [--seed X]\n"
-		"  lanes 1..%d (one TCP connection each), streams lanes..%u, record bytes 24..%u,\n"
-		"  rate in records/s over all streams (0: as fast as possible), host 127.0.0.1\n",
-		LANES_MAX, STREAMS_MAX, RG_RECORD_BYTES_MAX);
+	fprintf(
+	    stderr,
+	    "usage: rg-tcp-relay --recv --port P --lanes N --streams S [--seconds T]\n"
+	    "                    [--host BIND_ADDR] [--namespaces NS] [--threads T]\n"
+	    "       rg-tcp-relay --send --port P --lanes N --streams S --record-bytes B\n"
+	    "                    --seconds T [--host H] [--record-bytes-max M] [--rate R]\n"
+	    "                    [--namespaces NS] [--threads T] [--seed X] [--batch-bytes 65536]\n"
+	    "  lanes 1..%d (one TCP connection each), streams lanes..%u, record bytes 24..%u,\n"
+	    "  rate in records/s over all streams (0: as fast as possible), host 127.0.0.1\n",
+	    LANES_MAX, STREAMS_MAX, RG_RECORD_BYTES_MAX);
 }
 
 /* Parses one option's value into o; 0 or -1 with a message. */
@@ -446,7 +456,8 @@ opts_check(struct opts *o)
 static int
 opts_parse(int argc, char **argv, struct opts *o)
 {
-	*o = (struct opts){ .send = -1, .host = "127.0.0.1", .seed = 1 };
+	*o =
+	    (struct opts){ .send = -1, .host = "127.0.0.1", .seed = 1, .batch_bytes = BATCH_BYTES };
 	for (int i = 1; i < argc; i++) {
 		const struct opt_spec *s = opt_find(argv[i]);
 
@@ -491,11 +502,13 @@ static int
 lanes_create(struct relay *r)
 {
 	const struct opts *o = &r->o;
-	size_t cap = (o->send ? BATCH_BYTES : RECV_BYTES) + FRAME_HDR_BYTES + o->record_bytes_max;
+	size_t cap = (o->send ? o->batch_bytes : RECV_BYTES) + FRAME_HDR_BYTES +
+		     o->record_bytes_max + END_FRAME_BYTES;
 
-	r->lanes = calloc(o->lanes, sizeof(r->lanes[0]));
+	r->lanes = aligned_alloc(RG_CACHE_LINE, o->lanes * sizeof(r->lanes[0]));
 	if (r->lanes == NULL)
 		return -ENOMEM;
+	memset(r->lanes, 0, o->lanes * sizeof(r->lanes[0]));
 	for (uint32_t i = 0; i < o->lanes; i++) {
 		struct lane *l = &r->lanes[i];
 
@@ -552,9 +565,12 @@ workers_run(struct relay *r, void *(*fn)(void *))
 	int rc = 0;
 
 	for (uint32_t t = 0; t < r->o.threads; t++) {
+		int err;
+
 		w[t] = (struct worker){ .r = r, .first = t, .step = r->o.threads };
-		if (pthread_create(&w[t].tid, NULL, fn, &w[t]) != 0) {
-			fprintf(stderr, "rg-tcp-relay: pthread_create: %s\n", strerror(errno));
+		err = pthread_create(&w[t].tid, NULL, fn, &w[t]);
+		if (err != 0) {
+			fprintf(stderr, "rg-tcp-relay: pthread_create: %s\n", strerror(err));
 			rc = -1;
 			break;
 		}
@@ -578,7 +594,7 @@ lane_due(const struct relay *r, const struct lane *l, uint64_t now_ns)
 	return (uint64_t)((double)(now_ns - r->t0_ns) / 1e9 * l->rate_records_s);
 }
 
-/* Tops lane l's unsent bytes up to BATCH_BYTES with its streams' next records, round-robin. */
+/* Tops lane l's unsent bytes up to --batch-bytes with its streams' next records, round-robin. */
 static void
 lane_fill(const struct relay *r, struct lane *l, uint64_t now_ns)
 {
@@ -589,7 +605,7 @@ lane_fill(const struct relay *r, struct lane *l, uint64_t now_ns)
 		l->tail -= l->head;
 		l->head = 0;
 	}
-	while (l->tail < BATCH_BYTES && l->records < due) {
+	while (l->tail < r->o.batch_bytes && l->records < due) {
 		struct lane_stream *s = &l->st[l->rr];
 		uint32_t len = record_len(&r->o, s->id, s->next);
 
@@ -602,6 +618,16 @@ lane_fill(const struct relay *r, struct lane *l, uint64_t now_ns)
 		if (++l->rr == l->nstreams)
 			l->rr = 0;
 	}
+}
+
+/* After the last record: the end mark, so the receiver can tell a finished lane from a cut one. */
+static void
+lane_end_queue(struct lane *l)
+{
+	store_le32(l->buf + l->tail, 0);
+	store_le64(l->buf + l->tail + FRAME_HDR_BYTES, l->records);
+	l->tail += END_FRAME_BYTES;
+	l->ended = 1;
 }
 
 /* One send() of what lane l has: 1 if it took bytes, 0 if the socket is full, -1 on failure. */
@@ -683,6 +709,8 @@ send_thread(void *arg)
 
 			if (making)
 				lane_fill(r, l, now);
+			else if (!l->ended)
+				lane_end_queue(l);
 			rc = l->tail > l->head ? lane_send(l) : 0;
 			if (rc < 0) {
 				w->rc = -1;
@@ -740,6 +768,23 @@ record_check(const struct relay *r, struct lane *l, const uint8_t *rec, uint32_t
 	l->last_ns = now_ns;
 }
 
+/*
+ * The end mark: the sender made count records on lane l, one per stream in
+ * turn from st[0], so st[j] ended at seq count / nstreams + (j < count %
+ * nstreams). A stream that stopped short lost its tail: one more gap.
+ */
+static void
+lane_end_take(struct lane *l, uint64_t count)
+{
+	for (uint32_t j = 0; j < l->nstreams; j++) {
+		uint64_t last = count / l->nstreams + (j < count % l->nstreams);
+
+		if (l->st[j].next - 1 < last)
+			l->anomalies[RX_gaps]++;
+	}
+	l->ended = 1;
+}
+
 /* Checks every whole frame lane l has; 0, or -1 when a frame length is impossible. */
 static int
 frames_consume(const struct relay *r, struct lane *l, uint64_t now_ns)
@@ -747,11 +792,19 @@ frames_consume(const struct relay *r, struct lane *l, uint64_t now_ns)
 	while (l->tail - l->head >= FRAME_HDR_BYTES) {
 		uint32_t len = load_le32(l->buf + l->head);
 
-		if (len < r->o.record_bytes || len > r->o.record_bytes_max) {
+		if (len == 0 && !l->ended) {
+			if (l->tail - l->head < END_FRAME_BYTES)
+				break;
+			lane_end_take(l, load_le64(l->buf + l->head + FRAME_HDR_BYTES));
+			l->head += END_FRAME_BYTES;
+			continue;
+		}
+		if (l->ended || len < r->o.record_bytes || len > r->o.record_bytes_max) {
 			fprintf(stderr,
-				"rg-tcp-relay: lane %u: frame of %u bytes, not in [%u, %u]: "
+				"rg-tcp-relay: lane %u: %s frame of %u bytes (records are %u..%u): "
 				"the byte stream is out of step\n",
-				l->idx, len, r->o.record_bytes, r->o.record_bytes_max);
+				l->idx, l->ended ? "after the end mark, a" : "a", len,
+				r->o.record_bytes, r->o.record_bytes_max);
 			l->anomalies[RX_corrupt]++;
 			return -1;
 		}
@@ -797,8 +850,10 @@ lane_recv(const struct relay *r, struct lane *l)
 		fprintf(stderr, "rg-tcp-relay: lane %u: closed inside a frame (%zu bytes left)\n",
 			l->idx, l->tail);
 		l->anomalies[RX_corrupt]++;
+	} else if (!l->ended) {
+		fprintf(stderr, "rg-tcp-relay: lane %u: closed without its end mark\n", l->idx);
 	}
-	lane_close(l, n < 0);
+	lane_close(l, n < 0 || !l->ended);
 	return 1;
 }
 
