@@ -149,7 +149,7 @@ def run_pair(pt, secs, out):
                cycles_per_record_b=cb.get("busy_cycles_per_record", 0),
                p50_us=gb["latency_p50_us"], p99_us=gb["latency_p99_us"],
                p999_us=gb["latency_p999_us"], rtx_frames=int(ca.get("rtx_frames", 0)),
-                              latency_csv=str(out / (tag + "-b.json.latency.csv")),
+               latency_csv=str(out / (tag + "-b.json.latency.csv")),
                records_per_cpu_s=round(ga["records_published"] /
                                        max(ga.get("cpu_seconds", 0) + gb.get("cpu_seconds", 0),
                                            1e-9)))
@@ -191,7 +191,7 @@ def run_tcp(size, streams, secs, batch):
     rx = subprocess.Popen([str(TCP), "--recv", "--port", port, "--lanes", "1", "--streams",
                            str(streams), "--seconds", str(secs + 10)],
                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-        try:
+    try:
         time.sleep(0.3)
         snd = subprocess.run([str(TCP), "--send", "--host", "127.0.0.1", "--port", port,
                               "--lanes", "1", "--streams", str(streams), "--record-bytes",
@@ -227,7 +227,7 @@ def matrix(quick):
 
 def table(raw, points, tcp):
     rows = ["| record | streams | loss | RTT ms | goodput Gbit/s | records/s | share of link "
-                        "| cycles/rec A | cycles/rec B | p50 µs | p99 µs | p99.9 µs | rtx frames | "
+            "| cycles/rec A | cycles/rec B | p50 µs | p99 µs | p99.9 µs | rtx frames | "
             "records/CPU-s | /raw | /TCP batched | /TCP per-record | ok |",
             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in points:
@@ -241,13 +241,13 @@ def table(raw, points, tcp):
             f"{r['goodput_gbps']:.3f} | {r['records_per_s']:.0f} | "
             f"{r.get('share_of_link', '')} | {r['cycles_per_record_a']:.0f} | "
             f"{r['cycles_per_record_b']:.0f} | {r['p50_us']:.0f} | {r['p99_us']:.0f} | "
-                        f"{r['p999_us']:.0f} | {r['rtx_frames']} | {r.get('records_per_cpu_s', 0)} | "
+            f"{r['p999_us']:.0f} | {r['rtx_frames']} | {r.get('records_per_cpu_s', 0)} | "
             f"{r['goodput_gbps'] / raw['gbps']:.3f} | {vs_tcp} | {vs_msg} | "
             f"{'yes' if r['ok'] else 'NO'} |")
     rows.append("")
     rows.append(f"Raw memif (bare forwarder, 9014-byte frames): {raw['gbps']:.3f} Gbit/s, "
                 f"{raw['mpps']:.3f} Mpps.")
-        for (mode, size), t in sorted(tcp.items()):
+    for (mode, size), t in sorted(tcp.items()):
         rows.append(f"Kernel TCP relay ({mode}), {size} B records, 64 streams, 1 connection: "
                     f"{t['goodput_gbps']:.3f} Gbit/s, {t['records_per_s']:.0f} records/s, "
                     f"{t['records_per_cpu_s_both']:.0f} records per CPU-second (both ends), "
@@ -324,7 +324,7 @@ def main():
     say("perf: raw memif baseline ...")
     raw = run_raw(args.seconds, runs)
     say(f"perf: raw memif {raw['gbps']:.3f} Gbit/s")
-        tcp = {}
+    tcp = {}
     for mode, batch in (("batched", 65536), ("per-record", 1)):
         for size in (64, 256, 1024, 16384):
             r = run_tcp(size, 64, args.seconds, batch)
@@ -343,7 +343,7 @@ def main():
             say(f"perf: point failed: {e}")
             r = dict(pt, ok=False, records=0, goodput_gbps=0, records_per_s=0,
                      cycles_per_record_a=0, cycles_per_record_b=0, p50_us=0, p99_us=0,
-                     p999_us=0, rtx_frames=0, latency_csv="")
+                     p999_us=0, rtx_frames=0, latency_csv="", records_per_cpu_s=0)
         say(f"perf:   {r['goodput_gbps']:.3f} Gbit/s, {r['records_per_s']:.0f} records/s, "
             f"p99 {r['p99_us']:.0f} µs, ok={r['ok']}")
         points.append(r)
