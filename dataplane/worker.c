@@ -206,7 +206,13 @@ rg_worker_init(struct rg_worker *w, const struct rg_worker_config *cfg, char *er
 		rc = add_peers(w);
 	if (rc == 0 && cfg->wan_on)
 		rc = rg_wanem_init(&w->wan, &cfg->wan, &ops, &cc.mem);
-	if (rc != 0 && err[0] == '\0')
+	if (rc == -ENOMEM)
+		snprintf(
+		    err, errlen,
+		    "worker %u: out of memory for its protocol core (proto.* pools and windows "
+		    "are taken at start-up): give DPDK more (-m, hugepages) or shrink them",
+		    cfg->index);
+	else if (rc != 0 && err[0] == '\0')
 		snprintf(err, errlen, "worker %u: %s", cfg->index, strerror(-rc));
 	return rc;
 }
