@@ -21,7 +21,7 @@ records and per-stream order over loopback TCP, one connection per lane) at each
 Writes perf/results/e2e.md (the Markdown table), e2e.json, e2e.csv and, with gnuplot,
 goodput-vs-size, goodput-vs-loss and latency-cdf as PNG and SVG.
 
-  perf/harness.py [--seconds S] [--quick] [--out DIR]
+  perf/harness.py [--seconds S] [--quick | --full] [--out DIR]
 """
 import argparse
 import csv
@@ -214,7 +214,10 @@ def run_tcp(size, streams, secs, batch):
     return r
 
 
-def matrix(quick):
+def matrix(quick, full=False):
+    if full:  # every combination: 4 x 3 x 3 x 3 = 108 points
+        return [dict(size=z, streams=n, loss=l, rtt_ms=r) for z in (64, 256, 1024, 16384)
+                for n in (1, 64, 4096) for l in (0.0, 0.001, 0.01) for r in (0, 10, 100)]
     pts = []
     centre = dict(size=1024, streams=64, loss=0.0, rtt_ms=0)
     for size in (64, 256, 1024, 16384):
@@ -320,6 +323,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seconds", type=float, default=5, help="load per point (default 5)")
     ap.add_argument("--quick", action="store_true", help="a smaller matrix")
+    ap.add_argument("--full", action="store_true",
+                    help="the full 4x3x3x3 product (108 points) instead of the star")
     ap.add_argument("--out", default=str(ROOT / "perf/results"))
     args = ap.parse_args()
     out = Path(args.out)
@@ -343,7 +348,7 @@ def main():
                     f"{r['records_per_s']:.0f} records/s, "
                     f"{r['records_per_cpu_s_both']:.0f} records/CPU-s")
     points = []
-    pts = matrix(args.quick)
+    pts = matrix(args.quick, args.full)
     for i, pt in enumerate(pts):
         say(f"perf: [{i + 1}/{len(pts)}] {pt} ...")
         try:
