@@ -951,9 +951,17 @@ walk_root(const struct loader *l, const config_setting_t *root)
 {
 	for (int i = 0; i < config_setting_length(root); i++) {
 		const config_setting_t *s = config_setting_get_elem(root, (unsigned)i);
-		int rc = strcmp(config_setting_name(s), "peers") == 0 ? walk_peers(l, s)
-								      : walk_group(l, s);
+		const char *name = config_setting_name(s);
+		int rc;
 
+		if (strcmp(name, "include") == 0)
+			continue; /* loaded before this file's own settings (load_includes) */
+		if (strcmp(name, "peers") == 0) {
+			l->p->npeers = 0; /* a peers list replaces what an included file had */
+			rc = walk_peers(l, s);
+		} else {
+			rc = walk_group(l, s);
+		}
 		if (rc != 0)
 			return rc;
 	}
@@ -972,12 +980,96 @@ parse_error(const struct loader *l, const config_t *cf)
 		   config_error_text(cf));
 }
 
-int
-rg_profile_load(const char *path, struct rg_profile *p, char *err, size_t errlen)
+/*
+ * Layering: `include = "base.conf";` (or a list of names) at the top of a
+ * profile loads those files first, relative to this one, and this file's
+ * settings then override theirs key by key; a `peers` list replaces theirs
+ * whole. libconfig's own `@include` pastes text, so it cannot set a group the
+ * included file set too: profiles layer with `include`. Nested includes are
+ * followed up to INCLUDE_DEPTH_MAX deep (which also stops a cycle).
+ */
+#define INCLUDE_DEPTH_MAX 8
+
+static int load_file(struct rg_profile *p, const char *path, int depth, char *err, size_t errlen);
+
+static int
+load_include(const struct loader *l, const config_setting_t *s, int depth)
+{
+	const char *name = config_setting_get_string(s);
+	char full[RG_PROFILE_PATH_BYTES], msg[MSG_BYTES];
+	size_t nd, nn;
+	FILE *f;
+
+	if (name == NULL || name[0] == '\0')
+		return fail_at(l, s, "include", "expected a file name, or a list of them");
+	if (depth >= INCLUDE_DEPTH_MAX)
+		return fail_at(l, s, "include",
+			       "nested more than 8 deep (a file includes itself?)");
+	nd = name[0] != '/' ? strlen(l->dir) : 0; /* relative to the including file */
+	nn = strlen(name);
+	if (nd + 1 + nn >= sizeof(full))
+		return fail_at(l, s, "include", "path too long");
+	if (nd > 0) {
+		memcpy(full, l->dir, nd);
+		full[nd++] = '/';
+	}
+	memcpy(full + nd, name, nn + 1);
+	f = fopen(full, "r");
+	if (f == NULL) {
+		say(msg, sizeof(msg), "%s: cannot open: %s", full, strerror(errno));
+		return fail_at(l, s, "include", msg);
+	}
+	fclose(f);
+	return load_file(l->p, full, depth + 1, l->err, l->errlen);
+}
+
+static int
+load_includes(const struct loader *l, const config_setting_t *root, int depth)
+{
+	const config_setting_t *inc = config_setting_get_member(root, "include");
+	int n, rc;
+
+	if (inc == NULL)
+		return 0;
+	if (config_setting_type(inc) == CONFIG_TYPE_STRING)
+		return load_include(l, inc, depth);
+	if (config_setting_type(inc) != CONFIG_TYPE_LIST &&
+	    config_setting_type(inc) != CONFIG_TYPE_ARRAY)
+		return fail_at(l, inc, "include", "expected a file name, or a list of them");
+	n = config_setting_length(inc);
+	for (int i = 0; i < n; i++)
+		if ((rc = load_include(l, config_setting_get_elem(inc, (unsigned)i), depth)) != 0)
+			return rc;
+	return 0;
+}
+
+static int
+load_file(struct rg_profile *p, const char *path, int depth, char *err, size_t errlen)
 {
 	struct loader l = { .p = p, .path = path, .err = err, .errlen = errlen };
 	const char *slash = strrchr(path, '/');
 	config_t cf;
+	int rc;
+
+	if (slash != NULL && (size_t)(slash - path) + 1 >= sizeof(l.dir))
+		return say(err, errlen, "%s: path too long", path);
+	if (slash != NULL)
+		snprintf(l.dir, sizeof(l.dir), "%.*s", slash == path ? 1 : (int)(slash - path),
+			 path);
+	config_init(&cf);
+	if (l.dir[0] != '\0')
+		config_set_include_dir(&cf, l.dir);
+	if (config_read_file(&cf, path) != CONFIG_TRUE)
+		rc = parse_error(&l, &cf);
+	else if ((rc = load_includes(&l, config_root_setting(&cf), depth)) == 0)
+		rc = walk_root(&l, config_root_setting(&cf));
+	config_destroy(&cf);
+	return rc;
+}
+
+int
+rg_profile_load(const char *path, struct rg_profile *p, char *err, size_t errlen)
+{
 	FILE *f;
 	int rc;
 
@@ -989,27 +1081,10 @@ rg_profile_load(const char *path, struct rg_profile *p, char *err, size_t errlen
 		return rc;
 	}
 	fclose(f);
-	if (slash != NULL && (size_t)(slash - path) + 1 >= sizeof(l.dir))
-		return say(err, errlen, "%s: path too long", path);
-	if (slash != NULL)
-		snprintf(l.dir, sizeof(l.dir), "%.*s", slash == path ? 1 : (int)(slash - path),
-			 path);
 	intern_file(p, path); /* files[0]: the profile, for errors that have no line */
-	config_init(&cf);
-	if (l.dir[0] != '\0')
-		config_set_include_dir(&cf, l.dir);
-	if (config_read_file(&cf, path) != CONFIG_TRUE)
-		rc = parse_error(&l, &cf);
-	else
-		rc = walk_root(&l, config_root_setting(&cf));
-	config_destroy(&cf);
-	return rc;
+	return load_file(p, path, 0, err, errlen);
 }
 
-/* ------------------------------------------------------------------------------------------ */
-/* --set */
-
-/* Copies [b, e) without surrounding blanks; -1 when it does not fit. */
 static int
 trim_copy(const char *b, const char *e, char *buf, size_t len)
 {

@@ -722,10 +722,55 @@ test_profile_core_config_pkt_bytes_from_mtu(void **state)
 	assert_int_equal(checked, RG_ARRAY_SIZE(cases));
 }
 
+/* Layering: include loads the base first; this file's keys override; peers are replaced whole. */
+static void
+test_profile_include_overrides_and_inherits(void **state)
+{
+	struct rg_profile p;
+	char err[512] = "", path[512];
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/layer_top.conf", fixtures);
+	assert_int_equal(rg_profile_load(path, &p, err, sizeof(err)), 0);
+	assert_int_equal(p.port.mtu, 1500);      /* overridden */
+	assert_int_equal(p.port.udp_port, 7100); /* inherited */
+	assert_int_equal(p.workers.burst, 64);   /* inherited group */
+	assert_int_equal(p.npeers, 1);           /* replaced, not appended */
+	assert_int_equal(p.peers[0].id, 4);
+	assert_int_equal(rg_profile_validate(&p, err, sizeof(err)), 0);
+}
+
+static void
+test_profile_include_errors(void **state)
+{
+	static const struct {
+		const char *file, *want;
+	} rows[] = {
+		{ "layer_missing.conf", "layer_missing.conf:3: include: " },
+		{ "layer_cycle.conf", "layer_cycle.conf:2: include: nested more than 8 deep" },
+		{ "layer_bad.conf", "layer_bad.conf:2: include: expected a file name" },
+	};
+	unsigned checked = 0;
+
+	(void)state;
+	for (unsigned i = 0; i < sizeof(rows) / sizeof(rows[0]); i++, checked++) {
+		struct rg_profile p;
+		char err[512] = "", path[512];
+
+		snprintf(path, sizeof(path), "%s/%s", fixtures, rows[i].file);
+		assert_int_not_equal(rg_profile_load(path, &p, err, sizeof(err)), 0);
+		if (strstr(err, rows[i].want) == NULL)
+			fail_msg("%s: got \"%s\", want \"%s\"", rows[i].file, err, rows[i].want);
+	}
+	assert_int_equal(checked, 3);
+}
+
 int
 main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_profile_include_overrides_and_inherits),
+		cmocka_unit_test(test_profile_include_errors),
 		cmocka_unit_test(test_profile_table_well_formed),
 		cmocka_unit_test(test_profile_defaults_filled),
 		cmocka_unit_test(test_profile_load_good_with_include),
