@@ -42,7 +42,7 @@ make_pools(struct rg_app *app)
 {
 	const struct rg_profile *p = &app->prof;
 	unsigned room = RTE_PKTMBUF_HEADROOM + RTE_MAX(2048u, (unsigned)p->port.mtu + 64);
-	unsigned rec_bytes = (unsigned)RTE_MAX(p->load.record_bytes, p->load.record_bytes_max);
+	unsigned rec_bytes = (unsigned)RTE_MAX(p->load.record_bytes, p->load.record_bytes_max), n;
 
 	app->pkt_pool =
 	    rte_pktmbuf_pool_create("rg_pkt", (unsigned)p->port.mbufs, (unsigned)p->port.mbuf_cache,
@@ -64,11 +64,14 @@ make_pools(struct rg_app *app)
 		    (unsigned)(UINT16_MAX - RTE_PKTMBUF_HEADROOM - sizeof(struct rg_ingress_hdr)));
 		return -1;
 	}
-	app->rec_pool = rte_pktmbuf_pool_create(
-	    "rg_rec", RTE_MIN(262143u, (unsigned)p->load.streams * 64 + 16383), 256, 0,
-	    (uint16_t)room, (int)rte_socket_id());
+	/* Enough records for every stream's window of work, within 512 MiB of buffers. */
+	n = RTE_MIN(262143u, (unsigned)p->load.streams * 64 + 16383);
+	n = RTE_MIN(n, (unsigned)((512u << 20) / (room + 128u)));
+	app->rec_pool =
+	    rte_pktmbuf_pool_create("rg_rec", n, 256, 0, (uint16_t)room, (int)rte_socket_id());
 	if (app->rec_pool == NULL) {
-		fprintf(stderr, "repgate: record pool: %s\n", rte_strerror(rte_errno));
+		fprintf(stderr, "repgate: record pool of %u mbufs of %u bytes: %s\n", n, room,
+			rte_strerror(rte_errno));
 		return -1;
 	}
 	return 0;

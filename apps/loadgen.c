@@ -13,6 +13,7 @@
 #include <rte_mbuf.h>
 
 #include "crc32c.h"
+#include "hist.h"
 #include "loadgen.h"
 #include "profile.h"
 
@@ -23,8 +24,7 @@
 #define NS_SHOWN      8
 #define STAMP_OFF     24 /* records of 32 bytes or more carry their creation time here */
 #define STAMP_END     32
-#define HIST_SUB      16 /* log-linear latency histogram: 16 buckets per power of two */
-#define HIST_BUCKETS  (64 * HIST_SUB)
+#define HIST_BUCKETS  RG_HIST_BUCKETS
 
 /* X-macro: what the consumer counts as wrong. */
 #define LG_ANOMALIES(X) \
@@ -495,40 +495,10 @@ record_ok(const struct lg_stream *st, uint64_t seq, uint32_t len)
 	return memcmp(want, st->c_hdr, 20) == 0 && crc == rg_crc32c_final(st->c_crc);
 }
 
-/* Log-linear bucket of v: exact below 16, then 16 buckets per power of two (≤ 6.25 % wide). */
-static unsigned
-hist_bucket(uint64_t v)
-{
-	unsigned msb;
-
-	if (v < HIST_SUB)
-		return (unsigned)v;
-	msb = 63u - (unsigned)__builtin_clzll(v);
-	return (msb - 3) * HIST_SUB + (unsigned)((v >> (msb - 4)) & (HIST_SUB - 1));
-}
-
-/* The smallest value of bucket b (the inverse of hist_bucket). */
-static uint64_t
-hist_floor(unsigned b)
-{
-	unsigned e = b / HIST_SUB, sub = b % HIST_SUB;
-
-	if (e == 0)
-		return b;
-	return (uint64_t)(HIST_SUB + sub) << (e - 1);
-}
-
 static double
 hist_quantile_us(const struct rg_loadgen *lg, double q)
 {
-	uint64_t want = (uint64_t)(q * (double)lg->hist_n), seen = 0;
-
-	for (unsigned b = 0; b < HIST_BUCKETS; b++) {
-		seen += lg->hist[b];
-		if (seen > want)
-			return (double)hist_floor(b) / 1e3;
-	}
-	return 0;
+	return (double)rg_hist_quantile(lg->hist, lg->hist_n, q) / 1e3;
 }
 
 static void
@@ -571,7 +541,7 @@ consume_one(struct rg_loadgen *lg, const struct rg_delivery *d, uint16_t worker,
 			uint64_t stamp;
 
 			memcpy(&stamp, st->c_hdr + STAMP_OFF, 8);
-			lg->hist[hist_bucket(mono > stamp ? mono - stamp : 0)]++;
+			lg->hist[rg_hist_bucket(mono > stamp ? mono - stamp : 0)]++;
 			lg->hist_n++;
 		}
 	} else {
@@ -799,7 +769,8 @@ write_latency_cdf(const struct rg_loadgen *lg)
 		if (lg->hist[b] == 0)
 			continue;
 		seen += lg->hist[b];
-		fprintf(f, "%.3f,%.6f\n", (double)hist_floor(b) / 1e3, (double)seen / lg->hist_n);
+		fprintf(f, "%.3f,%.6f\n", (double)rg_hist_floor(b) / 1e3,
+			(double)seen / lg->hist_n);
 	}
 	fclose(f);
 }

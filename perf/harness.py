@@ -135,7 +135,11 @@ def run_pair(pt, secs, out):
             st.unlink()
         a = subprocess.Popen(args("a", "server"), stdout=subprocess.DEVNULL,
                              stderr=subprocess.PIPE, text=True)
-        wait_socket(SOCK)
+        try:
+            wait_socket(SOCK)
+        except RuntimeError:
+            kill(a)
+            raise RuntimeError("A did not start: " + a.communicate()[1].strip()[-400:])
         b = subprocess.Popen(args("b", "client"), stdout=subprocess.DEVNULL,
                              stderr=subprocess.PIPE, text=True)
         _, a_err = a.communicate(timeout=secs + 120)

@@ -57,6 +57,7 @@
 #include <unistd.h>
 
 #include "common.h"
+#include "hist.h"
 #include "crc32c.h"
 #include "wire.h"
 
@@ -78,8 +79,7 @@
 #define DRAIN_GRACE_S      10.0 /* after --seconds: to flush (sender), to see the closes (receiver) */
 #define POLL_MS            100
 #define RATE_SLEEP_NS_MAX  1000000ull /* a rate-limited sender naps at most this long */
-#define HIST_SUB           16u        /* latency buckets per power of two, as apps/loadgen.c */
-#define HIST_BUCKETS       (64u * HIST_SUB)
+#define HIST_BUCKETS       RG_HIST_BUCKETS
 
 /* X-macro: what the receiver counts as wrong (the names are the JSON keys). */
 #define RX_ANOMALIES(X) \
@@ -291,49 +291,7 @@ filler_make(uint64_t seed, uint32_t record_bytes_max)
 	return f;
 }
 
-/* ---- latency histogram: log-linear over ns, the same estimator as apps/loadgen.c ---- */
-
-/*
- * Values below 16 get a bucket each; above, each power of two [2^m, 2^(m+1))
- * is cut into 16 equal buckets (each ≤ 6.25 % wide): bucket (m - 3) * 16 +
- * the 4 bits below the top one. For example v = 1000 ns (m = 9, bits below
- * the top 1111) → bucket 111, which holds [992, 1024).
- */
-static uint32_t
-hist_bucket(uint64_t v)
-{
-	uint32_t msb;
-
-	if (v < HIST_SUB)
-		return (uint32_t)v;
-	msb = 63u - (uint32_t)__builtin_clzll(v);
-	return (msb - 3) * HIST_SUB + (uint32_t)((v >> (msb - 4)) & (HIST_SUB - 1));
-}
-
-/* The smallest value of bucket b (the inverse of hist_bucket()). */
-static uint64_t
-hist_floor(uint32_t b)
-{
-	uint32_t e = b / HIST_SUB, sub = b % HIST_SUB;
-
-	if (e == 0)
-		return b;
-	return (uint64_t)(HIST_SUB + sub) << (e - 1);
-}
-
-/* The q-quantile in µs of n counted values (the floor of its bucket); 0 when there are none. */
-static double
-hist_quantile_us(const uint64_t *hist, uint64_t n, double q)
-{
-	uint64_t want = (uint64_t)(q * (double)n), seen = 0;
-
-	for (uint32_t b = 0; b < HIST_BUCKETS; b++) {
-		seen += hist[b];
-		if (seen > want)
-			return (double)hist_floor(b) / 1e3;
-	}
-	return 0;
-}
+/* ---- latency: apps/hist.h, the estimator the verifying consumer uses too ---- */
 
 /* ---- arguments ---- */
 
@@ -761,7 +719,7 @@ record_check(const struct relay *r, struct lane *l, const uint8_t *rec, uint32_t
 	if (len >= RECORD_TS_BYTES) {
 		uint64_t ts = load_le64(rec + RECORD_HDR_BYTES);
 
-		l->hist[hist_bucket(now_ns > ts ? now_ns - ts : 0)]++;
+		l->hist[rg_hist_bucket(now_ns > ts ? now_ns - ts : 0)]++;
 	}
 	if (l->first_ns == 0)
 		l->first_ns = now_ns;
@@ -1076,8 +1034,10 @@ print_recv(const struct relay *r, double cpu_s)
 	       "\"latency_p999_us\":%.1f",
 	       r->o.lanes, r->o.streams, (unsigned long long)t.records, (unsigned long long)t.bytes,
 	       span, span > 0 ? t.records / span : 0, span > 0 ? t.bytes * 8 / span / 1e9 : 0,
-	       cpu_s, cpu_s > 0 ? t.records / cpu_s : 0, hist_quantile_us(t.hist, t.timed, 0.5),
-	       hist_quantile_us(t.hist, t.timed, 0.99), hist_quantile_us(t.hist, t.timed, 0.999));
+	       cpu_s, cpu_s > 0 ? t.records / cpu_s : 0,
+	       rg_hist_quantile(t.hist, t.timed, 0.5) / 1e3,
+	       rg_hist_quantile(t.hist, t.timed, 0.99) / 1e3,
+	       rg_hist_quantile(t.hist, t.timed, 0.999) / 1e3);
 	for (int a = 0; a < RX_ANOM_MAX; a++) {
 		printf(",\"%s\":%llu", anomaly_names[a], (unsigned long long)t.anomalies[a]);
 		bad += t.anomalies[a];
