@@ -377,9 +377,6 @@ do_applied(struct rg_worker *w)
 	for (unsigned i = 0; i < n; i++)
 		rg_core_applied(w->core, a[i].stream, a[i].applied);
 	WCTR(w, applied_msgs) += n;
-	/* The consumer freed room: retry what it refused before. */
-	if (n > 0)
-		rg_core_drain(w->core);
 	return n;
 }
 
@@ -622,6 +619,13 @@ iteration(struct rg_worker *w)
 	flush_deliveries(w);
 	work = do_rx(w, now);
 	work += do_applied(w);
+	/*
+	 * Fragments the consumer refused when its ring was full go as soon as it
+	 * has room, whether or not it applied anything (it may be mid-record).
+	 * Cheap when nothing waits: the core's blocked list is empty.
+	 */
+	if (w->nstage < w->stage_room)
+		work += rg_core_drain(w->core);
 	work += do_ingress(w);
 	flush_deliveries(w);
 	if (now >= w->deadline_ns)
