@@ -34,6 +34,18 @@ now_ns(const struct rg_worker *w)
 	return (uint64_t)(((unsigned __int128)(rte_rdtsc() - w->tsc0) * w->ns_mult) >> 32);
 }
 
+static uint64_t
+ns_mult(void)
+{
+	return (uint64_t)(((unsigned __int128)RG_NS_PER_S << 32) / rte_get_tsc_hz());
+}
+
+uint64_t
+rg_worker_clock_ns(uint64_t tsc0)
+{
+	return (uint64_t)(((unsigned __int128)(rte_rdtsc() - tsc0) * ns_mult()) >> 32);
+}
+
 /* ---- core callbacks (on the worker's thread) ---- */
 
 static int
@@ -192,8 +204,8 @@ rg_worker_init(struct rg_worker *w, const struct rg_worker_config *cfg, char *er
 
 	memset(w, 0, sizeof(*w));
 	w->cfg = *cfg;
-	w->tsc0 = rte_rdtsc();
-	w->ns_mult = (uint64_t)(((unsigned __int128)RG_NS_PER_S << 32) / rte_get_tsc_hz());
+	w->tsc0 = cfg->tsc0 != 0 ? cfg->tsc0 : rte_rdtsc();
+	w->ns_mult = ns_mult();
 	if (rng_state == 0)
 		rng_state = rte_rdtsc() ^ (uint64_t)getpid() << 32;
 	cc.mem = (struct rg_mem){ .alloc = mem_alloc, .free = mem_free, .ctx = NULL };
@@ -539,6 +551,49 @@ do_wan(struct rg_worker *w, uint64_t now)
 	return n;
 }
 
+int
+rg_worker_command(struct rg_worker *w, struct rg_worker_cmd *cmd)
+{
+	if (w->cfg.cmd == NULL)
+		return -ENOTSUP;
+	__atomic_store_n(&cmd->done, 0, __ATOMIC_RELAXED);
+	return rte_ring_enqueue(w->cfg.cmd, cmd) == 0 ? 0 : -ENOBUFS;
+}
+
+int
+rg_worker_cmd_done(const struct rg_worker_cmd *cmd)
+{
+	return __atomic_load_n(&cmd->done, __ATOMIC_ACQUIRE); /* pairs with C1 */
+}
+
+/* Runs the control thread's commands: a few per millisecond at most, never on the hot path. */
+static void
+do_commands(struct rg_worker *w)
+{
+	struct rg_worker_cmd *cmd;
+
+	if (w->cfg.cmd == NULL)
+		return;
+	while (rte_ring_dequeue(w->cfg.cmd, (void **)&cmd) == 0) {
+		WCTR(w, commands)++;
+		switch (cmd->type) {
+		case RG_WCMD_FAILOVER:
+			cmd->result = rg_core_peer_failover(w->core, cmd->gw, cmd->to_gw);
+			break;
+		case RG_WCMD_WAN:
+			cmd->result = !w->cfg.wan_on                                   ? -ENOTSUP
+				      : rg_wanem_config_check(&cmd->wan, NULL, 0) != 0 ? -EINVAL
+										       : 0;
+			if (cmd->result == 0)
+				rg_wanem_set_config(&w->wan, &cmd->wan);
+			break;
+		default:
+			cmd->result = -EINVAL;
+		}
+		__atomic_store_n(&cmd->done, 1, __ATOMIC_RELEASE); /* C1 */
+	}
+}
+
 static void
 publish_stats(struct rg_worker *w, uint64_t now)
 {
@@ -635,6 +690,7 @@ iteration(struct rg_worker *w)
 	w->deadline_ns = rg_core_next_deadline(w->core, now);
 	WCTR(w, loops)++;
 	if (now >= w->pub_next_ns) {
+		do_commands(w);
 		publish_stats(w, now);
 		w->pub_next_ns = now + PUBLISH_EVERY_NS;
 	}

@@ -93,8 +93,31 @@ struct rg_worker_hooks {
 	void *ctx;
 };
 
+/*
+ * A command from the control thread (DESIGN §4.8: commands down, stats up).
+ * The issuer owns the struct: it posts a pointer with rg_worker_command(),
+ * the worker runs it between two iterations (within about a millisecond),
+ * writes result and then done (release, C1); the issuer polls
+ * rg_worker_cmd_done() (acquire, pairs with C1) with a bound, and only then
+ * reads result or frees the struct.
+ */
+enum rg_worker_cmd_type {
+	RG_WCMD_FAILOVER = 1, /* move the streams of gw to to_gw: rg_core_peer_failover() */
+	RG_WCMD_WAN,          /* the emulator's settings become wan (it must be on) */
+};
+
+struct rg_worker_cmd {
+	enum rg_worker_cmd_type type;
+	uint16_t gw, to_gw;
+	struct rg_wanem_config wan;
+	int result; /* FAILOVER: streams moved or -errno; WAN: 0 or -errno */
+	int done;
+};
+
 struct rg_worker_config {
 	uint16_t index, workers;
+	uint64_t
+	    tsc0; /* the TSC at the clock's zero, shared by every worker and the control thread */
 	struct rg_port *port;
 	struct rte_mempool *pool; /* packets the worker builds */
 	struct rg_core_config core;
@@ -112,6 +135,7 @@ struct rg_worker_config {
 	struct rte_ring *delivery;  /* worker → consumer: struct rg_delivery (may be NULL) */
 	struct rte_ring *applied;   /* consumer → worker: struct rg_applied_msg (may be NULL) */
 	struct rte_ring **dispatch; /* per worker: packets that arrived on another worker's queue */
+	struct rte_ring *cmd; /* control thread → worker: struct rg_worker_cmd * (may be NULL) */
 	struct rg_worker_hooks hooks;
 };
 
@@ -133,7 +157,8 @@ struct rg_worker_config {
 	X(delivered)          \
 	X(delivery_full)      \
 	X(applied_msgs)       \
-	X(dispatch_full)
+	X(dispatch_full)      \
+	X(commands)
 
 enum rg_worker_counter {
 #define RG_X(name) RG_WCTR_##name,
@@ -198,6 +223,12 @@ void rg_worker_stop(struct rg_worker *w);
  */
 void rg_worker_port_hold(struct rg_worker *w, int on);
 int rg_worker_port_held(struct rg_worker *w);
+/* Posts cmd (see struct rg_worker_cmd). 0, or -ENOBUFS when the ring is full, -ENOTSUP without one. */
+int rg_worker_command(struct rg_worker *w, struct rg_worker_cmd *cmd);
+int rg_worker_cmd_done(const struct rg_worker_cmd *cmd);
+/* The shared clock: ns since tsc0, as the workers' now_ns. */
+uint64_t rg_worker_clock_ns(uint64_t tsc0);
+
 /* A consistent copy of the worker's stats, from any thread. */
 void rg_worker_stats(struct rg_worker *w, struct rg_worker_stats *out);
 /* Frees everything the worker holds (after its loop returned). */

@@ -172,6 +172,82 @@ peer_restarted(struct rg_core *c, uint16_t p, uint64_t now_ns)
 			stream_reset(c, &c->streams[i]);
 }
 
+/* Keeps only the entries of q that keep() accepts, in order. Bounded by the queue's length. */
+static void
+idxq_filter(struct rg_core *c, struct rg_idxq *q, int (*keep)(const struct rg_stream *s))
+{
+	uint32_t n = q->tail - q->head;
+
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t x = rg_idxq_pop(q);
+
+		if (keep(&c->streams[x]))
+			rg_idxq_push(q, x);
+	}
+}
+
+static int
+is_rx(const struct rg_stream *s)
+{
+	return !s->tx;
+}
+
+int
+rg_core_peer_failover(struct rg_core *c, uint16_t from_gw, uint16_t to_gw)
+{
+	uint16_t pf = find_peer(c, from_gw), pt = find_peer(c, to_gw);
+	const struct rg_peer *from, *to;
+	int moved = 0;
+
+	if (pf == RG_NIL16 || pt == RG_NIL16 || pf == pt)
+		return -ENOENT;
+	from = &c->peers[pf];
+	to = &c->peers[pt];
+	/*
+	 * Forget what is in flight to from: its acks will not come. Numbering
+	 * goes on where it was, so a peer that was only cut off (same
+	 * incarnation) sees no packet number twice. The lane's queues keep
+	 * its receive streams; their CREDIT and APPLIED go again below.
+	 */
+	for (uint16_t k = 0; k < from->lanes_total; k++) {
+		struct rg_lane *l;
+
+		if (from->lane_map[k] == RG_NIL16)
+			continue;
+		l = &c->lanes[from->lane_map[k]];
+		rg_recovery_reset(&l->rec, l->rec.pn_next);
+		l->rtx.head = l->rtx.tail = 0;
+		l->probe = 0;
+		idxq_filter(c, &l->ctlq, is_rx);
+		idxq_filter(c, &l->actq, is_rx);
+	}
+	/* Bounded by streams_max; a failover is rare. */
+	for (uint32_t i = 0; i < c->nstreams; i++) {
+		struct rg_stream *s = &c->streams[i];
+		uint16_t li;
+
+		if (s->peer != pf)
+			continue;
+		if (!s->tx) { /* still in its lane's control queue if it was: filtered above */
+			mark_ctl(c, s, RG_CTL_CREDIT | RG_CTL_APPLIED);
+			continue;
+		}
+		s->sq &= (uint8_t) ~(RG_SQ_CTL | RG_SQ_ACT); /* filtered out above */
+		li = to->lane_map[rg_stream_lane(s->id, to->lanes_total)];
+		if (li != RG_NIL16) {
+			s->peer = pt;
+			s->lane = li;
+			moved++;
+		} else {
+			RG_CTR(c, failover_unserved)++;
+		}
+		stream_reset(c, s); /* SYNCING: RESUME on its (new) lane, replay from applied + 1 */
+	}
+	RG_CTR(c, failovers)++;
+	RG_CTR(c, streams_moved) += (uint64_t)moved;
+	return moved;
+}
+
 static int
 handshake_only(const uint8_t *pkt, size_t len)
 {
@@ -534,6 +610,7 @@ rg_core_recv(struct rg_core *c, const uint8_t *pkt, size_t len, void *handle, ui
 	if (refused)
 		return drop(c, RG_DROP_REFUSED);
 	rg_ackr_insert(&l->ackr, pn, eliciting, now_ns);
+	l->last_rx_ns = now_ns;
 	if (hello)
 		l->ackr.immediate = 1; /* answer a HELLO at once: the peer learns our incarnation */
 	return RG_DROP_NONE;

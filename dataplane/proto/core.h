@@ -142,7 +142,10 @@ struct rg_tx_meta {
 	X(resume_refused)    \
 	X(credit_tx)         \
 	X(applied_tx)        \
-	X(close_rx)
+	X(close_rx)          \
+	X(failovers)         \
+	X(streams_moved)     \
+	X(failover_unserved)
 
 enum rg_core_counter {
 #define RG_X(name) RG_CTR_##name,
@@ -214,6 +217,19 @@ int rg_core_tx_open(struct rg_core *c, uint16_t peer_gw, uint64_t stream, uint16
 int rg_core_publish(struct rg_core *c, uint64_t stream, uint64_t seq, uint32_t version,
 		    const void *payload, uint32_t len, void *handle);
 
+/*
+ * from_gw is DEAD (the control thread's failure detector says so): every
+ * send stream bound to it moves to to_gw, on the lane rg_stream_lane() picks
+ * among to_gw's, and resumes there (SYNCING: RESUME, then replay from the
+ * receiver's applied + 1), so nothing is lost, duplicated or reordered as
+ * long as both gateways read the same applied watermarks (the consumer's
+ * durable state). What was in flight to from_gw is forgotten; its packet
+ * numbering continues. A stream whose lane to_gw has but this core does not
+ * serve stays bound to from_gw, SYNCING (counted in failover_unserved).
+ * Returns the streams moved, or -ENOENT (either peer unknown, or the same).
+ */
+int rg_core_peer_failover(struct rg_core *c, uint16_t from_gw, uint16_t to_gw);
+
 /* The consumer made every seq <= applied of a receive stream durable. 0 or -ENOENT. */
 int rg_core_applied(struct rg_core *c, uint64_t stream, uint64_t applied);
 
@@ -256,6 +272,7 @@ struct rg_lane_info {
 	uint32_t pkts_in_flight;
 	uint64_t pkts_acked, pkts_lost, pto_fired;
 	uint32_t rtx_queued;
+	uint64_t last_rx_ns; /* the last packet accepted from the peer on this lane (0: none) */
 };
 int rg_core_lane_info(const struct rg_core *c, uint16_t idx, struct rg_lane_info *out);
 uint16_t rg_core_lanes(const struct rg_core *c);

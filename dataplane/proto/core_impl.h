@@ -96,6 +96,7 @@ struct rg_lane {
 	struct rg_idxq actq; /* send streams with data to send, round robin */
 	uint64_t hello_next_ns;
 	uint64_t last_eliciting_ns;
+	uint64_t last_rx_ns; /* the last packet accepted from the peer (0: none yet) */
 } __attribute__((aligned(RG_CACHE_LINE)));
 
 /* Stream queue flags (rg_stream.sq). */

@@ -390,6 +390,7 @@ rg_core_lane_info(const struct rg_core *c, uint16_t idx, struct rg_lane_info *ou
 		.pkts_lost = l->rec.lost_pkts,
 		.pto_fired = l->rec.pto_fired,
 		.rtx_queued = l->rtx.tail - l->rtx.head,
+		.last_rx_ns = l->last_rx_ns,
 	};
 	return 0;
 }
