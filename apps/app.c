@@ -16,6 +16,7 @@
 #define RING_DELIVERY 16384
 #define RING_APPLIED  4096
 #define RING_DISPATCH 4096
+#define RING_CMD      64
 #define UDP_SRC_BASE  40000 /* a lane's frames leave from UDP_SRC_BASE + lane: RSS entropy */
 
 uint16_t
@@ -99,7 +100,10 @@ make_rings(struct rg_app *app)
 		app->ingress[w] = ring("in", w, RING_INGRESS, sizeof(void *), spsc);
 		app->delivery[w] = ring("dlv", w, RING_DELIVERY, sizeof(struct rg_delivery), spsc);
 		app->applied[w] = ring("app", w, RING_APPLIED, sizeof(struct rg_applied_msg), spsc);
-		if (app->ingress[w] == NULL || app->delivery[w] == NULL || app->applied[w] == NULL)
+		/* commands from the control thread and from telemetry handlers: multi-producer */
+		app->cmd[w] = ring("cmd", w, RING_CMD, sizeof(void *), RING_F_SC_DEQ);
+		if (app->ingress[w] == NULL || app->delivery[w] == NULL ||
+		    app->applied[w] == NULL || app->cmd[w] == NULL)
 			return -1;
 		if (app->nworkers > 1) {
 			app->dispatch[w] =
@@ -156,6 +160,7 @@ worker_config(struct rg_app *app)
 
 	memset(c, 0, sizeof(*c));
 	c->workers = app->nworkers;
+	c->tsc0 = app->tsc0;
 	c->port = &app->port;
 	c->pool = app->pkt_pool;
 	rg_profile_core_config(p, &c->core);
@@ -247,6 +252,7 @@ make_workers(struct rg_app *app)
 		c.delivery = app->delivery[w];
 		c.applied = app->applied[w];
 		c.dispatch = app->dispatch;
+		c.cmd = app->cmd[w];
 		if (rg_worker_init(&app->workers[w], &c, err, sizeof(err)) != 0) {
 			fprintf(stderr, "repgate: %s\n", err);
 			return -1;
@@ -393,9 +399,40 @@ check_placement(struct rg_app *app)
 		fprintf(stderr, "%s", buf);
 }
 
+/* The control thread: membership over every peer of the profile. */
+static int
+start_ctl(struct rg_app *app)
+{
+	const struct rg_profile *p = &app->prof;
+	struct rg_ctl_config cc = { 0 };
+
+	cc.period_ns = (uint64_t)p->membership.period_ms * RG_NS_PER_MS;
+	cc.cmd_timeout_ns = 2 * RG_NS_PER_S;
+	rg_detector_config_default(&cc.det);
+	cc.det.suspect_phi = p->membership.suspect_phi;
+	cc.det.dead_phi = p->membership.dead_phi;
+	cc.det.min_stddev_ns = (uint64_t)p->membership.min_stddev_ms * RG_NS_PER_MS;
+	cc.det.acceptable_pause_ns = (uint64_t)p->membership.acceptable_pause_ms * RG_NS_PER_MS;
+	cc.det.dead_after_ns = (uint64_t)p->membership.dead_after_ms * RG_NS_PER_MS;
+	cc.det.first_interval_ns = (uint64_t)p->proto.ping_interval_ms * RG_NS_PER_MS;
+	cc.tsc0 = app->tsc0;
+	cc.workers = app->workers;
+	cc.nworkers = app->nworkers;
+	for (uint32_t i = 0; i < p->npeers && i < RG_MEMBERSHIP_PEERS_MAX; i++) {
+		cc.peers[i].gw = (uint16_t)p->peers[i].id;
+		snprintf(cc.peers[i].region, sizeof(cc.peers[i].region), "%s", p->peers[i].region);
+		cc.npeers++;
+	}
+	if (rg_ctl_start(&app->ctl, &cc) != 0)
+		return -1;
+	app->ctl_started = 1;
+	return 0;
+}
+
 int
 rg_app_start(struct rg_app *app)
 {
+	app->tsc0 = rte_rdtsc();
 	app->nworkers = (uint16_t)app->prof.workers.count;
 	app->workers =
 	    rte_zmalloc("rg_workers", sizeof(app->workers[0]) * app->nworkers, RTE_CACHE_LINE_SIZE);
@@ -421,7 +458,7 @@ rg_app_start(struct rg_app *app)
 		rte_eal_remote_launch(rg_worker_main, &app->workers[w], app->lcores[w]);
 	}
 	app->launched = 1;
-	return 0;
+	return start_ctl(app);
 }
 
 /* Final counters: the nonzero ones, summed over workers, on stderr. */
@@ -476,11 +513,44 @@ print_counters(struct rg_app *app)
 	fprintf(stderr, "\n");
 }
 
+/* The peers as the control thread last saw them, and every liveness change it counted. */
+static void
+print_membership(struct rg_app *app)
+{
+	struct rg_ctl_peer_view v[RG_MEMBERSHIP_PEERS_MAX];
+	struct rg_ctl_counters c;
+	unsigned n = rg_ctl_peers(&app->ctl, v, RG_MEMBERSHIP_PEERS_MAX);
+
+	rg_ctl_counters(&app->ctl, &c);
+	for (unsigned i = 0; i < n; i++)
+		fprintf(stderr,
+			"repgate: peer %u (region %s): %s, %llu heartbeats, %llu transitions, "
+			"%llu restarts, streams on gateway %u\n",
+			v[i].gw, v[i].region, rg_liveness_name(v[i].state),
+			(unsigned long long)v[i].heartbeats, (unsigned long long)v[i].transitions,
+			(unsigned long long)v[i].restarts, v[i].route);
+	fprintf(stderr,
+		"repgate: membership: %llu suspected, %llu dead, %llu recovered, %llu failovers "
+		"moving %llu streams, %llu commands failed\n",
+		(unsigned long long)c.transitions[RG_LIVENESS_ALIVE][RG_LIVENESS_SUSPECT],
+		(unsigned long long)(c.transitions[RG_LIVENESS_ALIVE][RG_LIVENESS_DEAD] +
+				     c.transitions[RG_LIVENESS_SUSPECT][RG_LIVENESS_DEAD]),
+		(unsigned long long)(c.transitions[RG_LIVENESS_SUSPECT][RG_LIVENESS_ALIVE] +
+				     c.transitions[RG_LIVENESS_DEAD][RG_LIVENESS_ALIVE]),
+		(unsigned long long)c.failovers, (unsigned long long)c.streams_moved,
+		(unsigned long long)c.cmd_failed);
+}
+
 int
 rg_app_stop(struct rg_app *app)
 {
 	int rc = 0;
 
+	if (app->ctl_started) {
+		print_membership(app);
+		rg_ctl_stop(&app->ctl);
+		app->ctl_started = 0;
+	}
 	for (uint16_t w = 0; w < app->nworkers; w++)
 		rg_worker_stop(&app->workers[w]);
 	for (uint16_t w = 0; w < app->nworkers; w++)
@@ -528,6 +598,7 @@ rg_app_fini(struct rg_app *app)
 		rte_ring_free(app->delivery[w]);
 		rte_ring_free(app->applied[w]);
 		rte_ring_free(app->dispatch[w]);
+		rte_ring_free(app->cmd[w]);
 	}
 	rg_loadgen_destroy(app->lg);
 	if (app->port_open)

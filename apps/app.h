@@ -9,6 +9,7 @@
 
 #include <stdint.h>
 
+#include "ctl.h"
 #include "loadgen.h"
 #include "port.h"
 #include "profile.h"
@@ -32,6 +33,10 @@ struct rg_app {
 	struct rte_mempool *pkt_pool, *rec_pool;
 	struct rte_ring *ingress[RG_WORKER_LANES_MAX], *delivery[RG_WORKER_LANES_MAX];
 	struct rte_ring *applied[RG_WORKER_LANES_MAX], *dispatch[RG_WORKER_LANES_MAX];
+	struct rte_ring *cmd[RG_WORKER_LANES_MAX];
+	uint64_t tsc0; /* the clock's zero, shared by the workers and the control thread */
+	struct rg_ctl ctl;
+	int ctl_started;
 	struct rg_worker *workers; /* nworkers, cache aligned */
 	uint16_t nworkers;
 	unsigned lcores[RG_WORKER_LANES_MAX];

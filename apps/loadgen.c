@@ -68,6 +68,8 @@ struct lg_stream {
 	uint16_t c_worker;
 	uint64_t c_applied_sent;
 	uint64_t gap_lo, gap_hi; /* seqs skipped by the last gap: late ones are reordered */
+	/* rx_open (a worker) says where a newly opened stream resumes (H2); the consumer follows */
+	uint64_t open_gen, open_applied, c_open_seen;
 } __rte_cache_aligned;
 
 struct rg_loadgen {
@@ -221,6 +223,15 @@ hook_rx_open(void *ctx, uint16_t peer_gw, uint64_t stream, uint64_t *applied)
 	if (lg->cfg.role != RG_LOAD_CONSUMER || peer_gw != lg->cfg.peer_gw || k < 0)
 		return -EPERM;
 	*applied = __atomic_load_n(&lg->state->applied[k], __ATOMIC_ACQUIRE); /* pairs with A1 */
+	/*
+	 * The stream may have been applied elsewhere since this consumer started:
+	 * another gateway of this region served it until it failed over here, and
+	 * the applied watermarks are the region's (one state file). Before any of
+	 * its deliveries (the delivery ring orders them after this), tell the
+	 * consumer where the stream resumes.
+	 */
+	lg->st[k].open_applied = *applied;
+	__atomic_store_n(&lg->st[k].open_gen, lg->st[k].open_gen + 1, __ATOMIC_RELEASE); /* H2 */
 	return 0;
 }
 
@@ -514,6 +525,13 @@ consume_one(struct rg_loadgen *lg, const struct rg_delivery *d, uint16_t worker,
 	}
 	st = &lg->st[k];
 	st->c_worker = worker;
+	if (__atomic_load_n(&st->open_gen, __ATOMIC_ACQUIRE) != st->c_open_seen) { /* pairs H2 */
+		st->c_open_seen = st->open_gen;
+		if (st->open_applied + 1 > st->c_next && st->c_off == 0) {
+			st->c_next = st->open_applied + 1;
+			st->c_applied_sent = RG_MAX(st->c_applied_sent, st->open_applied);
+		}
+	}
 	if (d->seq < st->c_next || (d->seq == st->c_next && d->off < st->c_off)) {
 		int late = d->seq >= st->gap_lo && d->seq < st->gap_hi;
 

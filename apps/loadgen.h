@@ -25,7 +25,12 @@
  * lcores and write the per-stream watermarks with release stores (H1); the
  * main lcore reads them with acquire loads (pairs with H1). The state file's
  * applied[] is written by the main lcore (release, A1) and read by rx_open
- * on a worker (acquire, pairs with A1).
+ * on a worker (acquire, pairs with A1). rx_open also publishes where a newly
+ * opened stream resumes (open_applied, then open_gen with a release store,
+ * H2); the consumer reads open_gen with an acquire load (pairs with H2)
+ * before that stream's first delivery, which the ring orders after it. So a
+ * stream that failed over from another gateway of the region (they share the
+ * state file) continues at the region's applied watermark + 1.
  */
 #ifndef RG_APPS_LOADGEN_H
 #define RG_APPS_LOADGEN_H

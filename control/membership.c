@@ -86,8 +86,15 @@ rg_membership_update(struct rg_membership *m, uint64_t now_ns, struct rg_member_
 	unsigned n = 0;
 
 	for (uint16_t i = 0; i < m->npeers; i++) {
-		before[i] = m->peers[i].state;
-		m->peers[i].state = rg_detector_update(&m->peers[i].det, now_ns);
+		struct rg_member *p = &m->peers[i];
+
+		before[i] = p->state;
+		/*
+		 * A peer never heard from has no rhythm to judge yet (it may
+		 * start after us): only the hard bound makes it DEAD.
+		 */
+		if (p->last_heard_ns != 0 || now_ns >= p->det.last_ns + p->det.cfg.dead_after_ns)
+			p->state = rg_detector_update(&p->det, now_ns);
 	}
 	/*
 	 * Routes after every state moved, so a region whose two gateways change

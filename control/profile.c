@@ -150,6 +150,20 @@ static const struct rg_profile_knob knobs[] = {
 	K_INT(TOP, proto.ping_interval_ms, "100", 1, 60000, 0, "ms",
 	      "PING period on an idle lane (heartbeat)"),
 
+	K_INT(TOP, membership.period_ms, "10", 1, 10000, 0, "ms",
+	      "the control thread's period: how often it reads the workers and judges peers"),
+	K_FLOAT(TOP, membership.suspect_phi, "5", 0.1, 100, "phi",
+		"suspicion at which a peer becomes SUSPECT (logged, counted; nothing moves)"),
+	K_FLOAT(TOP, membership.dead_phi, "12", 0.2, 200, "phi",
+		"suspicion at which a peer becomes DEAD: its streams fail over within its region"),
+	K_INT(TOP, membership.min_stddev_ms, "10", 1, 60000, 0, "ms",
+	      "floor of the heartbeat intervals' deviation the detector assumes"),
+	K_INT(TOP, membership.acceptable_pause_ms, "300", 0, 600000, 0, "ms",
+	      "silence that is normal (a lane going idle waits ping_interval_ms): added to the "
+	      "mean interval; at least proto.ping_interval_ms"),
+	K_INT(TOP, membership.dead_after_ms, "10000", 1, 3600000, 0, "ms",
+	      "a peer silent this long is DEAD whatever phi says (also one never heard from)"),
+
 	K_BOOL(TOP, wan.enabled, "false", "pass traffic through the WAN emulator shim"),
 	K_INT64(TOP, wan.seed, "1", 0, INT64_MAX, 0, "", "the emulator's random seed"),
 	K_FLOAT(TOP, wan.delay_ms, "0", 0, 10000, "ms", "one-way delay added to each packet"),
@@ -1398,6 +1412,21 @@ check_load(const struct rg_profile *p, char *err, size_t errlen)
 	if (p->load.role != RG_PROFILE_ROLE_NONE && !has_peer(p, p->load.peer))
 		return TOP_FAIL(p, load.peer, err, errlen, "%d is not a configured peer",
 				p->load.peer);
+	if (p->load.role == RG_PROFILE_ROLE_GENERATOR)
+		for (uint32_t i = 0; i < p->npeers; i++) {
+			const struct rg_profile_peer *a = &p->peers[i], *t = NULL;
+
+			for (uint32_t j = 0; j < p->npeers; j++)
+				if (p->peers[j].id == p->load.peer)
+					t = &p->peers[j];
+			if (a->id != t->id && strcmp(a->region, t->region) == 0 &&
+			    a->lanes != t->lanes)
+				return PEER_FAIL(
+				    p, i, lanes, err, errlen,
+				    "%d, but peer %d of the same region (load.peer) has "
+				    "%d: streams fail over lane for lane",
+				    a->lanes, t->id, t->lanes);
+		}
 	if (p->load.namespaces > p->load.streams)
 		return TOP_FAIL(p, load.namespaces, err, errlen,
 				"%d is more than load.streams (%d)", p->load.namespaces,
@@ -1406,6 +1435,21 @@ check_load(const struct rg_profile *p, char *err, size_t errlen)
 		return TOP_FAIL(p, load.record_bytes_max, err, errlen,
 				"%d is less than load.record_bytes (%d)", p->load.record_bytes_max,
 				p->load.record_bytes);
+	return 0;
+}
+
+static int
+check_membership(const struct rg_profile *p, char *err, size_t errlen)
+{
+	if (p->membership.dead_phi <= p->membership.suspect_phi)
+		return TOP_FAIL(p, membership.dead_phi, err, errlen,
+				"%g is not above membership.suspect_phi (%g)",
+				p->membership.dead_phi, p->membership.suspect_phi);
+	if (p->membership.acceptable_pause_ms < p->proto.ping_interval_ms)
+		return TOP_FAIL(p, membership.acceptable_pause_ms, err, errlen,
+				"%d is less than proto.ping_interval_ms (%d): an idle lane's "
+				"heartbeats would look like a failure",
+				p->membership.acceptable_pause_ms, p->proto.ping_interval_ms);
 	return 0;
 }
 
@@ -1469,6 +1513,8 @@ rg_profile_validate(const struct rg_profile *p, char *err, size_t errlen)
 		rc = check_peers(p, err, errlen);
 	if (rc == 0)
 		rc = check_load(p, err, errlen);
+	if (rc == 0)
+		rc = check_membership(p, err, errlen);
 	if (rc == 0)
 		rc = check_sizes(p, err, errlen);
 	return rc;

@@ -197,6 +197,14 @@ struct rg_profile {
 		char report[RG_PROFILE_PATH_BYTES];
 		int32_t progress_ms;
 	} load;
+	struct {
+		int32_t period_ms; /* the control thread's */
+		double suspect_phi;
+		double dead_phi;
+		int32_t min_stddev_ms;
+		int32_t acceptable_pause_ms;
+		int32_t dead_after_ms;
+	} membership;
 	struct rg_profile_peer peers[RG_PROFILE_PEERS_MAX];
 	uint32_t npeers;
 

@@ -105,10 +105,14 @@ def _remove_dpdk_files(prefix):
 class Side:
     """One gateway process: one incarnation at a time, each start() makes the next."""
 
-    def __init__(self, pair, name, label):
+    def __init__(self, pair, name, label, role=None, profile=None, device=None, wrap=()):
         self.pair = pair
-        self.name = name  # "a" or "b"
+        self.name = name  # "a", "b" (or "b2"...)
         self.label = label  # "A" or "B": the prefix of its echoed lines
+        self.role = role or ("generator" if name == "a" else "consumer")
+        self.profile = profile or PROFILE["a" if self.role == "generator" else "b"]
+        self.device = device  # None: the pair's memif (A the server, B the client)
+        self.wrap = list(wrap)  # a command prefix, e.g. ip netns exec NS
         self.prefix = f"rg-it-{pair.name}-{os.getpid()}-{name}"
         self.proc = None
         self.incarnation = 0
@@ -135,21 +139,22 @@ class Side:
         if sets is not None:
             self.sets = list(sets)
         self.incarnation += 1
-        role = "server" if self.name == "a" else "client"
-        args = [self.pair.repgate, "--profile", str(PROFILE[self.name])]
+        role = "server" if self.role == "generator" else "client"
+        args = [*self.wrap, self.pair.repgate, "--profile", str(self.profile)]
+        device = self.device or f"net_memif0,role={role},socket={self.pair.socket},{MEMIF_ARGS}"
         overrides = [
-            f"port.device=net_memif0,role={role},socket={self.pair.socket},{MEMIF_ARGS}",
+            f"port.device={device}",
             f"load.report={self.report()}",
             "load.progress_ms=100",
         ]
-        if self.name == "b":
+        if self.role == "consumer":
             overrides.append(f"load.state_file={self.pair.state_file}")
         for s in overrides + self.pair.sets + self.sets:
             args += ["--set", s]
         args += [*self.pair.lcores.get(self.name, ["-l", "0,1"]), *eal_mem(), "--no-pci",
                  "--log-level=*:warning",
                  f"--file-prefix={self.prefix}"]
-        if self.name == "a":
+        if self.role == "generator" and self.device is None:
             try:  # the memif server does not remove a stale socket itself
                 os.unlink(self.pair.socket)
             except FileNotFoundError:
@@ -270,12 +275,13 @@ class Side:
 
     def progress(self, inc=None):
         """[(time, fields)] of this side's progress lines (all incarnations unless inc)."""
-        rx = GEN_RE if self.name == "a" else CON_RE
+        gen = self.role == "generator"
+        rx = GEN_RE if gen else CON_RE
         out = []
         for t, text in self.snapshot(inc=inc):
             m = rx.match(text)
             if m:
-                out.append((t, parse_progress(self.name, m)))
+                out.append((t, parse_progress("a" if gen else "b", m)))
         return out
 
     def counters(self, inc=None):
@@ -290,9 +296,8 @@ class Side:
     def verdict(self, inc=None):
         """This incarnation's JSON verdict (its report file), or TestError."""
         inc = inc or self.incarnation
-        role = "generator" if self.name == "a" else "consumer"
         try:
-            return verdict.load(str(self.report(inc)), role)
+            return verdict.load(str(self.report(inc)), self.role)
         except verdict.BadInput as e:
             raise TestError(f"{self.label}{inc} verdict: {e}") from None
 
@@ -356,6 +361,7 @@ class Pair:
         self.state_file = self.workdir / "b.state"
         self.a = Side(self, "a", "A")
         self.b = Side(self, "b", "B")
+        self.sides = [self.a, self.b]
 
     def say(self, text):
         line = f"[{time.monotonic() - self.t0:7.2f}] {text}\n"
@@ -449,7 +455,7 @@ class Pair:
         if etype is not None:
             self.failures.append(f"{etype.__name__}: {exc}")
             self.say(f"ERROR: {etype.__name__}: {exc}")
-        for side in (self.a, self.b):
+        for side in self.sides:
             try:
                 if side.running():
                     side.stop(10)
@@ -465,7 +471,7 @@ class Pair:
 
     def report(self):
         ms = dict(self.measure)
-        for side in (self.a, self.b):
+        for side in self.sides:
             for inc in range(1, side.incarnation + 1):
                 c = side.counters(inc)
                 if c:
