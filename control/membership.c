@@ -98,18 +98,19 @@ rg_membership_update(struct rg_membership *m, uint64_t now_ns, struct rg_member_
 	}
 	/*
 	 * Routes after every state moved, so a region whose two gateways change
-	 * at once routes by the new states. A route moves only when its own
-	 * gateway went to or from DEAD, or its substitute died.
+	 * at once routes by the new states. A route moves when its gateway is
+	 * DEAD and has no live substitute yet, or when its substitute died; a
+	 * gateway heard again does not take its streams back (that needs the
+	 * handoff drain of DESIGN §4.7), so routes never flap with liveness.
 	 */
 	for (uint16_t i = 0; i < m->npeers; i++) {
 		struct rg_member *p = &m->peers[i];
 		enum rg_liveness now = p->state;
 		uint16_t route = p->route;
-		int dead_moved = (before[i] == RG_LIVENESS_DEAD) != (now == RG_LIVENESS_DEAD);
 		int sub = rg_membership_find(m, route);
+		int sub_dead = sub >= 0 && m->peers[sub].state == RG_LIVENESS_DEAD;
 
-		if (dead_moved ||
-		    (route != p->gw && sub >= 0 && m->peers[sub].state == RG_LIVENESS_DEAD))
+		if ((now == RG_LIVENESS_DEAD && route == p->gw) || (route != p->gw && sub_dead))
 			p->route = route_of(m, p);
 		if (now == before[i] && route == p->route)
 			continue;

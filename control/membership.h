@@ -18,8 +18,10 @@
  * Routing. Streams are bound to a gateway; rg_membership_route(gw) is where
  * they go now: gw itself unless it is DEAD, else the first ALIVE gateway of
  * the same region (by position in the profile), else gw (nowhere better).
- * A route moves only on a transition to or from DEAD, so streams do not
- * flap with SUSPECT.
+ * A route moves only when its gateway is DEAD (and has no live substitute
+ * yet) or its substitute died; a gateway heard again does not take its
+ * streams back (that needs the handoff drain of DESIGN §4.7). So streams
+ * never flap with SUSPECT or with a peer that comes and goes.
  *
  * Invariants (rg_membership_check): every peer's detector holds its own
  * invariants; peer ids are distinct; the changes reported here are no more
