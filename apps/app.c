@@ -216,6 +216,7 @@ make_loadgen(struct rg_app *app)
 	lc.record_bytes = (uint32_t)p->load.record_bytes;
 	lc.record_bytes_max = (uint32_t)p->load.record_bytes_max;
 	lc.rate_records_s = p->load.rate_records_s;
+	lc.flood_namespaces = (uint32_t)p->load.flood_namespaces;
 	lc.duration_s = p->load.duration_s;
 	lc.records_max = (uint64_t)p->load.records_max;
 	lc.seed = (uint64_t)p->load.seed;

@@ -85,6 +85,10 @@ struct rg_loadgen {
 	uint64_t made, checked, checked_bytes, delivered_frags;
 	uint64_t hist[HIST_BUCKETS]; /* consumer: creation → delivery latency, ns */
 	uint64_t hist_n;
+	uint64_t (*ns_hist)[HIST_BUCKETS]; /* the same per namespace */
+	uint64_t *ns_hist_n;
+	uint32_t paced_streams; /* generator: streams that share rate_records_s */
+	uint64_t mono0;         /* mono_ns() when the load clock started */
 	uint64_t first_ns, last_ns;
 	uint64_t progress_next_ns;
 	uint64_t last_made, last_checked, last_bytes, last_applied;
@@ -300,7 +304,10 @@ rg_loadgen_create(const struct rg_loadgen_config *cfg, struct rg_loadgen **out, 
 		    i < FILLER_BYTES ? (uint8_t)rg_splitmix64(&s) : lg->filler[i % FILLER_BYTES];
 	lg->st = rte_zmalloc("rg_loadgen_streams", sizeof(lg->st[0]) * cfg->streams, RG_CACHE_LINE);
 	lg->dirty = rte_zmalloc("rg_loadgen_dirty", sizeof(uint32_t) * cfg->streams, 0);
-	if (lg->st == NULL || lg->dirty == NULL) {
+	lg->ns_hist =
+	    rte_zmalloc("rg_loadgen_ns_hist", sizeof(lg->ns_hist[0]) * cfg->namespaces, 0);
+	lg->ns_hist_n = rte_zmalloc("rg_loadgen_ns_n", sizeof(uint64_t) * cfg->namespaces, 0);
+	if (lg->st == NULL || lg->dirty == NULL || lg->ns_hist == NULL || lg->ns_hist_n == NULL) {
 		rg_loadgen_destroy(lg);
 		return fail(err, errlen, -ENOMEM, "load generator: out of memory");
 	}
@@ -314,6 +321,7 @@ rg_loadgen_create(const struct rg_loadgen_config *cfg, struct rg_loadgen **out, 
 
 		st->id = rg_loadgen_stream_id(lg, k);
 		st->ns = k % cfg->namespaces;
+		lg->paced_streams += st->ns >= cfg->flood_namespaces;
 		st->worker = rg_worker_of_stream(st->id, cfg->peer_lanes, cfg->workers);
 		st->next = 1;
 		st->c_next = lg->state->applied[k] + 1;
@@ -334,6 +342,8 @@ rg_loadgen_destroy(struct rg_loadgen *lg)
 		free(lg->state);
 	rte_free(lg->st);
 	rte_free(lg->dirty);
+	rte_free(lg->ns_hist);
+	rte_free(lg->ns_hist_n);
 	rte_free(lg);
 }
 
@@ -352,6 +362,30 @@ making(const struct rg_loadgen *lg, uint64_t now_ns)
 	       (lg->cfg.records_max == 0 || lg->made < lg->cfg.records_max);
 }
 
+static int
+paced(const struct rg_loadgen *lg, const struct lg_stream *st)
+{
+	return lg->cfg.rate_records_s > 0 && st->ns >= lg->cfg.flood_namespaces;
+}
+
+/*
+ * A paced record's creation stamp is when its schedule says it was made, not
+ * when the ring took it: time a producer waited on backpressure is latency
+ * too (and a noisy neighbour's cost shows). Capped at now.
+ */
+static uint64_t
+scheduled_stamp(const struct rg_loadgen *lg, const struct lg_stream *st, uint64_t seq,
+		uint64_t now_mono)
+{
+	double per_stream = lg->cfg.rate_records_s / lg->paced_streams;
+	uint64_t at;
+
+	if (!paced(lg, st) || seq <= st->base)
+		return now_mono;
+	at = lg->mono0 + st->base_ns + (uint64_t)((double)(seq - st->base) / per_stream * 1e9);
+	return RG_MIN(at, now_mono);
+}
+
 /* The highest seq stream k should have made by now. */
 static uint64_t
 head_target(const struct rg_loadgen *lg, const struct lg_stream *st, uint64_t now_ns)
@@ -360,9 +394,9 @@ head_target(const struct rg_loadgen *lg, const struct lg_stream *st, uint64_t no
 
 	if (!making(lg, now_ns))
 		return st->head;
-	if (lg->cfg.rate_records_s <= 0)
+	if (!paced(lg, st))
 		return st->next + MAKE_BURST; /* as fast as the ring and the window allow */
-	per_stream = lg->cfg.rate_records_s / lg->cfg.streams;
+	per_stream = lg->cfg.rate_records_s / lg->paced_streams;
 	return RG_MAX(st->head, st->base + (uint64_t)(secs(now_ns - st->base_ns) * per_stream));
 }
 
@@ -417,7 +451,8 @@ generate_stream(struct rg_loadgen *lg, struct lg_stream *st, uint64_t now_ns)
 	if (room > 0 && st->next <= target)
 		stamp = mono_ns(); /* one clock read per burst */
 	while (n < room && st->next + n <= target && st->next + n <= acked + lg->cfg.inflight_max) {
-		m[n] = make_mbuf(lg, st, st->next + n, stamp);
+		m[n] =
+		    make_mbuf(lg, st, st->next + n, scheduled_stamp(lg, st, st->next + n, stamp));
 		if (m[n] == NULL)
 			break;
 		n++;
@@ -453,8 +488,18 @@ generate(struct rg_loadgen *lg, uint64_t now_ns)
 {
 	unsigned sent = 0;
 
-	for (uint32_t k = 0; k < lg->cfg.streams; k++)
-		sent += generate_stream(lg, &lg->st[k], now_ns);
+	if (lg->mono0 == 0)
+		lg->mono0 = mono_ns() - now_ns;
+	/*
+	 * Paced streams first, then the floods: each namespace is its own
+	 * producer, and a flood must not take the ring room a paced record is
+	 * due (a shared producer loop in a fixed order would starve the last
+	 * streams of it).
+	 */
+	for (int flood = 0; flood < 2; flood++)
+		for (uint32_t k = 0; k < lg->cfg.streams; k++)
+			if (paced(lg, &lg->st[k]) != flood)
+				sent += generate_stream(lg, &lg->st[k], now_ns);
 	if (!making(lg, now_ns) && lg->done_ns == 0 && all_applied(lg))
 		lg->done_ns = now_ns;
 	if (lg->done_ns != 0 || secs(now_ns) >= lg->cfg.duration_s + lg->cfg.drain_s)
@@ -559,8 +604,12 @@ consume_one(struct rg_loadgen *lg, const struct rg_delivery *d, uint16_t worker,
 			uint64_t stamp;
 
 			memcpy(&stamp, st->c_hdr + STAMP_OFF, 8);
-			lg->hist[rg_hist_bucket(mono > stamp ? mono - stamp : 0)]++;
+			uint32_t b = rg_hist_bucket(mono > stamp ? mono - stamp : 0);
+
+			lg->hist[b]++;
 			lg->hist_n++;
+			lg->ns_hist[st->ns][b]++;
+			lg->ns_hist_n[st->ns]++;
 		}
 	} else {
 		lg->state->anomalies[LG_corrupt_accepted] += !st->c_bad;
@@ -761,6 +810,17 @@ verdict_line(struct rg_loadgen *lg, uint64_t now_ns, char *buf, size_t len)
 		    lg->checked_bytes * 8 / span / 1e9, lg->checked / span,
 		    hist_quantile_us(lg, 0.5), hist_quantile_us(lg, 0.99),
 		    hist_quantile_us(lg, 0.999));
+	/* Per namespace (fairness: a noisy neighbour must not hurt the others' tail). */
+	for (int q = 0; q < 2 && !gen; q++) {
+		n +=
+		    snprintf(buf + n, len - (size_t)n, ",\"ns_latency_p%s_us\":[", q ? "99" : "50");
+		for (uint32_t s = 0; s < RG_MIN(lg->cfg.namespaces, 256u); s++)
+			n += snprintf(buf + n, len - (size_t)n, "%s%.1f", s ? "," : "",
+				      (double)rg_hist_quantile(lg->ns_hist[s], lg->ns_hist_n[s],
+							       q ? 0.99 : 0.5) /
+					  1e3);
+		n += snprintf(buf + n, len - (size_t)n, "]");
+	}
 	snprintf(buf + n, len - (size_t)n, ",\"seconds\":%.3f,\"cpu_seconds\":%.3f}", span,
 		 cpu_seconds());
 	return gen ? (lg->made > applied || lg->made == 0 ? -1 : 0) : (anomalies > 0 ? -1 : 0);
@@ -796,7 +856,7 @@ write_latency_cdf(const struct rg_loadgen *lg)
 int
 rg_loadgen_verdict(struct rg_loadgen *lg, uint64_t now_ns, FILE *f)
 {
-	char line[1024];
+	char line[16384]; /* room for 256 namespaces' quantiles */
 	int rc;
 
 	if (lg->cfg.role == RG_LOAD_NONE)

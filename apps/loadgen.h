@@ -61,6 +61,7 @@ struct rg_loadgen_config {
 	uint32_t record_bytes;
 	uint32_t record_bytes_max; /* 0: fixed size */
 	double rate_records_s;     /* 0: as fast as backpressure allows */
+	uint32_t flood_namespaces; /* the first N namespaces ignore the rate (a noisy neighbour) */
 	double duration_s;
 	uint64_t records_max; /* 0: no limit */
 	uint64_t seed;

@@ -194,6 +194,9 @@ static const struct rg_profile_knob knobs[] = {
 	      "record size (the smallest one when record_bytes_max is set)"),
 	K_INT(TOP, load.record_bytes_max, "0", 0, 1 << 20, 0, "bytes",
 	      "0 = fixed size; else sizes uniform in [record_bytes, record_bytes_max]"),
+	K_INT(TOP, load.flood_namespaces, "0", 0, 1 << 20, 0, "",
+	      "generator: the first N namespaces publish as fast as backpressure allows (a noisy "
+	      "neighbour); the others share rate_records_s"),
 	K_FLOAT(TOP, load.rate_records_s, "0", 0, 1e9, "records/s",
 		"0 = as fast as backpressure allows"),
 	K_FLOAT(TOP, load.duration_s, "30", 0, 86400, "s",
@@ -1427,6 +1430,10 @@ check_load(const struct rg_profile *p, char *err, size_t errlen)
 				    "%d: streams fail over lane for lane",
 				    a->lanes, t->id, t->lanes);
 		}
+	if (p->load.flood_namespaces > p->load.namespaces)
+		return TOP_FAIL(p, load.flood_namespaces, err, errlen,
+				"%d is more than load.namespaces (%d)", p->load.flood_namespaces,
+				p->load.namespaces);
 	if (p->load.namespaces > p->load.streams)
 		return TOP_FAIL(p, load.namespaces, err, errlen,
 				"%d is more than load.streams (%d)", p->load.namespaces,

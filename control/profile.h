@@ -190,6 +190,7 @@ struct rg_profile {
 		int32_t record_bytes;
 		int32_t record_bytes_max; /* 0: every record is record_bytes */
 		double rate_records_s;    /* 0: as fast as backpressure allows */
+		int32_t flood_namespaces; /* the first N namespaces ignore rate_records_s */
 		double duration_s;
 		int64_t records_max; /* 0: unlimited */
 		int64_t seed;

@@ -594,6 +594,25 @@ do_commands(struct rg_worker *w)
 	}
 }
 
+/*
+ * Each receive stream's share of the delivery ring (DESIGN §4.5): the free
+ * space, at most an eighth of the ring, split over the receive streams. A
+ * stream past its share waits in its own reorder window, so a flooding
+ * stream cannot make the ring a long FIFO in front of everyone else.
+ */
+static void
+share_delivery_ring(struct rg_worker *w)
+{
+	unsigned size, room;
+
+	if (w->cfg.delivery == NULL)
+		return;
+	size = rte_ring_get_capacity(w->cfg.delivery);
+	room = RG_MIN(rte_ring_free_count(w->cfg.delivery), size / 8);
+	rg_core_set_rx_deliver_cap(w->core,
+				   RG_MAX(8u, room / RG_MAX(1u, rg_core_rx_streams(w->core))));
+}
+
 static void
 publish_stats(struct rg_worker *w, uint64_t now)
 {
@@ -691,6 +710,7 @@ iteration(struct rg_worker *w)
 	WCTR(w, loops)++;
 	if (now >= w->pub_next_ns) {
 		do_commands(w);
+		share_delivery_ring(w);
 		publish_stats(w, now);
 		w->pub_next_ns = now + PUBLISH_EVERY_NS;
 	}

@@ -33,8 +33,19 @@ rx_deliver(void *ctx, const struct rg_rx_frag *f)
 {
 	struct rx_ctx *x = ctx;
 	struct rg_core *c = x->c;
-	int rc = c->cb.deliver(c->cb.ctx, c->peers[x->s->peer].gw, x->s->id, f);
+	int rc;
 
+	/*
+	 * A stream's share of the consumer's delivery ring: past it, its records
+	 * wait in its own reorder window (per stream, served round robin) rather
+	 * than in the ring, a FIFO every stream shares. rg_core_drain() tries
+	 * again; the consumer's applied watermark makes room.
+	 */
+	if (f->off == 0 && f->seq > x->s->applied + c->rx_deliver_cap) {
+		RG_CTR(c, deliver_capped)++;
+		return -EAGAIN;
+	}
+	rc = c->cb.deliver(c->cb.ctx, c->peers[x->s->peer].gw, x->s->id, f);
 	if (rc != 0) {
 		RG_CTR(c, deliver_blocked)++;
 		return rc;
@@ -488,6 +499,7 @@ rx_stream_open(struct rg_core *c, struct rg_lane *l, uint64_t id)
 	rg_reorder_init(&s->ro, &c->slots[(size_t)c->nstreams * c->cfg.rx_window_records],
 			c->cfg.rx_window_records, applied + 1);
 	c->nstreams++;
+	c->nrx++;
 	return s;
 }
 
@@ -1053,6 +1065,18 @@ rg_core_publish(struct rg_core *c, uint64_t stream, uint64_t seq, uint32_t versi
 	RG_CTR(c, published)++;
 	mark_active(c, s);
 	return 0;
+}
+
+void
+rg_core_set_rx_deliver_cap(struct rg_core *c, uint32_t records)
+{
+	c->rx_deliver_cap = RG_MAX(records, 1u);
+}
+
+uint32_t
+rg_core_rx_streams(const struct rg_core *c)
+{
+	return c->nrx;
 }
 
 int

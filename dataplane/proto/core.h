@@ -134,6 +134,7 @@ struct rg_tx_meta {
 	X(delivered_bytes)   \
 	X(delivered_records) \
 	X(deliver_blocked)   \
+	X(deliver_capped)    \
 	X(published)         \
 	X(tx_released)       \
 	X(peer_restarts)     \
@@ -253,6 +254,16 @@ size_t rg_core_send(struct rg_core *c, uint8_t *buf, size_t cap, struct rg_tx_me
 /* When rg_core_on_timer() or rg_core_send() must run next; RG_NS_NEVER if nothing waits. */
 uint64_t rg_core_next_deadline(struct rg_core *c, uint64_t now_ns);
 void rg_core_on_timer(struct rg_core *c, uint64_t now_ns);
+
+/*
+ * A receive stream's share of the consumer's delivery ring: records past
+ * applied + records wait in the stream's reorder window, not in the ring
+ * (so one busy stream cannot fill a FIFO every stream shares). The worker
+ * sets it from the ring's free space; UINT32_MAX (the default) is no cap.
+ */
+void rg_core_set_rx_deliver_cap(struct rg_core *c, uint32_t records);
+/* Receive streams opened so far. */
+uint32_t rg_core_rx_streams(const struct rg_core *c);
 
 /* Retries deliveries the consumer refused (-EAGAIN); returns fragments delivered. */
 uint32_t rg_core_drain(struct rg_core *c);

@@ -151,6 +151,8 @@ struct rg_core {
 	struct rg_idxq blocked;  /* receive streams whose consumer refused a delivery */
 	uint32_t data_room_min;  /* do not start a fragment in less room than this */
 	uint32_t frag_bytes_max; /* the largest fragment: fits beside RG_PREAMBLE_BYTES_MAX */
+	uint32_t rx_deliver_cap; /* records past applied a receive stream may deliver */
+	uint32_t nrx;            /* receive streams */
 	struct rg_core_stats st;
 };
 

@@ -155,6 +155,8 @@ rg_core_create(const struct rg_core_config *cfg, const struct rg_core_cb *cb, st
 	c->data_room_min = RG_MIN(256u, cfg->pkt_bytes_max / 4);
 	c->frag_bytes_max = (uint32_t)(cfg->pkt_bytes_max - RG_HDR_BYTES -
 				       sizeof(struct rg_wire_data) - RG_PREAMBLE_BYTES_MAX);
+	c->rx_deliver_cap = UINT32_MAX;
+	c->nrx = 0;
 	c->peers = rg_mem_alloc(mem, sizeof(c->peers[0]) * cfg->peers_max);
 	c->lanes = rg_mem_alloc(mem, sizeof(c->lanes[0]) * cfg->lanes_max);
 	c->streams = rg_mem_alloc(mem, sizeof(c->streams[0]) * cfg->streams_max);
