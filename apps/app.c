@@ -514,6 +514,29 @@ print_counters(struct rg_app *app)
 	fprintf(stderr, "\n");
 }
 
+void
+rg_app_print_peers(struct rg_app *app, uint64_t now_ns, FILE *f)
+{
+	struct rg_ctl_peer_view v[RG_MEMBERSHIP_PEERS_MAX];
+	unsigned n;
+
+	if (!app->ctl_started)
+		return;
+	n = rg_ctl_peers(&app->ctl, v, RG_MEMBERSHIP_PEERS_MAX);
+	fprintf(f, "[%6.1fs] peers:", (double)now_ns / 1e9);
+	for (unsigned i = 0; i < n; i++) {
+		fprintf(f, " %u/%s %s phi %.1f rtt %.1f ms", v[i].gw, v[i].region,
+			rg_liveness_name(v[i].state), v[i].phi < 0.05 ? 0.0 : v[i].phi,
+			(double)v[i].srtt_ns / 1e6);
+		if (v[i].route != v[i].gw)
+			fprintf(f, " (streams on %u)", v[i].route);
+		fprintf(f, i + 1 < n ? ";" : "\n");
+	}
+	if (n == 0)
+		fprintf(f, " none\n");
+	fflush(f);
+}
+
 /* The peers as the control thread last saw them, and every liveness change it counted. */
 static void
 print_membership(struct rg_app *app)

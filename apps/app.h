@@ -37,6 +37,7 @@ struct rg_app {
 	uint64_t tsc0; /* the clock's zero, shared by the workers and the control thread */
 	struct rg_ctl ctl;
 	int ctl_started;
+	uint64_t peers_shown_ns;   /* the live view's peers line, once a second */
 	struct rg_worker *workers; /* nworkers, cache aligned */
 	uint16_t nworkers;
 	unsigned lcores[RG_WORKER_LANES_MAX];
@@ -58,6 +59,8 @@ int rg_app_start(struct rg_app *app);
  * the main loop; does something at most every 100 ms.
  */
 void rg_app_watch_port(struct rg_app *app, uint64_t now_ns);
+/* The live view's second line: every peer's liveness, suspicion and RTT (with the progress line). */
+void rg_app_print_peers(struct rg_app *app, uint64_t now_ns, FILE *f);
 /* Stops the workers, prints final counters and the verdict. Returns the exit status. */
 int rg_app_stop(struct rg_app *app);
 /* Frees what start built (also after a failed start). */

@@ -714,14 +714,14 @@ lanes_summary(const struct rg_loadgen *lg, double *rtt_ms, uint64_t *rtx, uint64
 	*rtt_ms = lanes ? rtt / lanes : 0;
 }
 
-void
+int
 rg_loadgen_progress(struct rg_loadgen *lg, uint64_t now_ns, FILE *f)
 {
 	double dt, rtt;
 	uint64_t applied, rtx, up, lag[NS_SHOWN] = { 0 };
 
 	if (lg->cfg.role == RG_LOAD_NONE || now_ns < lg->progress_next_ns)
-		return;
+		return 0;
 	dt = lg->progress_next_ns == 0 ? 1 : lg->cfg.progress_ms / 1000.0;
 	lg->progress_next_ns = now_ns + (uint64_t)lg->cfg.progress_ms * RG_NS_PER_MS;
 	applied = applied_total(lg);
@@ -757,6 +757,7 @@ rg_loadgen_progress(struct rg_loadgen *lg, uint64_t now_ns, FILE *f)
 	lg->last_applied = applied;
 	lg->last_checked = lg->checked;
 	lg->last_bytes = lg->checked_bytes;
+	return 1;
 }
 
 static const char *const anomaly_names[LG_ANOM_MAX] = {

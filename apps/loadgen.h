@@ -99,8 +99,8 @@ enum rg_load_step {
 /* One step of the role's work at now_ns (since start). The consumer runs until stopped. */
 enum rg_load_step rg_loadgen_step(struct rg_loadgen *lg, uint64_t now_ns);
 
-/* Prints the progress line when it is due. */
-void rg_loadgen_progress(struct rg_loadgen *lg, uint64_t now_ns, FILE *f);
+/* Prints the progress line when it is due; 1 if it did. */
+int rg_loadgen_progress(struct rg_loadgen *lg, uint64_t now_ns, FILE *f);
 
 /* Prints the one-line JSON verdict (and writes it to cfg.report); returns 0 if it passes. */
 int rg_loadgen_verdict(struct rg_loadgen *lg, uint64_t now_ns, FILE *f);

@@ -178,7 +178,11 @@ main_loop(struct rg_app *app)
 		rg_app_watch_port(app, now);
 		if (app->lg != NULL) {
 			s = rg_loadgen_step(app->lg, now);
-			rg_loadgen_progress(app->lg, now, stdout);
+			if (rg_loadgen_progress(app->lg, now, stdout) &&
+			    (now / RG_NS_PER_S) != (app->peers_shown_ns / RG_NS_PER_S)) {
+				rg_app_print_peers(app, now, stdout); /* about once a second */
+				app->peers_shown_ns = now;
+			}
 		}
 		if (s == RG_LOAD_DONE)
 			break;

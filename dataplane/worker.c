@@ -596,7 +596,8 @@ do_commands(struct rg_worker *w)
 
 /*
  * Each receive stream's share of the delivery ring (DESIGN §4.5): the free
- * space, at most an eighth of the ring, split over the receive streams. A
+ * space, at most half the ring, split over the receive streams (at least 64
+ * records each: the consumer applies in batches). A
  * stream past its share waits in its own reorder window, so a flooding
  * stream cannot make the ring a long FIFO in front of everyone else.
  */
@@ -608,9 +609,9 @@ share_delivery_ring(struct rg_worker *w)
 	if (w->cfg.delivery == NULL)
 		return;
 	size = rte_ring_get_capacity(w->cfg.delivery);
-	room = RG_MIN(rte_ring_free_count(w->cfg.delivery), size / 8);
+	room = RG_MIN(rte_ring_free_count(w->cfg.delivery), size / 2);
 	rg_core_set_rx_deliver_cap(w->core,
-				   RG_MAX(8u, room / RG_MAX(1u, rg_core_rx_streams(w->core))));
+				   RG_MAX(64u, room / RG_MAX(1u, rg_core_rx_streams(w->core))));
 }
 
 static void
