@@ -106,8 +106,7 @@ rg_core_config_check(const struct rg_core_config *cfg, char *err, size_t errlen)
 		return fail(err, errlen, "ack_every_pkts and the timers must be > 0");
 	if (cfg->pacing != RG_PACING_FIXED && cfg->pacing != RG_PACING_ADAPTIVE)
 		return fail(err, errlen, "pacing must be fixed or adaptive");
-	if ((cfg->pace_rate_bytes_per_s != 0 || cfg->pacing == RG_PACING_ADAPTIVE) &&
-	    cfg->pace_burst_bytes < cfg->pkt_bytes_max)
+	if (cfg->pace_rate_bytes_per_s != 0 && cfg->pace_burst_bytes < cfg->pkt_bytes_max)
 		return fail(err, errlen, "pace_burst_bytes must hold one packet");
 	/*
 	 * A receiver takes the first number of a lane as is (rg_pn_decode), so a
