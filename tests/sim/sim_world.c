@@ -28,6 +28,7 @@
 #define CONSUME_TICK_NS   (2 * RG_NS_PER_MS)
 #define CHECK_TICK_NS     (10 * RG_NS_PER_MS)
 #define PUBLISH_BURST_MAX 256  /* per stream per produce tick */
+#define GREEDY_AHEAD      16   /* greedy producers: records made but not yet taken */
 #define SEND_BURST_MAX    512  /* packets per gateway per wake */
 #define SPINS_MAX         1000 /* consecutive wakes that found the core due but idle */
 
@@ -332,7 +333,7 @@ gw_config(struct sim *s, struct sim_gw *g, struct rg_core_config *c)
 	if (s->cfg.window_records != 0) {
 		/* A goodput run: queues and windows sized so that only the link and pacing bind. */
 		c->rx_window_records = s->cfg.window_records;
-		c->tx_stream_records_max = 2 * s->cfg.window_records;
+		c->tx_stream_records_max = s->cfg.window_records;
 		c->tx_records_max = (uint32_t)s->nstreams * c->tx_stream_records_max;
 		c->rx_frags_max = (uint32_t)s->nstreams * s->cfg.window_records;
 		c->inflight_pkts_max = 4096;
@@ -618,9 +619,9 @@ on_produce(struct sim *s, struct sim_gw *g)
 		if (st->src != g->idx)
 			continue;
 		if (s->producing && s->cfg.greedy) {
-			/* Always backlogged: made records stay a publish burst ahead of the core. */
+			/* Always backlogged: made records stay GREEDY_AHEAD ahead of what the core took. */
 			if (st->next_pub != 0)
-				st->head = RG_MAX(st->head, st->next_pub - 1 + PUBLISH_BURST_MAX);
+				st->head = RG_MAX(st->head, st->next_pub - 1 + GREEDY_AHEAD);
 		} else if (s->producing) {
 			/* Poisson-ish arrivals: the mean rate with ±50 % noise per tick. */
 			st->owed +=
