@@ -125,7 +125,7 @@ test_profile_table_well_formed(void **state)
 		peers += peer;
 		checked++;
 	}
-	assert_int_equal(checked, 69);
+	assert_int_equal(checked, 70);
 	assert_int_equal(peers, 6);
 	assert_true(n <= RG_PROFILE_KNOBS_MAX && peers <= RG_PROFILE_PEER_KNOBS_MAX);
 	assert_int_equal(knob("port.mtu")->min, 576);
@@ -599,7 +599,7 @@ test_profile_dump_round_trip(void **state)
 	unlink(path);
 	if (rc != 0)
 		fail_msg("%s\n%s", err, text);
-	assert_int_equal(assert_same_values(&p, &q), 63 + 3 * 6);
+	assert_int_equal(assert_same_values(&p, &q), 64 + 3 * 6);
 	if (rg_profile_validate(&q, err, sizeof(err)) != 0)
 		fail_msg("%s", err);
 	/* The dump says where each value came from. */
@@ -631,7 +631,7 @@ test_profile_dump_of_defaults_loads(void **state)
 	unlink(path);
 	if (rc != 0)
 		fail_msg("%s", err);
-	assert_int_equal(assert_same_values(&p, &q), 63);
+	assert_int_equal(assert_same_values(&p, &q), 64);
 }
 
 static uint64_t
@@ -670,6 +670,7 @@ test_profile_core_config_conversions(void **state)
 	assert_int_equal(cfg.pto_ns_max, 1000000000);
 	assert_int_equal(cfg.pace_rate_bytes_per_s, 125000000); /* 1000 Mbit/s */
 	assert_int_equal(cfg.pace_burst_bytes, 65536);
+	assert_int_equal(cfg.pacing, RG_PACING_FIXED);
 	assert_int_equal(cfg.hello_interval_ns, 100000000);
 	assert_int_equal(cfg.ping_interval_ns, 100000000);
 	rg_core_config_default(&def); /* pn_start_max is not a profile knob: the default */
@@ -683,11 +684,13 @@ test_profile_core_config_conversions(void **state)
 	set_ok(&p, "proto.pace_mbit_s=0.008");
 	set_ok(&p, "proto.ack_delay_us=0");
 	set_ok(&p, "proto.pto_max_ms=60000");
+	set_ok(&p, "proto.pacing=adaptive");
 	rg_profile_core_config(&p, &cfg);
 	assert_int_equal(cfg.initial_rtt_ns, 12500000);
 	assert_int_equal(cfg.pace_rate_bytes_per_s, 1000);
 	assert_int_equal(cfg.ack_delay_ns_max, 0);
 	assert_int_equal(cfg.pto_ns_max, 60000000000ull);
+	assert_int_equal(cfg.pacing, RG_PACING_ADAPTIVE);
 }
 
 static void
