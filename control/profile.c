@@ -145,6 +145,8 @@ static const struct rg_profile_knob knobs[] = {
 	K_FLOAT(TOP, proto.pace_mbit_s, "0", 0, 1e6, "Mbit/s",
 		"pacing rate of each lane; 0 = unpaced"),
 	K_INT(TOP, proto.pace_burst_bytes, "65536", 1, 1 << 30, 0, "bytes", "pacing bucket depth"),
+	K_ENUM(TOP, proto.pacing, "fixed", "fixed|adaptive",
+	       "fixed: pace at pace_mbit_s; adaptive: BBR-like, pace_mbit_s caps it (0 = no cap)"),
 	K_INT(TOP, proto.hello_interval_ms, "100", 1, 60000, 0, "ms",
 	      "HELLO period while a peer's incarnation is unknown"),
 	K_INT(TOP, proto.ping_interval_ms, "100", 1, 60000, 0, "ms",
@@ -1709,6 +1711,8 @@ rg_profile_core_config(const struct rg_profile *p, struct rg_core_config *cfg)
 	cfg->pto_ns_max = (uint64_t)p->proto.pto_max_ms * RG_NS_PER_MS;
 	cfg->pace_rate_bytes_per_s = (uint64_t)(p->proto.pace_mbit_s * BYTES_PER_MBIT + 0.5);
 	cfg->pace_burst_bytes = (uint64_t)p->proto.pace_burst_bytes;
+	cfg->pacing =
+	    p->proto.pacing == RG_PROFILE_PACING_ADAPTIVE ? RG_PACING_ADAPTIVE : RG_PACING_FIXED;
 	cfg->hello_interval_ns = (uint64_t)p->proto.hello_interval_ms * RG_NS_PER_MS;
 	cfg->ping_interval_ns = (uint64_t)p->proto.ping_interval_ms * RG_NS_PER_MS;
 }

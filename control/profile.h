@@ -99,6 +99,12 @@ enum rg_profile_idle {
 	RG_PROFILE_IDLE_SLEEP,
 };
 
+/* proto.pacing; the same order as enum rg_pacing (core.h, cc.h). */
+enum rg_profile_pacing {
+	RG_PROFILE_PACING_FIXED,
+	RG_PROFILE_PACING_ADAPTIVE,
+};
+
 enum rg_profile_role {
 	RG_PROFILE_ROLE_NONE,
 	RG_PROFILE_ROLE_GENERATOR,
@@ -163,6 +169,7 @@ struct rg_profile {
 		int32_t pto_max_ms;
 		double pace_mbit_s; /* per lane; 0: unpaced */
 		int32_t pace_burst_bytes;
+		enum rg_profile_pacing pacing;
 		int32_t hello_interval_ms;
 		int32_t ping_interval_ms;
 	} proto;

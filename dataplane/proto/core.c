@@ -418,7 +418,7 @@ static void
 on_ack(struct rg_core *c, struct rg_lane *l, const struct rg_frame *f, uint64_t now_ns)
 {
 	struct fref_ctx x = { c, l };
-	uint64_t lost = l->rec.lost_pkts;
+	uint64_t lost = l->rec.lost_pkts, lost_bytes = l->rec.lost_bytes;
 
 	if (f->ack.ranges[0].hi >= l->rec.pn_next) {
 		RG_CTR(c, ack_unsent)++;
@@ -426,6 +426,10 @@ on_ack(struct rg_core *c, struct rg_lane *l, const struct rg_frame *f, uint64_t 
 	}
 	rg_recovery_on_ack(&l->rec, f, now_ns, on_fref, &x);
 	RG_CTR(c, pkts_lost) += l->rec.lost_pkts - lost;
+	if (l->rec.lost_bytes != lost_bytes)
+		rg_cc_on_loss(&l->cc, l->rec.lost_bytes - lost_bytes, now_ns);
+	rg_cc_on_ack(&l->cc, &l->rec.rs, l->rec.rtt.smoothed_ns, l->rec.bytes_in_flight, now_ns);
+	rg_lane_cc_apply(l, now_ns);
 }
 
 static struct rg_stream *
@@ -862,6 +866,9 @@ write_eliciting(struct rg_core *c, struct rg_lane *l, struct pkt *k, uint64_t no
 	write_control(c, l, k);
 	write_rtx(c, l, k);
 	write_new_data(c, l, k);
+	/* Window and pacer would allow more, but nothing waits: rate samples are app-limited. */
+	if (l->rtx.head == l->rtx.tail && rg_idxq_empty(&l->actq))
+		rg_recovery_on_app_limited(&l->rec);
 	if (!k->eliciting && now_ns >= l->last_eliciting_ns + c->cfg.ping_interval_ns &&
 	    rg_wire_put_ping(k->buf + k->pos, pkt_room(k)) > 0) {
 		k->pos += sizeof(struct rg_wire_ping);
@@ -1011,13 +1018,17 @@ rg_core_on_timer(struct rg_core *c, uint64_t now_ns)
 	for (uint16_t i = 0; i < c->nlanes; i++) {
 		struct rg_lane *l = &c->lanes[i];
 		struct fref_ctx x = { c, l };
-		uint64_t lost = l->rec.lost_pkts;
+		uint64_t lost = l->rec.lost_pkts, lost_bytes = l->rec.lost_bytes;
 
 		if (rg_recovery_on_timeout(&l->rec, now_ns, on_fref, &x)) {
 			l->probe = 1;
 			RG_CTR(c, pto_fired)++;
 		}
 		RG_CTR(c, pkts_lost) += l->rec.lost_pkts - lost;
+		if (l->rec.lost_bytes != lost_bytes) {
+			rg_cc_on_loss(&l->cc, l->rec.lost_bytes - lost_bytes, now_ns);
+			rg_lane_cc_apply(l, now_ns);
+		}
 	}
 }
 

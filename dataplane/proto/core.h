@@ -31,6 +31,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cc.h"
 #include "common.h"
 #include "reorder.h"
 #include "wire.h"
@@ -56,8 +57,10 @@ struct rg_core_config {
 	uint64_t initial_rtt_ns;
 	uint64_t granularity_ns;
 	uint64_t pto_ns_max;
-	uint64_t pace_rate_bytes_per_s; /* per lane; 0 = unpaced */
+	uint64_t
+	    pace_rate_bytes_per_s; /* per lane; fixed: 0 = unpaced; adaptive: a cap, 0 = none */
 	uint64_t pace_burst_bytes;
+	enum rg_pacing pacing;      /* fixed (default) or adaptive (BBR-like): cc.h */
 	uint64_t hello_interval_ns; /* HELLO while a peer's incarnation is unknown */
 	uint64_t ping_interval_ns;  /* PING on an idle lane (heartbeat) */
 	uint64_t pn_start_max;      /* lanes start numbering at random below this (<= 2^31) */
@@ -284,6 +287,11 @@ struct rg_lane_info {
 	uint64_t pkts_acked, pkts_lost, pto_fired;
 	uint32_t rtx_queued;
 	uint64_t last_rx_ns; /* the last packet accepted from the peer on this lane (0: none) */
+	uint64_t pacing_rate_bytes_per_s; /* what the pacer runs at now; 0 = unpaced */
+	uint64_t cwnd_bytes;              /* the lane's byte window */
+	uint64_t btl_bw_bytes_per_s;      /* adaptive: the bandwidth estimate; fixed: the rate */
+	uint64_t delivered_bytes;         /* acked bytes since the lane (re)started */
+	enum rg_cc_state cc_state;        /* rg_cc_state_name() names it */
 };
 int rg_core_lane_info(const struct rg_core *c, uint16_t idx, struct rg_lane_info *out);
 uint16_t rg_core_lanes(const struct rg_core *c);

@@ -10,13 +10,18 @@
  *      RG_SQ_BLOCKED is set; so each ring holds every stream at most once
  *      and a ring of streams_max entries cannot overflow.
  *   2. A SYNCING send stream has an empty queue and is not in the active queue.
- *   3. Each lane's ack ranges, recovery state, and each stream's queue or
- *      reorder window satisfy their own module's invariants.
+ *   3. Each lane's ack ranges, recovery state, congestion controller, and
+ *      each stream's queue or reorder window satisfy their own module's
+ *      invariants.
+ *   4. Each lane's recovery window is its controller's window, and its
+ *      pacer runs at the controller's pacing rate (rg_lane_cc_apply after
+ *      every controller update).
  */
 #ifndef RG_PROTO_CORE_IMPL_H
 #define RG_PROTO_CORE_IMPL_H
 
 #include "ackr.h"
+#include "cc.h"
 #include "core.h"
 #include "pacer.h"
 #include "recovery.h"
@@ -91,6 +96,7 @@ struct rg_lane {
 	struct rg_ackr ackr;
 	struct rg_recovery rec;
 	struct rg_pacer pacer;
+	struct rg_cc cc; /* drives the pacer's rate and rec's window */
 	struct rg_rtxq rtx;
 	struct rg_idxq ctlq; /* streams with control frames to send */
 	struct rg_idxq actq; /* send streams with data to send, round robin */
@@ -167,5 +173,14 @@ rg_core_pn_start(struct rg_core *c)
 
 int rg_idxq_init(struct rg_idxq *q, uint32_t min_cap, const struct rg_mem *mem);
 void rg_lane_reset(struct rg_core *c, struct rg_lane *l, uint64_t now_ns);
+
+/* Hands the controller's window to recovery and its rate to the pacer. */
+static inline void
+rg_lane_cc_apply(struct rg_lane *l, uint64_t now_ns)
+{
+	rg_recovery_set_window(&l->rec, rg_cc_cwnd(&l->cc));
+	if (l->pacer.rate_bytes_per_s != rg_cc_pacing_rate(&l->cc))
+		rg_pacer_set_rate(&l->pacer, rg_cc_pacing_rate(&l->cc), now_ns);
+}
 
 #endif /* RG_PROTO_CORE_IMPL_H */

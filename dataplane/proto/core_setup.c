@@ -56,6 +56,7 @@ rg_core_config_default(struct rg_core_config *cfg)
 	cfg->pto_ns_max = RG_NS_PER_S;
 	cfg->pace_rate_bytes_per_s = 0;
 	cfg->pace_burst_bytes = 64 * 1024;
+	cfg->pacing = RG_PACING_FIXED;
 	cfg->hello_interval_ns = 100 * RG_NS_PER_MS;
 	cfg->ping_interval_ns = 100 * RG_NS_PER_MS;
 	cfg->pn_start_max = 1ull << 31;
@@ -103,6 +104,8 @@ rg_core_config_check(const struct rg_core_config *cfg, char *err, size_t errlen)
 	if (cfg->ack_every_pkts == 0 || cfg->initial_rtt_ns == 0 || cfg->granularity_ns == 0 ||
 	    cfg->pto_ns_max == 0 || cfg->hello_interval_ns == 0 || cfg->ping_interval_ns == 0)
 		return fail(err, errlen, "ack_every_pkts and the timers must be > 0");
+	if (cfg->pacing != RG_PACING_FIXED && cfg->pacing != RG_PACING_ADAPTIVE)
+		return fail(err, errlen, "pacing must be fixed or adaptive");
 	if (cfg->pace_rate_bytes_per_s != 0 && cfg->pace_burst_bytes < cfg->pkt_bytes_max)
 		return fail(err, errlen, "pace_burst_bytes must hold one packet");
 	/*
@@ -260,10 +263,28 @@ rg_core_add_peer(struct rg_core *c, uint16_t peer_gw, uint16_t lanes_total)
 	return 0;
 }
 
+static void
+lane_cc_init(struct rg_core *c, struct rg_lane *l, uint64_t now_ns)
+{
+	const struct rg_core_config *cfg = &c->cfg;
+	struct rg_cc_config ccfg = {
+		.pacing = cfg->pacing,
+		.rate_bytes_per_s = cfg->pace_rate_bytes_per_s,
+		.cwnd_bytes_max = cfg->inflight_bytes_max,
+		.pkt_bytes = cfg->pkt_bytes_max,
+		.initial_rtt_ns = cfg->initial_rtt_ns,
+	};
+
+	/* The lane's first packet number is random: its bits pick the first gain phase. */
+	rg_cc_init(&l->cc, &ccfg, (uint32_t)(l->rec.pn_next >> 4), now_ns);
+	rg_lane_cc_apply(l, now_ns);
+}
+
 void
 rg_lane_reset(struct rg_core *c, struct rg_lane *l, uint64_t now_ns)
 {
 	rg_recovery_reset(&l->rec, rg_core_pn_start(c));
+	lane_cc_init(c, l, now_ns);
 	rg_ackr_reset(&l->ackr);
 	l->rtx.head = l->rtx.tail = 0;
 	l->ctlq.head = l->ctlq.tail = 0;
@@ -393,6 +414,11 @@ rg_core_lane_info(const struct rg_core *c, uint16_t idx, struct rg_lane_info *ou
 		.pto_fired = l->rec.pto_fired,
 		.rtx_queued = l->rtx.tail - l->rtx.head,
 		.last_rx_ns = l->last_rx_ns,
+		.pacing_rate_bytes_per_s = l->pacer.rate_bytes_per_s,
+		.cwnd_bytes = l->rec.window_bytes,
+		.btl_bw_bytes_per_s = rg_cc_btl_bw(&l->cc),
+		.delivered_bytes = l->rec.delivered_bytes,
+		.cc_state = l->cc.state,
 	};
 	return 0;
 }
@@ -454,10 +480,14 @@ stream_check(const struct rg_core *c, uint32_t i)
 int
 rg_core_check(const struct rg_core *c)
 {
-	for (uint16_t i = 0; i < c->nlanes; i++)
-		if (rg_ackr_check(&c->lanes[i].ackr) != 0 ||
-		    rg_recovery_check(&c->lanes[i].rec) != 0)
+	for (uint16_t i = 0; i < c->nlanes; i++) {
+		const struct rg_lane *l = &c->lanes[i];
+
+		if (rg_ackr_check(&l->ackr) != 0 || rg_recovery_check(&l->rec) != 0 ||
+		    rg_cc_check(&l->cc) != 0 || l->rec.window_bytes != rg_cc_cwnd(&l->cc) ||
+		    l->pacer.rate_bytes_per_s != rg_cc_pacing_rate(&l->cc))
 			return -1;
+	}
 	for (uint32_t i = 0; i < c->nstreams; i++)
 		if (stream_check(c, i) != 0)
 			return -1;

@@ -53,6 +53,12 @@ rg_recovery_reset(struct rg_recovery *r, uint64_t pn_start)
 	r->pto_count = 0;
 	r->last_eliciting_ns = 0;
 	r->loss_time_ns = RG_NS_NEVER;
+	r->window_bytes = r->cfg.bytes_max;
+	r->delivered_bytes = 0;
+	r->delivered_ns = 0;
+	r->first_sent_ns = 0;
+	r->app_limited_bytes = 0;
+	memset(&r->rs, 0, sizeof(r->rs));
 	rg_rtt_init(&r->rtt, r->cfg.initial_rtt_ns);
 }
 
@@ -60,8 +66,14 @@ int
 rg_recovery_can_send(const struct rg_recovery *r, uint32_t bytes, uint32_t nframes)
 {
 	return r->tail - r->head < r->cfg.pkts_max &&
-	       r->bytes_in_flight + bytes <= r->cfg.bytes_max &&
+	       r->bytes_in_flight + bytes <= r->window_bytes &&
 	       rg_recovery_frefs_free(r) >= nframes;
+}
+
+void
+rg_recovery_set_window(struct rg_recovery *r, uint64_t window_bytes)
+{
+	r->window_bytes = RG_MIN(RG_MAX(window_bytes, 1), r->cfg.bytes_max);
 }
 
 void
@@ -72,8 +84,14 @@ rg_recovery_on_sent(struct rg_recovery *r, uint64_t pn, uint64_t now_ns, uint32_
 
 	RG_ASSERT(r->tail - r->head < r->cfg.pkts_max);
 	RG_DEBUG_ASSERT(r->tail == r->head || at(r, r->tail - 1)->pn < pn);
+	if (r->pkts_in_flight == 0) /* a fresh start: the interval opens now */
+		r->first_sent_ns = r->delivered_ns = now_ns;
 	s = at(r, r->tail++);
 	s->pn = pn;
+	s->delivered_bytes = r->delivered_bytes;
+	s->delivered_ns = r->delivered_ns;
+	s->first_sent_ns = r->first_sent_ns;
+	s->app_limited = r->app_limited_bytes != 0;
 	s->time_ns = now_ns;
 	s->fref_first = r->fref_tail - nframes;
 	s->bytes = bytes;
@@ -92,10 +110,47 @@ resolve(struct rg_recovery *r, struct rg_sent *s, int acked, rg_fref_fn fn, void
 	s->state = acked ? RG_SENT_ACKED : RG_SENT_LOST;
 	r->bytes_in_flight -= s->bytes;
 	r->pkts_in_flight--;
-	if (acked)
+	if (acked) {
 		r->acked_pkts++;
-	else
+	} else {
 		r->lost_pkts++;
+		r->lost_bytes += s->bytes;
+	}
+}
+
+/* An acked packet feeds the lane's delivered count and, when it is the newest yet, the sample. */
+static void
+rate_on_acked(struct rg_recovery *r, const struct rg_sent *s, uint64_t now_ns)
+{
+	struct rg_rate_sample *rs = &r->rs;
+
+	r->delivered_bytes += s->bytes;
+	r->delivered_ns = now_ns;
+	rs->newly_acked_bytes += s->bytes;
+	if (rs->valid && s->delivered_bytes < rs->prior_delivered_bytes)
+		return;
+	rs->valid = 1; /* provisionally: rate_finish decides */
+	rs->prior_delivered_bytes = s->delivered_bytes;
+	rs->app_limited = s->app_limited;
+	/* send span = s->time_ns - s->first_sent_ns, ack span = now - s->delivered_ns */
+	rs->interval_ns = RG_MAX(s->time_ns - s->first_sent_ns, now_ns - s->delivered_ns);
+	r->first_sent_ns = s->time_ns;
+}
+
+static void
+rate_finish(struct rg_recovery *r)
+{
+	struct rg_rate_sample *rs = &r->rs;
+
+	rs->lane_delivered_bytes = r->delivered_bytes;
+	if (r->app_limited_bytes != 0 && r->delivered_bytes > r->app_limited_bytes)
+		r->app_limited_bytes = 0;
+	if (!rs->valid)
+		return;
+	rs->delivered_bytes = r->delivered_bytes - rs->prior_delivered_bytes;
+	/* Shorter than the min RTT: acks came compressed; the rate would be overstated. */
+	if (rs->interval_ns == 0 || r->rtt.min_ns == RG_NS_NEVER || rs->interval_ns < r->rtt.min_ns)
+		rs->valid = 0;
 }
 
 /* Retires resolved packets at the head, freeing their frame references (FIFO order). */
@@ -161,6 +216,7 @@ rg_recovery_on_ack(struct rg_recovery *r, const struct rg_frame *ack, uint64_t n
 	int largest_newly = 0;
 	uint64_t largest_sent_ns = 0;
 
+	memset(&r->rs, 0, sizeof(r->rs));
 	if (largest >= r->pn_next)
 		return 0; /* acks a number never sent: ignore the frame (counted by the caller) */
 	for (unsigned k = 0; k < ack->ack.nranges; k++) {
@@ -177,6 +233,7 @@ rg_recovery_on_ack(struct rg_recovery *r, const struct rg_frame *ack, uint64_t n
 				largest_newly = 1;
 				largest_sent_ns = s->time_ns;
 			}
+			rate_on_acked(r, s, now_ns);
 			resolve(r, s, 1, fn, ctx);
 			newly++;
 		}
@@ -185,9 +242,12 @@ rg_recovery_on_ack(struct rg_recovery *r, const struct rg_frame *ack, uint64_t n
 		r->largest_acked = largest;
 		r->largest_acked_valid = 1;
 	}
-	if (largest_newly && now_ns >= largest_sent_ns)
+	if (largest_newly && now_ns >= largest_sent_ns) {
 		rg_rtt_sample(&r->rtt, now_ns - largest_sent_ns, ack->ack.ack_delay_ns,
 			      r->cfg.ack_delay_ns_max);
+		r->rs.rtt_ns = RG_MAX(r->rtt.latest_ns, 1);
+	}
+	rate_finish(r);
 	if (newly > 0)
 		r->pto_count = 0;
 	detect_lost(r, now_ns, fn, ctx);
@@ -243,6 +303,8 @@ rg_recovery_check(const struct rg_recovery *r)
 
 	if (r->tail - r->head > r->cfg.pkts_max || r->fref_tail - r->fref_head > r->cfg.frefs_max)
 		return -1;
+	if (r->window_bytes == 0 || r->window_bytes > r->cfg.bytes_max)
+		return -1;
 	for (uint64_t i = r->head; i < r->tail; i++) {
 		const struct rg_sent *s = at(r, i);
 
@@ -250,6 +312,8 @@ rg_recovery_check(const struct rg_recovery *r)
 			return -1;
 		if (s->state != RG_SENT_IN_FLIGHT)
 			continue;
+		if (s->delivered_bytes > r->delivered_bytes)
+			return -1;
 		bytes += s->bytes;
 		pkts++;
 		if (s->fref_first < r->fref_head || s->fref_first + s->nframes > r->fref_tail)

@@ -18,12 +18,31 @@
  *   4. a packet is resolved once: IN_FLIGHT → ACKED or IN_FLIGHT → LOST; a late
  *      ACK of a LOST packet changes nothing (its frames were already handed
  *      back), so each frame has at most one live copy in flight.
+ *   5. 0 < window_bytes <= bytes_max; every IN_FLIGHT entry's delivered_bytes
+ *      is <= the lane's delivered_bytes (a packet records the count when it
+ *      left, and the count only grows).
+ *
+ * Delivery-rate sampling (draft-cheng-iccrg-delivery-rate-estimation): the
+ * lane counts the bytes delivered (acked), and each packet records, when it
+ * leaves, that count, when it last grew, and when the packet that opened the
+ * current sampling interval was sent. When an ACK newly acks packets, the
+ * newest of them (the largest recorded count) closes an interval:
+ *
+ *   delivered = lane delivered now − its recorded count
+ *   interval  = max(its send time − its first_sent, now − its delivered_ns)
+ *
+ * Taking the larger of the send and ack spans keeps a burst of acks (ack
+ * compression) from overstating the rate; a sample shorter than the min RTT
+ * is still marked invalid. While the sender has nothing to send
+ * (rg_recovery_on_app_limited) the samples are marked app-limited until the
+ * bytes in flight at that moment are delivered.
  */
 #ifndef RG_PROTO_RECOVERY_H
 #define RG_PROTO_RECOVERY_H
 
 #include <stdint.h>
 
+#include "cc.h"
 #include "rtt.h"
 #include "wire.h"
 
@@ -52,11 +71,14 @@ enum rg_sent_state {
 struct rg_sent {
 	uint64_t pn;
 	uint64_t time_ns;
-	uint64_t fref_first; /* absolute index in the fref ring */
+	uint64_t fref_first;      /* absolute index in the fref ring */
+	uint64_t delivered_bytes; /* the lane's delivered count when this packet left */
+	uint64_t delivered_ns;    /* when that count last grew, as of then */
+	uint64_t first_sent_ns;   /* send time of the packet that opened the interval */
 	uint32_t bytes;
 	uint16_t nframes;
 	uint8_t state;
-	uint8_t reserved;
+	uint8_t app_limited; /* sent while the lane had nothing more to send */
 };
 
 struct rg_recovery_config {
@@ -82,10 +104,19 @@ struct rg_recovery {
 	uint32_t pkts_in_flight;
 	uint32_t pto_count;
 	uint64_t last_eliciting_ns; /* when the last tracked packet was sent */
+	uint64_t
+	    window_bytes; /* the congestion window, <= cfg.bytes_max (rg_recovery_set_window) */
+	/* delivery-rate sampling, see the top of this file */
+	uint64_t delivered_bytes;   /* acked bytes of tracked packets since the last reset */
+	uint64_t delivered_ns;      /* when delivered_bytes last grew */
+	uint64_t first_sent_ns;     /* send time of the newest packet that closed an interval */
+	uint64_t app_limited_bytes; /* 0, or samples are app-limited until delivered passes it */
+	struct rg_rate_sample rs;   /* what the last rg_recovery_on_ack saw */
 	uint64_t loss_time_ns;      /* earliest time-threshold loss, or RG_NS_NEVER */
 	struct rg_rtt rtt;
 	/* Totals, for stats. */
 	uint64_t acked_pkts, lost_pkts, pto_fired, spurious_acks;
+	uint64_t lost_bytes;
 };
 
 /* Called once per frame of a packet when it is acked (acked = 1) or declared lost (0). */
@@ -99,8 +130,25 @@ void rg_recovery_fini(struct rg_recovery *r, const struct rg_mem *mem);
 /* Forgets everything in flight (the peer restarted) and restarts numbering at pn_start. */
 void rg_recovery_reset(struct rg_recovery *r, uint64_t pn_start);
 
-/* Whether one more ack-eliciting packet of bytes with up to nframes frames may leave. */
+/*
+ * Whether one more ack-eliciting packet of bytes with up to nframes frames
+ * may leave: the ring, the frame references and the window (window_bytes,
+ * itself at most bytes_max) all have room.
+ */
 int rg_recovery_can_send(const struct rg_recovery *r, uint32_t bytes, uint32_t nframes);
+
+/* Sets the congestion window, clamped to [1, bytes_max]. Packets in flight stay in flight. */
+void rg_recovery_set_window(struct rg_recovery *r, uint64_t window_bytes);
+
+/*
+ * The sender could send (window and pacer allow) but has nothing to: rate
+ * samples are app-limited until what is in flight now is delivered.
+ */
+static inline void
+rg_recovery_on_app_limited(struct rg_recovery *r)
+{
+	r->app_limited_bytes = RG_MAX(r->delivered_bytes + r->bytes_in_flight, 1);
+}
 
 /* Room for frame references in the packet being built, given the ones taken so far. */
 static inline uint32_t
@@ -133,7 +181,8 @@ void rg_recovery_on_sent(struct rg_recovery *r, uint64_t pn, uint64_t now_ns, ui
 /*
  * Processes an ACK frame received at now_ns: acked packets' frames go to
  * fn(.., 1), packets found lost go to fn(.., 0). Returns the number of newly
- * acked packets. Bounded by the ring size.
+ * acked packets, and leaves the ACK's delivery-rate sample in r->rs.
+ * Bounded by the ring size.
  */
 uint32_t rg_recovery_on_ack(struct rg_recovery *r, const struct rg_frame *ack, uint64_t now_ns,
 			    rg_fref_fn fn, void *ctx);

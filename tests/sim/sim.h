@@ -26,6 +26,7 @@
 
 #define SIM_GW_MAX      8
 #define SIM_STREAMS_MAX 1024
+#define SIM_LANES_MAX   16
 
 /* X-macro: fault classes; each reports how many it injected. */
 #define SIM_FAULTS(X)  \
@@ -87,7 +88,26 @@ struct sim_config {
 	double partitions_per_s; /* mean rate of link partitions (each 0.2 .. 3 s) */
 	double crashes_per_s;    /* mean rate of gateway crashes (down 0.05 .. 1 s) */
 	double stall;            /* probability a consumer refuses a delivery (-EAGAIN) */
-	double pace_mbit_s;      /* per-lane pacing rate; 0 = unpaced */
+	double pace_mbit_s;      /* per-lane pacing rate; 0 = unpaced (adaptive: a cap; 0 = none) */
+	int pacing;              /* enum rg_pacing: fixed or adaptive */
+	/*
+	 * An optional bottleneck on every link: packets leave at bottleneck_mbit_s
+	 * (UDP payload bytes, as the pacer counts them) through a FIFO of
+	 * queue_bytes; a packet that does not fit is dropped (tail drop). Random
+	 * loss hits after the bottleneck, so a lost packet has used link time.
+	 */
+	double bottleneck_mbit_s; /* 0 = no bottleneck */
+	uint64_t queue_bytes;
+	/* traffic shape for goodput scenarios */
+	int one_way;             /* only gateway 0 sends; streams go round robin over lanes */
+	int greedy;              /* producers keep their stream queues full (always backlogged) */
+	uint32_t record_bytes;   /* every record this size; 0 = the mixed sizes */
+	uint32_t window_records; /* per-stream credit; 0 = 64 */
+	/* goodput criteria, over [measure_from_s, duration_s); 0 = not checked */
+	double measure_from_s;
+	double goal_goodput;   /* total goodput >= this × the reference rate */
+	double goal_share;     /* slowest lane >= this × the fastest */
+	double goal_queue_bdp; /* max bottleneck queue while measuring <= this × BDP */
 	/* output */
 	int progress; /* print a progress line each simulated second */
 	int verbose;
@@ -106,11 +126,30 @@ struct sim_result {
 	uint64_t packets;
 	uint64_t retransmits;
 	char violation[256]; /* the first violation, for the report */
+	/* goodput scenarios: payload bytes checked per lane of gateway 0 while measuring */
+	uint64_t lane_bytes[SIM_LANES_MAX];
+	double measure_s;
+	uint64_t link_bytes;         /* bytes through gateway 0's bottleneck while measuring */
+	uint64_t queue_max_bytes;    /* deepest bottleneck queue, whole run */
+	uint64_t queue_max_measured; /* ... while measuring */
+	uint64_t queue_drops;        /* tail drops, whole run */
+	struct rg_lane_info
+	    lanes[SIM_LANES_MAX]; /* gateway 0's lanes at the end of the fault phase */
+	int nlanes;
 };
 
 /* Scenarios (tests/sim/sim_<area>_<scenario>.c). */
 void sim_replication_faults(struct sim_config *cfg);
 void sim_replication_clean(struct sim_config *cfg);
+void sim_pacing_fixed(struct sim_config *cfg);
+void sim_pacing_adaptive(struct sim_config *cfg);
+void sim_pacing_adaptive_lossy(struct sim_config *cfg);
+void sim_pacing_share(struct sim_config *cfg);
+
+/* The reference rate of a goodput scenario (bytes/s): the bottleneck's, else the pacing rate. */
+double sim_ref_rate(const struct sim_config *cfg);
+/* Goodput of lane l over the measured window (payload bytes/s). */
+double sim_lane_goodput(const struct sim_result *res, int l);
 
 /* Runs one seed. Returns 0 when every anomaly is 0, every enabled fault fired and records were checked. */
 int sim_run(const struct sim_config *cfg, struct sim_result *res);

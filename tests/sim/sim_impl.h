@@ -40,6 +40,7 @@ struct sim_link {
 	int bad;                  /* Gilbert–Elliott state */
 	uint64_t last_arrival_ns; /* FIFO: the latest arrival scheduled on this link */
 	uint64_t partition_drops;
+	uint64_t busy_until_ns; /* bottleneck: when the last queued packet has left */
 };
 
 /* One stream: its producer at src and its consumer at dst. */

@@ -7,6 +7,8 @@
  *   rg-sim --seeds 50               the default sweep (seeds 1..50)
  *   rg-sim --demo                   one seed with a progress line per simulated second
  *   rg-sim --expect lost            pass only if the run FAILS with lost > 0 (canaries)
+ *   rg-sim --scenario adaptive      a pacing scenario: prints goodput per lane and the
+ *                                   bottleneck queue, fails when a criterion is missed
  */
 #include <errno.h>
 #include <getopt.h>
@@ -27,12 +29,14 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-		"usage: rg-sim [--scenario faults|clean] [--seed S] [--seeds N] [--duration SEC]\n"
+		"usage: rg-sim [--scenario faults|clean|fixed|adaptive|adaptive_lossy|share]\n"
+		"              [--seed S] [--seeds N] [--duration SEC]\n"
 		"              [--loss P] [--burst P] [--dup P] [--reorder P] [--corrupt P]\n"
 		"              [--jitter MS] [--delay MS] [--partitions PER_S] [--crashes PER_S]\n"
 		"              [--stall P] [--rate REC_PER_S] [--streams N] [--gateways N] "
 		"[--lanes N]\n"
-		"              [--pace MBIT_S_PER_LANE]\n"
+		"              [--pace MBIT_S_PER_LANE] [--pacing fixed|adaptive]\n"
+		"              [--bottleneck MBIT_S] [--queue BYTES]\n"
 		"              [--demo] [--progress] [--expect ANOMALY] [--quiet]\n");
 }
 
@@ -94,16 +98,89 @@ print_json(const struct totals *t, double wall, int pass)
 	printf("},\"verdict\":\"%s\"}\n", pass ? "pass" : "fail");
 }
 
+/* Scenarios by their --scenario name. */
+static const struct {
+	const char *name;
+	void (*fill)(struct sim_config *c);
+} scenarios[] = {
+	{ "faults", sim_replication_faults },
+	{ "clean", sim_replication_clean },
+	{ "fixed", sim_pacing_fixed },
+	{ "adaptive", sim_pacing_adaptive },
+	{ "adaptive_lossy", sim_pacing_adaptive_lossy },
+	{ "share", sim_pacing_share },
+};
+
+static int
+scenario_index(const char *name)
+{
+	for (size_t i = 0; i < RG_ARRAY_SIZE(scenarios); i++)
+		if (strcmp(name, scenarios[i].name) == 0)
+			return (int)i;
+	return -1;
+}
+
+static const char *
+scenario_of(const struct sim_config *c)
+{
+	for (size_t i = 0; i < RG_ARRAY_SIZE(scenarios); i++) {
+		struct sim_config x = { 0 };
+
+		scenarios[i].fill(&x);
+		if (strcmp(x.name, c->name) == 0)
+			return scenarios[i].name;
+	}
+	return "faults";
+}
+
 static void
 print_repro(const char *argv0, const struct sim_config *c)
 {
 	printf("  repro: %s --scenario %s --seed %llu --duration %g --loss %g --burst %g --dup %g "
 	       "--reorder %g --corrupt %g --jitter %g --partitions %g --crashes %g --stall %g "
-	       "--pace %g\n",
-	       argv0, strcmp(c->name, "replication_clean") == 0 ? "clean" : "faults",
-	       (unsigned long long)c->seed, c->duration_s, c->loss, c->burst_enter, c->dup,
-	       c->reorder, c->corrupt, c->jitter_ms, c->partitions_per_s, c->crashes_per_s,
-	       c->stall, c->pace_mbit_s);
+	       "--pace %g --pacing %s --bottleneck %g --queue %llu\n",
+	       argv0, scenario_of(c), (unsigned long long)c->seed, c->duration_s, c->loss,
+	       c->burst_enter, c->dup, c->reorder, c->corrupt, c->jitter_ms, c->partitions_per_s,
+	       c->crashes_per_s, c->stall, c->pace_mbit_s,
+	       c->pacing == RG_PACING_ADAPTIVE ? "adaptive" : "fixed", c->bottleneck_mbit_s,
+	       (unsigned long long)c->queue_bytes);
+}
+
+/* A goodput scenario's figures: per lane, the link, the queue, the controller's view. */
+static void
+print_goodput(const struct sim_config *c, const struct sim_result *r)
+{
+	double ref = sim_ref_rate(c), total = 0, lo = -1, hi = 0;
+	double bdp = ref * 2 * c->delay_ms / 1e3;
+
+	if (c->goal_goodput <= 0 && c->goal_share <= 0 && c->goal_queue_bdp <= 0)
+		return;
+	for (int l = 0; l < c->lanes && l < SIM_LANES_MAX; l++) {
+		double g = sim_lane_goodput(r, l);
+		const struct rg_lane_info *li = l < r->nlanes ? &r->lanes[l] : NULL;
+
+		total += g;
+		lo = lo < 0 ? g : RG_MIN(lo, g);
+		hi = RG_MAX(hi, g);
+		printf("  lane %d: goodput %.3f MB/s (%.1f %% of %.3f MB/s)", l, g / 1e6,
+		       100 * g / ref, ref / 1e6);
+		if (li != NULL)
+			printf(", cc %s, pacing %.3f MB/s, btl_bw %.3f MB/s, cwnd %llu B, "
+			       "min_rtt %.1f ms, lost %llu pkts",
+			       rg_cc_state_name(li->cc_state), li->pacing_rate_bytes_per_s / 1e6,
+			       li->btl_bw_bytes_per_s / 1e6, (unsigned long long)li->cwnd_bytes,
+			       li->min_rtt_ns / 1e6, (unsigned long long)li->pkts_lost);
+		printf("\n");
+	}
+	printf("  goodput total %.3f MB/s = %.1f %% of the link; lane share (min/max) %.3f; "
+	       "link busy %.1f %%\n",
+	       total / 1e6, 100 * total / ref, hi > 0 ? lo / hi : 0,
+	       r->measure_s > 0 ? 100 * r->link_bytes / r->measure_s / ref : 0);
+	printf("  bottleneck queue max %llu B = %.2f BDP while measuring, %llu B = %.2f BDP over "
+	       "the run (BDP %.0f B, queue %llu B); tail drops %llu\n",
+	       (unsigned long long)r->queue_max_measured, r->queue_max_measured / bdp,
+	       (unsigned long long)r->queue_max_bytes, r->queue_max_bytes / bdp, bdp,
+	       (unsigned long long)c->queue_bytes, (unsigned long long)r->queue_drops);
 }
 
 static int
@@ -149,6 +226,9 @@ enum {
 	OPT_SCENARIO,
 	OPT_HELP,
 	OPT_PACE,
+	OPT_PACING,
+	OPT_BOTTLENECK,
+	OPT_QUEUE,
 };
 
 static const struct option options[] = {
@@ -176,6 +256,9 @@ static const struct option options[] = {
 	{ "scenario", required_argument, NULL, OPT_SCENARIO },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "pace", required_argument, NULL, OPT_PACE },
+	{ "pacing", required_argument, NULL, OPT_PACING },
+	{ "bottleneck", required_argument, NULL, OPT_BOTTLENECK },
+	{ "queue", required_argument, NULL, OPT_QUEUE },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -213,6 +296,20 @@ apply_option(struct sim_config *c, int opt, const char *arg, double *seeds, doub
 		return parse_double(arg, "stall", 0, 0.5, &c->stall);
 	case OPT_PACE:
 		return parse_double(arg, "pace", 0, 1e6, &c->pace_mbit_s);
+	case OPT_PACING:
+		if (strcmp(arg, "fixed") != 0 && strcmp(arg, "adaptive") != 0) {
+			fprintf(stderr, "rg-sim: --pacing: 'fixed' or 'adaptive'\n");
+			return -1;
+		}
+		c->pacing = strcmp(arg, "adaptive") == 0 ? RG_PACING_ADAPTIVE : RG_PACING_FIXED;
+		return 0;
+	case OPT_BOTTLENECK:
+		return parse_double(arg, "bottleneck", 0, 1e5, &c->bottleneck_mbit_s);
+	case OPT_QUEUE:
+		if (parse_double(arg, "queue", 1500, 1e10, &v) != 0)
+			return -1;
+		c->queue_bytes = (uint64_t)v;
+		return 0;
 	case OPT_RATE:
 		return parse_double(arg, "rate", 1, 1e6, &c->records_per_s);
 	case OPT_STREAMS:
@@ -245,16 +342,13 @@ struct cli {
 static int
 parse_cli(int argc, char **argv, struct cli *o)
 {
-	int opt, clean = 0;
+	int opt, sc = 0;
 
 	/* The scenario comes first so that flags override it, whatever their order. */
 	for (int i = 1; i + 1 < argc; i++)
-		if (strcmp(argv[i], "--scenario") == 0)
-			clean = strcmp(argv[i + 1], "clean") == 0;
-	if (clean)
-		sim_replication_clean(&o->cfg);
-	else
-		sim_replication_faults(&o->cfg);
+		if (strcmp(argv[i], "--scenario") == 0 && scenario_index(argv[i + 1]) >= 0)
+			sc = scenario_index(argv[i + 1]);
+	scenarios[sc].fill(&o->cfg);
 	while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
 		switch (opt) {
 		case OPT_DEMO:
@@ -270,8 +364,10 @@ parse_cli(int argc, char **argv, struct cli *o)
 			o->expect = optarg;
 			break;
 		case OPT_SCENARIO:
-			if (strcmp(optarg, "clean") != 0 && strcmp(optarg, "faults") != 0) {
-				fprintf(stderr, "rg-sim: --scenario: 'faults' or 'clean'\n");
+			if (scenario_index(optarg) < 0) {
+				fprintf(stderr,
+					"rg-sim: --scenario: faults, clean, fixed, adaptive, "
+					"adaptive_lossy or share\n");
 				return 2;
 			}
 			break;
@@ -310,6 +406,8 @@ sweep(struct cli *o, const char *argv0, struct totals *t)
 		cfg->seed = (uint64_t)o->seed + i;
 		sim_run(cfg, &r);
 		add(t, &r);
+		if (!o->quiet)
+			print_goodput(cfg, &r);
 		if (sim_verdict(cfg, &r, msg, sizeof(msg)) != 0) {
 			t->failed++;
 			if (o->expect == NULL || !o->quiet) {

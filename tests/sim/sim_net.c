@@ -148,7 +148,8 @@ corrupt(struct sim *s, struct sim_pkt *p)
  * (fifo = 0) let a packet pass others.
  */
 static void
-deliver_later(struct sim *s, int src, int dst, struct sim_pkt *p, uint64_t extra_ns, int fifo)
+deliver_later(struct sim *s, int src, int dst, struct sim_pkt *p, uint64_t base_ns,
+	      uint64_t extra_ns, int fifo)
 {
 	const struct sim_config *c = &s->cfg;
 	struct sim_link *l = &s->links[src][dst];
@@ -162,12 +163,43 @@ deliver_later(struct sim *s, int src, int dst, struct sim_pkt *p, uint64_t extra
 	} else if (c->jitter_ms > 0) {
 		delay += sim_rand(s) % (uint64_t)(c->jitter_ms * 1e6 + 1);
 	}
-	at = s->now + delay;
+	at = base_ns + delay;
 	if (fifo) {
 		at = RG_MAX(at, l->last_arrival_ns);
 		l->last_arrival_ns = at;
 	}
 	sim_heap_push(s, at, SIM_EV_ARRIVE, dst, p, 0);
+}
+
+/*
+ * The bottleneck: a FIFO drained at bottleneck_mbit_s. The bytes still
+ * queued at now are what the link has not sent yet, (busy_until - now) ×
+ * rate; a packet that would take the queue past queue_bytes is dropped.
+ * Returns when the packet has left the bottleneck, or RG_NS_NEVER if dropped.
+ */
+static uint64_t
+bottleneck(struct sim *s, int src, struct sim_link *l, size_t len)
+{
+	const struct sim_config *c = &s->cfg;
+	double rate = c->bottleneck_mbit_s * 125000.0; /* bytes/s */
+	uint64_t start = RG_MAX(l->busy_until_ns, s->now), queued;
+	int measuring = s->faults_on && s->now >= (uint64_t)(c->measure_from_s * 1e9);
+
+	if (rate <= 0)
+		return s->now;
+	queued = (uint64_t)((double)(start - s->now) * rate / 1e9);
+	if (queued + len > c->queue_bytes) {
+		s->res.queue_drops++;
+		return RG_NS_NEVER;
+	}
+	l->busy_until_ns = start + (uint64_t)((double)len * 1e9 / rate);
+	s->res.queue_max_bytes = RG_MAX(s->res.queue_max_bytes, queued + len);
+	if (measuring) {
+		s->res.queue_max_measured = RG_MAX(s->res.queue_max_measured, queued + len);
+		if (src == 0)
+			s->res.link_bytes += len;
+	}
+	return l->busy_until_ns;
 }
 
 void
@@ -176,13 +208,16 @@ sim_net_send(struct sim *s, int src, int dst, const uint8_t *data, size_t len)
 	const struct sim_config *c = &s->cfg;
 	struct sim_link *l = &s->links[src][dst];
 	struct sim_pkt *p;
-	uint64_t extra = 0;
+	uint64_t extra = 0, left;
 
 	s->res.packets++;
 	if (l->partitioned) {
 		l->partition_drops++;
 		return;
 	}
+	left = bottleneck(s, src, l, len);
+	if (left == RG_NS_NEVER)
+		return;
 	if (s->faults_on) {
 		if (sim_chance(s, c->loss)) {
 			s->res.faults[SIM_FAULT_loss]++;
@@ -209,9 +244,9 @@ sim_net_send(struct sim *s, int src, int dst, const uint8_t *data, size_t len)
 
 			s->pkts_live++;
 			s->res.faults[SIM_FAULT_duplication]++;
-			deliver_later(s, src, dst, d,
+			deliver_later(s, src, dst, d, left,
 				      sim_rand(s) % (uint64_t)(c->delay_ms * 1e6 + 1), 0);
 		}
 	}
-	deliver_later(s, src, dst, p, extra, extra == 0);
+	deliver_later(s, src, dst, p, left, extra, extra == 0);
 }

@@ -28,6 +28,7 @@
 #define CONSUME_TICK_NS   (2 * RG_NS_PER_MS)
 #define CHECK_TICK_NS     (10 * RG_NS_PER_MS)
 #define PUBLISH_BURST_MAX 256  /* per stream per produce tick */
+#define GREEDY_AHEAD      16   /* greedy producers: records made but not yet taken */
 #define SEND_BURST_MAX    512  /* packets per gateway per wake */
 #define SPINS_MAX         1000 /* consecutive wakes that found the core due but idle */
 
@@ -47,6 +48,8 @@ rec_len(const struct sim *s, uint64_t id, uint64_t seq)
 	uint64_t h = rec_seed(id, seq), h2 = rg_splitmix64(&h);
 	uint64_t r = h2 % 1000;
 
+	if (s->cfg.record_bytes != 0)
+		return s->cfg.record_bytes;
 	if (s->cfg.large_every && (h >> 8) % s->cfg.large_every == 0)
 		return 65536 + (uint32_t)(h2 % (RG_RECORD_BYTES_MAX - 65536 + 1));
 	if (r < 10)
@@ -147,6 +150,9 @@ check_fragment(struct sim *s, struct sim_stream *st, const struct rg_rx_frag *f)
 	if (!st->c_bad) {
 		s->res.checked++;
 		s->res.bytes_checked += f->record_len;
+		if (st->src == 0 && st->lane < SIM_LANES_MAX && s->faults_on &&
+		    s->now >= (uint64_t)(s->cfg.measure_from_s * 1e9))
+			s->res.lane_bytes[st->lane] += f->record_len;
 	}
 	seen_set(st, f->seq);
 	st->c_next = f->seq + 1;
@@ -323,6 +329,17 @@ gw_config(struct sim *s, struct sim_gw *g, struct rg_core_config *c)
 	c->hello_interval_ns = 50 * RG_NS_PER_MS;
 	c->pace_rate_bytes_per_s = (uint64_t)(s->cfg.pace_mbit_s * 1e6 / 8);
 	c->pace_burst_bytes = 16 * c->pkt_bytes_max;
+	c->pacing = (enum rg_pacing)s->cfg.pacing;
+	if (s->cfg.window_records != 0) {
+		/* A goodput run: queues and windows sized so that only the link and pacing bind. */
+		c->rx_window_records = s->cfg.window_records;
+		c->tx_stream_records_max = s->cfg.window_records;
+		c->tx_records_max = (uint32_t)s->nstreams * c->tx_stream_records_max;
+		c->rx_frags_max = (uint32_t)s->nstreams * s->cfg.window_records;
+		c->inflight_pkts_max = 4096;
+		c->inflight_frames_max = 16384;
+		c->inflight_bytes_max = 4u << 20;
+	}
 	c->rng = (struct rg_rng){ .next = core_rng, .ctx = g };
 }
 
@@ -496,9 +513,24 @@ on_partition(struct sim *s)
 		      SIM_EV_HEAL_LINK, a, NULL, (uint64_t)b);
 }
 
+/* Gateway 0's lanes as the fault phase ends: the controller's view, for goodput reports. */
+static void
+snapshot_lanes(struct sim *s)
+{
+	struct sim_gw *g = &s->gws[0];
+
+	s->res.measure_s = s->cfg.duration_s - s->cfg.measure_from_s;
+	s->res.nlanes = 0;
+	if (!g->alive)
+		return;
+	for (uint16_t i = 0; i < rg_core_lanes(g->core) && i < SIM_LANES_MAX; i++)
+		rg_core_lane_info(g->core, i, &s->res.lanes[s->res.nlanes++]);
+}
+
 static void
 on_phase_end(struct sim *s)
 {
+	snapshot_lanes(s);
 	s->faults_on = 0;
 	s->producing = 0;
 	s->heal_start_ns = s->now;
@@ -586,7 +618,11 @@ on_produce(struct sim *s, struct sim_gw *g)
 
 		if (st->src != g->idx)
 			continue;
-		if (s->producing) {
+		if (s->producing && s->cfg.greedy) {
+			/* Always backlogged: made records stay GREEDY_AHEAD ahead of what the core took. */
+			if (st->next_pub != 0)
+				st->head = RG_MAX(st->head, st->next_pub - 1 + GREEDY_AHEAD);
+		} else if (s->producing) {
 			/* Poisson-ish arrivals: the mean rate with ±50 % noise per tick. */
 			st->owed +=
 			    s->cfg.records_per_s * (PRODUCE_TICK_NS / 1e9) * (0.5 + sim_uniform(s));
@@ -668,6 +704,9 @@ on_event(struct sim *s, const struct sim_ev *ev)
 
 /* ---- a run ---- */
 
+static int goodput_verdict(const struct sim_config *cfg, const struct sim_result *res, char *msg,
+			   size_t msglen);
+
 static void
 world_init(struct sim *s)
 {
@@ -675,12 +714,12 @@ world_init(struct sim *s)
 	int k = 0;
 
 	s->rng = c->seed;
-	s->nstreams = c->gateways * (c->gateways - 1) * c->streams_per_pair;
+	s->nstreams = (c->one_way ? 1 : c->gateways) * (c->gateways - 1) * c->streams_per_pair;
 	RG_ASSERT(c->gateways >= 2 && c->gateways <= SIM_GW_MAX && s->nstreams <= SIM_STREAMS_MAX);
 	s->streams = calloc((size_t)s->nstreams, sizeof(s->streams[0]));
 	s->scratch = malloc(RG_RECORD_BYTES_MAX);
 	RG_ASSERT(s->streams != NULL && s->scratch != NULL);
-	for (int a = 0; a < c->gateways; a++)
+	for (int a = 0; a < (c->one_way ? 1 : c->gateways); a++)
 		for (int b = 0; b < c->gateways; b++)
 			for (int i = 0; a != b && i < c->streams_per_pair; i++, k++) {
 				struct sim_stream *st = &s->streams[k];
@@ -688,7 +727,8 @@ world_init(struct sim *s)
 				st->id = (sim_rand(s) & 0xffffffff00000000ull) | (uint64_t)(k + 1);
 				st->src = a;
 				st->dst = b;
-				st->lane = rg_stream_lane(st->id, (uint16_t)c->lanes);
+				st->lane = c->one_way ? (uint16_t)(k % c->lanes)
+						      : rg_stream_lane(st->id, (uint16_t)c->lanes);
 				st->c_next = 1;
 			}
 	s->faults_on = 1;
@@ -806,7 +846,62 @@ sim_verdict(const struct sim_config *cfg, const struct sim_result *res, char *ms
 		snprintf(msg, msglen, "nothing was checked");
 		return -1;
 	}
+	if (goodput_verdict(cfg, res, msg, msglen) != 0)
+		return -1;
 	snprintf(msg, msglen, "ok");
+	return 0;
+}
+
+double
+sim_ref_rate(const struct sim_config *cfg)
+{
+	double mbit = cfg->bottleneck_mbit_s > 0 ? cfg->bottleneck_mbit_s : cfg->pace_mbit_s;
+
+	return mbit * 125000.0;
+}
+
+double
+sim_lane_goodput(const struct sim_result *res, int l)
+{
+	return res->measure_s > 0 ? (double)res->lane_bytes[l] / res->measure_s : 0;
+}
+
+/*
+ * The goodput criteria of a pacing scenario (sim.h: goal_*). The goodput
+ * counts record payload bytes checked in order at the consumer, so packet
+ * and frame headers, ACKs and retransmissions all count against it.
+ */
+static int
+goodput_verdict(const struct sim_config *cfg, const struct sim_result *res, char *msg,
+		size_t msglen)
+{
+	double ref = sim_ref_rate(cfg), total = 0, lo = -1, hi = 0;
+	double bdp = ref * 2 * cfg->delay_ms / 1e3;
+
+	for (int l = 0; l < cfg->lanes && l < SIM_LANES_MAX; l++) {
+		double g = sim_lane_goodput(res, l);
+
+		total += g;
+		lo = lo < 0 ? g : RG_MIN(lo, g);
+		hi = RG_MAX(hi, g);
+	}
+	if (cfg->goal_goodput > 0 && !(total >= cfg->goal_goodput * ref)) {
+		snprintf(msg, msglen, "goodput %.0f B/s is below %.2f x %.0f B/s", total,
+			 cfg->goal_goodput, ref);
+		return -1;
+	}
+	if (cfg->goal_share > 0 && !(hi > 0 && lo >= cfg->goal_share * hi)) {
+		snprintf(msg, msglen, "lane goodputs %.0f .. %.0f B/s: share below %.2f", lo, hi,
+			 cfg->goal_share);
+		return -1;
+	}
+	if (cfg->goal_queue_bdp > 0 &&
+	    !((double)res->queue_max_measured <= cfg->goal_queue_bdp * bdp)) {
+		snprintf(msg, msglen,
+			 "bottleneck queue reached %llu bytes, above %.2f x BDP (%.0f)",
+			 (unsigned long long)res->queue_max_measured, cfg->goal_queue_bdp, bdp);
+		return -1;
+	}
 	return 0;
 }
 

@@ -25,7 +25,7 @@
 #include "profile.h"
 
 /* The top-level knobs in the table: a row lost or added shows here (update it on purpose). */
-#define KNOBS_TOP 70
+#define KNOBS_TOP 71
 
 #define ERR_BYTES 1024
 
@@ -673,6 +673,7 @@ test_profile_core_config_conversions(void **state)
 	assert_int_equal(cfg.pto_ns_max, 1000000000);
 	assert_int_equal(cfg.pace_rate_bytes_per_s, 125000000); /* 1000 Mbit/s */
 	assert_int_equal(cfg.pace_burst_bytes, 65536);
+	assert_int_equal(cfg.pacing, RG_PACING_FIXED);
 	assert_int_equal(cfg.hello_interval_ns, 100000000);
 	assert_int_equal(cfg.ping_interval_ns, 100000000);
 	rg_core_config_default(&def); /* pn_start_max is not a profile knob: the default */
@@ -686,11 +687,13 @@ test_profile_core_config_conversions(void **state)
 	set_ok(&p, "proto.pace_mbit_s=0.008");
 	set_ok(&p, "proto.ack_delay_us=0");
 	set_ok(&p, "proto.pto_max_ms=60000");
+	set_ok(&p, "proto.pacing=adaptive");
 	rg_profile_core_config(&p, &cfg);
 	assert_int_equal(cfg.initial_rtt_ns, 12500000);
 	assert_int_equal(cfg.pace_rate_bytes_per_s, 1000);
 	assert_int_equal(cfg.ack_delay_ns_max, 0);
 	assert_int_equal(cfg.pto_ns_max, 60000000000ull);
+	assert_int_equal(cfg.pacing, RG_PACING_ADAPTIVE);
 }
 
 static void

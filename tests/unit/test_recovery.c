@@ -663,6 +663,94 @@ test_recovery_check_detects_corruption(void **state)
 	teardown(&r);
 }
 
+/*
+ * Delivery-rate samples: a packet of 1000 B leaves every ms and each is acked
+ * 10 ms later. In steady state an ACK at s + 10 closes the interval opened
+ * by the packet acked at s (sent at s - 10): 10 packets over 10 ms of send
+ * and 10 ms of ack span, so every sample says 1 MB/s.
+ */
+static void
+test_recovery_rate_sample_steady_flow(void **state)
+{
+	struct rg_recovery r;
+	struct events e = { 0 };
+	uint64_t first = 1000, samples = 0;
+
+	(void)state;
+	setup(&r, first);
+	for (uint64_t ms = 0; ms < 40; ms++) {
+		uint64_t now = T0 + ms * MS;
+
+		if (ms >= 10) {
+			uint64_t pn = first + ms - 10;
+
+			assert_int_equal(ack1(&r, now, &e, pn, pn), 1);
+			assert_int_equal(r.rs.newly_acked_bytes, 1000);
+			assert_int_equal(r.rs.lane_delivered_bytes, (ms - 9) * 1000);
+			assert_int_equal(r.rs.rtt_ns, 10 * MS);
+			if (ms >= 20) {
+				assert_true(r.rs.valid);
+				assert_false(r.rs.app_limited);
+				assert_int_equal(r.rs.delivered_bytes, 10000);
+				assert_int_equal(r.rs.interval_ns, 10 * MS);
+				samples++;
+			}
+		}
+		send_pkt(&r, now, 1000, 1);
+	}
+	assert_int_equal(samples, 20);
+	assert_int_equal(r.delivered_bytes, 30 * 1000);
+	teardown(&r);
+}
+
+/* Samples of packets sent while the sender had nothing to send are app-limited. */
+static void
+test_recovery_rate_sample_app_limited(void **state)
+{
+	struct rg_recovery r;
+	struct events e = { 0 };
+
+	(void)state;
+	setup(&r, 0);
+	send_pkt(&r, T0, 1000, 1);
+	rg_recovery_on_app_limited(&r); /* 1000 B in flight: app-limited until 1000 delivered */
+	assert_int_equal(r.app_limited_bytes, 1000);
+	send_pkt(&r, T0 + MS, 1000, 1);
+	assert_int_equal(ack1(&r, T0 + 20 * MS, &e, 0, 0), 1);
+	assert_false(r.rs.app_limited);              /* sent before the mark */
+	assert_int_equal(r.app_limited_bytes, 1000); /* delivered 1000: not past it yet */
+	assert_int_equal(ack1(&r, T0 + 21 * MS, &e, 1, 1), 1);
+	assert_true(r.rs.app_limited);
+	assert_int_equal(r.app_limited_bytes, 0); /* delivered 2000 > 1000: cleared */
+	send_pkt(&r, T0 + 22 * MS, 1000, 1);
+	assert_int_equal(ack1(&r, T0 + 42 * MS, &e, 2, 2), 1);
+	assert_false(r.rs.app_limited);
+	teardown(&r);
+}
+
+/* The congestion window limits can_send below bytes_max, and is clamped to [1, bytes_max]. */
+static void
+test_recovery_window_limits_can_send(void **state)
+{
+	struct rg_recovery r;
+
+	(void)state;
+	setup(&r, 0);
+	assert_int_equal(r.window_bytes, test_cfg.bytes_max);
+	rg_recovery_set_window(&r, 3000);
+	for (int i = 0; i < 3; i++)
+		send_pkt(&r, T0, 1000, 1);
+	assert_false(rg_recovery_can_send(&r, 1000, 1));
+	assert_true(rg_recovery_can_send(&r, 0, 1));
+	rg_recovery_set_window(&r, 0);
+	assert_int_equal(r.window_bytes, 1);
+	rg_recovery_set_window(&r, UINT64_MAX);
+	assert_int_equal(r.window_bytes, test_cfg.bytes_max);
+	assert_true(rg_recovery_can_send(&r, 1000, 1));
+	assert_int_equal(rg_recovery_check(&r), 0);
+	teardown(&r);
+}
+
 int
 main(void)
 {
@@ -684,6 +772,9 @@ main(void)
 		cmocka_unit_test(test_recovery_can_send_limits),
 		cmocka_unit_test(test_recovery_reset_forgets_everything),
 		cmocka_unit_test(test_recovery_check_detects_corruption),
+		cmocka_unit_test(test_recovery_rate_sample_steady_flow),
+		cmocka_unit_test(test_recovery_rate_sample_app_limited),
+		cmocka_unit_test(test_recovery_window_limits_can_send),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
