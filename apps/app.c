@@ -10,7 +10,9 @@
 #include <rte_malloc.h>
 
 #include "app.h"
+#include "metrics.h"
 #include "placement.h"
+#include "telemetry.h"
 
 #define RING_INGRESS  4096
 #define RING_DELIVERY 16384
@@ -393,6 +395,32 @@ check_placement(struct rg_app *app)
 		fprintf(stderr, "%s", buf);
 }
 
+/*
+ * Telemetry commands and the metrics server read the app from now on: last in
+ * rg_app_start, once everything they read exists.
+ */
+static int
+start_telemetry(struct rg_app *app)
+{
+	const struct rg_profile *p = &app->prof;
+
+	rg_telemetry_attach(app);
+	if (p->telemetry.metrics_port == 0)
+		return 0;
+	app->metrics =
+	    rg_metrics_start(p->telemetry.metrics_addr, (uint16_t)p->telemetry.metrics_port);
+	return app->metrics != NULL ? 0 : -1;
+}
+
+/* First in rg_app_fini: once it returns, no telemetry reader is inside the app. */
+static void
+stop_telemetry(struct rg_app *app)
+{
+	rg_metrics_stop(app->metrics);
+	app->metrics = NULL;
+	rg_telemetry_detach();
+}
+
 int
 rg_app_start(struct rg_app *app)
 {
@@ -421,7 +449,7 @@ rg_app_start(struct rg_app *app)
 		rte_eal_remote_launch(rg_worker_main, &app->workers[w], app->lcores[w]);
 	}
 	app->launched = 1;
-	return 0;
+	return start_telemetry(app);
 }
 
 /* Final counters: the nonzero ones, summed over workers, on stderr. */
@@ -481,6 +509,7 @@ rg_app_stop(struct rg_app *app)
 {
 	int rc = 0;
 
+	rg_telemetry_quiesce(app); /* telemetry keeps serving, from snapshots only */
 	for (uint16_t w = 0; w < app->nworkers; w++)
 		rg_worker_stop(&app->workers[w]);
 	for (uint16_t w = 0; w < app->nworkers; w++)
@@ -515,6 +544,7 @@ drain_deliveries(struct rte_ring *r)
 void
 rg_app_fini(struct rg_app *app)
 {
+	stop_telemetry(app);
 	if (app->launched)
 		rg_app_stop(app);
 	for (uint16_t w = 0; app->workers != NULL && w < app->nworkers; w++)

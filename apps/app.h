@@ -9,6 +9,7 @@
 
 #include <stdint.h>
 
+#include "ctl.h"
 #include "loadgen.h"
 #include "port.h"
 #include "profile.h"
@@ -40,6 +41,9 @@ struct rg_app {
 	uint64_t run_ns;
 	uint64_t watch_next_ns, down_since_ns; /* rg_app_watch_port */
 	uint64_t redials;
+	struct rg_ctl ctl; /* the control thread (apps/ctl.h) */
+	int ctl_started;
+	struct rg_metrics *metrics; /* the HTTP metrics server, or NULL (apps/metrics.h) */
 };
 
 uint16_t rg_app_gateway_id(const struct rg_app *app);

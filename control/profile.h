@@ -197,6 +197,11 @@ struct rg_profile {
 		char report[RG_PROFILE_PATH_BYTES];
 		int32_t progress_ms;
 	} load;
+	struct {
+		int32_t metrics_port;  /* 0: no HTTP metrics */
+		uint32_t metrics_addr; /* host byte order */
+		double linger_s;       /* serve telemetry this long after the load finished */
+	} telemetry;
 	struct rg_profile_peer peers[RG_PROFILE_PEERS_MAX];
 	uint32_t npeers;
 

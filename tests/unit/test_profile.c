@@ -125,7 +125,7 @@ test_profile_table_well_formed(void **state)
 		peers += peer;
 		checked++;
 	}
-	assert_int_equal(checked, 69);
+	assert_int_equal(checked, 72);
 	assert_int_equal(peers, 6);
 	assert_true(n <= RG_PROFILE_KNOBS_MAX && peers <= RG_PROFILE_PEER_KNOBS_MAX);
 	assert_int_equal(knob("port.mtu")->min, 576);
@@ -599,7 +599,7 @@ test_profile_dump_round_trip(void **state)
 	unlink(path);
 	if (rc != 0)
 		fail_msg("%s\n%s", err, text);
-	assert_int_equal(assert_same_values(&p, &q), 63 + 3 * 6);
+	assert_int_equal(assert_same_values(&p, &q), 66 + 3 * 6);
 	if (rg_profile_validate(&q, err, sizeof(err)) != 0)
 		fail_msg("%s", err);
 	/* The dump says where each value came from. */
@@ -631,7 +631,7 @@ test_profile_dump_of_defaults_loads(void **state)
 	unlink(path);
 	if (rc != 0)
 		fail_msg("%s", err);
-	assert_int_equal(assert_same_values(&p, &q), 63);
+	assert_int_equal(assert_same_values(&p, &q), 66);
 }
 
 static uint64_t
