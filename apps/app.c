@@ -18,7 +18,6 @@
 #define RING_DELIVERY 16384
 #define RING_APPLIED  4096
 #define RING_DISPATCH 4096
-#define RING_CMD      64    /* STUB wiring (drop on merge) */
 #define UDP_SRC_BASE  40000 /* a lane's frames leave from UDP_SRC_BASE + lane: RSS entropy */
 
 uint16_t
@@ -102,9 +101,7 @@ make_rings(struct rg_app *app)
 		app->ingress[w] = ring("in", w, RING_INGRESS, sizeof(void *), spsc);
 		app->delivery[w] = ring("dlv", w, RING_DELIVERY, sizeof(struct rg_delivery), spsc);
 		app->applied[w] = ring("app", w, RING_APPLIED, sizeof(struct rg_applied_msg), spsc);
-		app->cmd[w] = ring("cmd", w, RING_CMD, sizeof(void *), RING_F_SC_DEQ);
-		if (app->ingress[w] == NULL || app->delivery[w] == NULL ||
-		    app->applied[w] == NULL || app->cmd[w] == NULL)
+		if (app->ingress[w] == NULL || app->delivery[w] == NULL || app->applied[w] == NULL)
 			return -1;
 		if (app->nworkers > 1) {
 			app->dispatch[w] =
@@ -252,7 +249,6 @@ make_workers(struct rg_app *app)
 		c.delivery = app->delivery[w];
 		c.applied = app->applied[w];
 		c.dispatch = app->dispatch;
-		c.cmd = app->cmd[w];
 		if (rg_worker_init(&app->workers[w], &c, err, sizeof(err)) != 0) {
 			fprintf(stderr, "repgate: %s\n", err);
 			return -1;
@@ -399,28 +395,6 @@ check_placement(struct rg_app *app)
 		fprintf(stderr, "%s", buf);
 }
 
-/* STUB wiring (drop on merge): the control thread over the profile's peers. */
-static int
-start_ctl(struct rg_app *app)
-{
-	struct rg_ctl_config cc = { 0 };
-
-	cc.cmd_timeout_ns = 2 * RG_NS_PER_S;
-	rg_detector_config_default(&cc.det);
-	cc.workers = app->workers;
-	cc.nworkers = app->nworkers;
-	for (uint32_t i = 0; i < app->prof.npeers && i < RG_MEMBERSHIP_PEERS_MAX; i++) {
-		cc.peers[i].gw = (uint16_t)app->prof.peers[i].id;
-		snprintf(cc.peers[i].region, sizeof(cc.peers[i].region), "%s",
-			 app->prof.peers[i].region);
-		cc.npeers++;
-	}
-	if (rg_ctl_start(&app->ctl, &cc) != 0)
-		return -1;
-	app->ctl_started = 1;
-	return 0;
-}
-
 /*
  * Telemetry commands and the metrics server read the app from now on: last in
  * rg_app_start, once everything they read exists.
@@ -475,8 +449,6 @@ rg_app_start(struct rg_app *app)
 		rte_eal_remote_launch(rg_worker_main, &app->workers[w], app->lcores[w]);
 	}
 	app->launched = 1;
-	if (start_ctl(app) != 0)
-		return -1;
 	return start_telemetry(app);
 }
 
@@ -538,10 +510,6 @@ rg_app_stop(struct rg_app *app)
 	int rc = 0;
 
 	rg_telemetry_quiesce(app); /* telemetry keeps serving, from snapshots only */
-	if (app->ctl_started) {    /* STUB wiring (drop on merge) */
-		rg_ctl_stop(&app->ctl);
-		app->ctl_started = 0;
-	}
 	for (uint16_t w = 0; w < app->nworkers; w++)
 		rg_worker_stop(&app->workers[w]);
 	for (uint16_t w = 0; w < app->nworkers; w++)
@@ -590,7 +558,6 @@ rg_app_fini(struct rg_app *app)
 		rte_ring_free(app->delivery[w]);
 		rte_ring_free(app->applied[w]);
 		rte_ring_free(app->dispatch[w]);
-		rte_ring_free(app->cmd[w]); /* STUB wiring (drop on merge) */
 	}
 	rg_loadgen_destroy(app->lg);
 	if (app->port_open)

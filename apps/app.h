@@ -41,8 +41,7 @@ struct rg_app {
 	uint64_t run_ns;
 	uint64_t watch_next_ns, down_since_ns; /* rg_app_watch_port */
 	uint64_t redials;
-	struct rte_ring *cmd[RG_WORKER_LANES_MAX]; /* STUB wiring (drop on merge) */
-	struct rg_ctl ctl;                         /* the control thread (apps/ctl.h) */
+	struct rg_ctl ctl; /* the control thread (apps/ctl.h) */
 	int ctl_started;
 	struct rg_metrics *metrics; /* the HTTP metrics server, or NULL (apps/metrics.h) */
 };
