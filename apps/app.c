@@ -10,7 +10,9 @@
 #include <rte_malloc.h>
 
 #include "app.h"
+#include "metrics.h"
 #include "placement.h"
+#include "telemetry.h"
 
 #define RING_INGRESS  4096
 #define RING_DELIVERY 16384
@@ -430,6 +432,32 @@ start_ctl(struct rg_app *app)
 	return 0;
 }
 
+/*
+ * Telemetry commands and the metrics server read the app from now on: last in
+ * rg_app_start, once everything they read exists.
+ */
+static int
+start_telemetry(struct rg_app *app)
+{
+	const struct rg_profile *p = &app->prof;
+
+	rg_telemetry_attach(app);
+	if (p->telemetry.metrics_port == 0)
+		return 0;
+	app->metrics =
+	    rg_metrics_start(p->telemetry.metrics_addr, (uint16_t)p->telemetry.metrics_port);
+	return app->metrics != NULL ? 0 : -1;
+}
+
+/* First in rg_app_fini: once it returns, no telemetry reader is inside the app. */
+static void
+stop_telemetry(struct rg_app *app)
+{
+	rg_metrics_stop(app->metrics);
+	app->metrics = NULL;
+	rg_telemetry_detach();
+}
+
 int
 rg_app_start(struct rg_app *app)
 {
@@ -459,7 +487,9 @@ rg_app_start(struct rg_app *app)
 		rte_eal_remote_launch(rg_worker_main, &app->workers[w], app->lcores[w]);
 	}
 	app->launched = 1;
-	return start_ctl(app);
+	if (start_ctl(app) != 0)
+		return -1;
+	return start_telemetry(app);
 }
 
 /* Final counters: the nonzero ones, summed over workers, on stderr. */
@@ -570,6 +600,7 @@ rg_app_stop(struct rg_app *app)
 {
 	int rc = 0;
 
+	rg_telemetry_quiesce(app); /* telemetry keeps serving, from snapshots only */
 	if (app->ctl_started) {
 		print_membership(app);
 		rg_ctl_stop(&app->ctl);
@@ -609,6 +640,7 @@ drain_deliveries(struct rte_ring *r)
 void
 rg_app_fini(struct rg_app *app)
 {
+	stop_telemetry(app);
 	if (app->launched)
 		rg_app_stop(app);
 	for (uint16_t w = 0; app->workers != NULL && w < app->nworkers; w++)

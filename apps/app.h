@@ -34,8 +34,8 @@ struct rg_app {
 	struct rte_ring *ingress[RG_WORKER_LANES_MAX], *delivery[RG_WORKER_LANES_MAX];
 	struct rte_ring *applied[RG_WORKER_LANES_MAX], *dispatch[RG_WORKER_LANES_MAX];
 	struct rte_ring *cmd[RG_WORKER_LANES_MAX];
-	uint64_t tsc0; /* the clock's zero, shared by the workers and the control thread */
-	struct rg_ctl ctl;
+	uint64_t tsc0;     /* the clock's zero, shared by the workers and the control thread */
+	struct rg_ctl ctl; /* the control thread (apps/ctl.h) */
 	int ctl_started;
 	uint64_t peers_shown_ns;   /* the live view's peers line, once a second */
 	struct rg_worker *workers; /* nworkers, cache aligned */
@@ -46,6 +46,7 @@ struct rg_app {
 	uint64_t run_ns;
 	uint64_t watch_next_ns, down_since_ns; /* rg_app_watch_port */
 	uint64_t redials;
+	struct rg_metrics *metrics; /* the HTTP metrics server, or NULL (apps/metrics.h) */
 };
 
 uint16_t rg_app_gateway_id(const struct rg_app *app);

@@ -134,6 +134,18 @@ record_len(const struct rg_loadgen *lg, uint64_t id, uint64_t seq)
 								      lg->cfg.record_bytes + 1));
 }
 
+/*
+ * The main lcore is the only writer of made, checked and the streams' head
+ * and c_next; it stores them with this (T1) so that telemetry threads may
+ * read them (rg_loadgen_stream_view, rg_loadgen_totals: relaxed loads, pair
+ * with T1). A relaxed store is a plain mov on x86-64: nothing for the loop.
+ */
+static inline void
+publish_u64(uint64_t *p, uint64_t v)
+{
+	__atomic_store_n(p, v, __ATOMIC_RELAXED); /* T1 */
+}
+
 static uint64_t
 mono_ns(void)
 {
@@ -434,8 +446,8 @@ generate_stream(struct rg_loadgen *lg, struct lg_stream *st, uint64_t now_ns)
 		st->next = __atomic_load_n(&st->replay_from, __ATOMIC_RELAXED);
 		/* Everything before the replay point exists: an earlier incarnation of ours made it. */
 		if (st->next - 1 > st->head) {
-			lg->made += st->next - 1 - st->head;
-			st->head = st->next - 1;
+			publish_u64(&lg->made, lg->made + st->next - 1 - st->head);
+			publish_u64(&st->head, st->next - 1);
 		}
 		if (!st->ready) {
 			st->base = st->head;
@@ -464,12 +476,13 @@ generate_stream(struct rg_loadgen *lg, struct lg_stream *st, uint64_t now_ns)
 		rte_pktmbuf_free_bulk(m + sent, n - sent); /* made again next time: same bytes */
 	st->next += sent;
 	if (st->next - 1 > st->head) {
-		lg->made += st->next - 1 - st->head;
-		st->head = st->next - 1;
+		publish_u64(&lg->made, lg->made + st->next - 1 - st->head);
+		publish_u64(&st->head, st->next - 1);
 	}
 	if (lg->cfg.rate_records_s > 0 && target > st->head && making(lg, now_ns)) {
-		lg->made += target - st->head; /* made on time, published as the window allows */
-		st->head = target;
+		/* made on time, published as the window allows */
+		publish_u64(&lg->made, lg->made + target - st->head);
+		publish_u64(&st->head, target);
 	}
 	return sent;
 }
@@ -587,7 +600,7 @@ consume_one(struct rg_loadgen *lg, const struct rg_delivery *d, uint16_t worker,
 		lg->state->anomalies[LG_gaps]++;
 		st->gap_lo = st->c_next;
 		st->gap_hi = d->seq;
-		st->c_next = d->seq;
+		publish_u64(&st->c_next, d->seq);
 		st->c_off = d->off;
 		st->c_bad = 1;
 	}
@@ -598,7 +611,7 @@ consume_one(struct rg_loadgen *lg, const struct rg_delivery *d, uint16_t worker,
 	if (st->c_off < d->record_len)
 		return;
 	if (!st->c_bad && record_ok(st, d->seq, d->record_len)) {
-		lg->checked++;
+		publish_u64(&lg->checked, lg->checked + 1);
 		lg->checked_bytes += d->record_len;
 		if (d->record_len >= STAMP_END) {
 			uint64_t stamp;
@@ -617,7 +630,7 @@ consume_one(struct rg_loadgen *lg, const struct rg_delivery *d, uint16_t worker,
 	if (lg->first_ns == 0)
 		lg->first_ns = now;
 	lg->last_ns = now;
-	st->c_next = d->seq + 1;
+	publish_u64(&st->c_next, d->seq + 1);
 	st->c_off = 0;
 	st->c_bad = 0;
 	mark_dirty(lg, (uint32_t)k);
@@ -878,4 +891,73 @@ rg_loadgen_verdict(struct rg_loadgen *lg, uint64_t now_ns, FILE *f)
 		write_latency_cdf(lg);
 	}
 	return rc;
+}
+
+/* ---- telemetry (any thread: relaxed or acquire loads of what the writers publish) ---- */
+
+enum rg_load_role
+rg_loadgen_role(const struct rg_loadgen *lg)
+{
+	return lg->cfg.role;
+}
+
+uint32_t
+rg_loadgen_streams(const struct rg_loadgen *lg)
+{
+	return lg->cfg.streams;
+}
+
+uint32_t
+rg_loadgen_namespaces(const struct rg_loadgen *lg)
+{
+	return lg->cfg.namespaces;
+}
+
+uint16_t
+rg_loadgen_peer(const struct rg_loadgen *lg)
+{
+	return lg->cfg.peer_gw;
+}
+
+int
+rg_loadgen_stream_view(const struct rg_loadgen *lg, uint32_t k, struct rg_loadgen_stream_view *out)
+{
+	const struct lg_stream *st;
+
+	if (k >= lg->cfg.streams)
+		return -ENOENT;
+	st = &lg->st[k];
+	memset(out, 0, sizeof(*out));
+	out->id = st->id;
+	out->ns = st->ns;
+	out->worker = st->worker;
+	out->peer_gw = lg->cfg.peer_gw;
+	if (lg->cfg.role == RG_LOAD_GENERATOR) {
+		out->published = __atomic_load_n(&st->head, __ATOMIC_RELAXED);  /* pairs with T1 */
+		out->acked = __atomic_load_n(&st->acked, __ATOMIC_ACQUIRE);     /* pairs with H1 */
+		out->applied = __atomic_load_n(&st->applied, __ATOMIC_ACQUIRE); /* pairs with H1 */
+		out->lag = out->published > out->applied ? out->published - out->applied : 0;
+	} else {
+		out->delivered = __atomic_load_n(&st->c_next, __ATOMIC_RELAXED) - 1; /* T1 */
+		out->applied =
+		    __atomic_load_n(&lg->state->applied[k], __ATOMIC_ACQUIRE); /* pairs with A1 */
+		out->lag = out->delivered > out->applied ? out->delivered - out->applied : 0;
+	}
+	return 0;
+}
+
+void
+rg_loadgen_totals(const struct rg_loadgen *lg, struct rg_loadgen_totals *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->published = __atomic_load_n(&lg->made, __ATOMIC_RELAXED);  /* pairs with T1 */
+	out->checked = __atomic_load_n(&lg->checked, __ATOMIC_RELAXED); /* pairs with T1 */
+	for (uint32_t k = 0; k < lg->cfg.streams; k++) {
+		struct rg_loadgen_stream_view v;
+
+		rg_loadgen_stream_view(lg, k, &v);
+		out->acked += v.acked;
+		out->applied += v.applied;
+		out->lag += v.lag;
+	}
 }

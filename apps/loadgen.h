@@ -105,4 +105,38 @@ int rg_loadgen_progress(struct rg_loadgen *lg, uint64_t now_ns, FILE *f);
 /* Prints the one-line JSON verdict (and writes it to cfg.report); returns 0 if it passes. */
 int rg_loadgen_verdict(struct rg_loadgen *lg, uint64_t now_ns, FILE *f);
 
+/*
+ * Telemetry views, from any thread (DESIGN §4.9): copies of what the writers
+ * publish with atomic stores (worker hooks: H1, A1; the main lcore: T1, see
+ * loadgen.c), so they never block or disturb the load role. A view is not a
+ * snapshot of all streams at one instant: each field is its own watermark.
+ */
+struct rg_loadgen_stream_view {
+	uint64_t id;
+	uint32_t ns; /* namespace index */
+	uint16_t worker, peer_gw;
+	uint64_t published; /* generator: the highest seq made (its head) */
+	uint64_t acked;     /* generator: every seq <= acked is acked by the peer */
+	uint64_t delivered; /* consumer: the highest seq checked in order */
+	uint64_t applied;   /* generator: the peer's applied watermark; consumer: its own */
+	uint64_t lag;       /* generator: published - applied; consumer: delivered - applied */
+};
+
+struct rg_loadgen_totals {
+	uint64_t published; /* generator: records made (the verdict's records_published) */
+	uint64_t checked;   /* consumer: records checked (the verdict's records_checked) */
+	uint64_t acked;     /* sums of the streams' watermarks */
+	uint64_t applied;   /* the verdict's records_delivered, either role */
+	uint64_t lag;
+};
+
+enum rg_load_role rg_loadgen_role(const struct rg_loadgen *lg);
+uint32_t rg_loadgen_streams(const struct rg_loadgen *lg);
+uint32_t rg_loadgen_namespaces(const struct rg_loadgen *lg);
+uint16_t rg_loadgen_peer(const struct rg_loadgen *lg);
+/* Stream k's watermarks; -ENOENT when k >= rg_loadgen_streams(). */
+int rg_loadgen_stream_view(const struct rg_loadgen *lg, uint32_t k,
+			   struct rg_loadgen_stream_view *out);
+void rg_loadgen_totals(const struct rg_loadgen *lg, struct rg_loadgen_totals *out);
+
 #endif /* RG_APPS_LOADGEN_H */

@@ -29,6 +29,7 @@
 #include "app.h"
 #include "loadgen.h"
 #include "profile.h"
+#include "telemetry.h"
 #include "worker.h"
 
 static volatile sig_atomic_t stop_requested;
@@ -195,6 +196,24 @@ main_loop(struct rg_app *app)
 	app->run_ns = mono_ns() - t0;
 }
 
+/* telemetry.linger_s: once the load finished, telemetry serves the final figures a while. */
+static void
+linger(struct rg_app *app)
+{
+	double s = app->prof.telemetry.linger_s;
+	uint64_t end = mono_ns() + (uint64_t)(s * 1e9);
+
+	if (s <= 0 || stop_requested)
+		return;
+	printf("repgate: load finished: telemetry serves until SIGTERM, at most %.0f s more\n", s);
+	fflush(stdout);
+	while (!stop_requested && mono_ns() < end) {
+		struct timespec ts = { 0, 10 * 1000 * 1000 };
+
+		nanosleep(&ts, NULL);
+	}
+}
+
 int
 main(int argc, char **argv)
 {
@@ -210,6 +229,9 @@ main(int argc, char **argv)
 	}
 	if (eal_init(app, argv[0]) != 0)
 		return 1;
+	if (rg_telemetry_register() != 0)
+		fprintf(stderr, "repgate: warning: the /repgate/ telemetry commands could not be "
+				"registered\n");
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGUSR1, on_signal);
@@ -217,6 +239,7 @@ main(int argc, char **argv)
 	if (rg_app_start(app) == 0) {
 		main_loop(app);
 		rc = rg_app_stop(app);
+		linger(app);
 	}
 	rg_app_fini(app);
 	rte_eal_cleanup();

@@ -211,6 +211,12 @@ static const struct rg_profile_knob knobs[] = {
 	K_STR(TOP, load.report, "", 0, 255, 0,
 	      "path of the final JSON verdict; \"\" = stdout only"),
 	K_INT(TOP, load.progress_ms, "1000", 0, 3600000, 0, "ms", "progress line period; 0 = none"),
+	K_INT(TOP, telemetry.metrics_port, "0", 0, 65535, 0, "",
+	      "TCP port of the Prometheus metrics (GET /metrics); 0 = off"),
+	K_IPV4(TOP, telemetry.metrics_addr, "127.0.0.1", 0, "address the metrics port binds to"),
+	K_FLOAT(TOP, telemetry.linger_s, "0", 0, 86400, "s",
+		"after the load generator finished: keep serving telemetry until SIGTERM or this "
+		"long"),
 
 	K_INT(PEER, id, NULL, 1, 65534, REQ, "", "the peer gateway's id"),
 	K_STR(PEER, region, NULL, 1, 31, REQ, "the peer's region"),

@@ -213,6 +213,11 @@ struct rg_profile {
 		int32_t acceptable_pause_ms;
 		int32_t dead_after_ms;
 	} membership;
+	struct {
+		int32_t metrics_port;  /* 0: no HTTP metrics */
+		uint32_t metrics_addr; /* host byte order */
+		double linger_s;       /* serve telemetry this long after the load finished */
+	} telemetry;
 	struct rg_profile_peer peers[RG_PROFILE_PEERS_MAX];
 	uint32_t npeers;
 
