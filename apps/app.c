@@ -266,6 +266,7 @@ make_workers(struct rg_app *app)
 	for (uint32_t k = 0; k < (uint32_t)app->prof.load.streams; k++) {
 		uint64_t id = rg_loadgen_stream_id(app->lg, k);
 		const struct rg_worker_peer *peer = NULL;
+		enum rg_class cls;
 		uint16_t w;
 		int rc;
 
@@ -273,7 +274,13 @@ make_workers(struct rg_app *app)
 			if (app->wcfg.peers[i].gw == app->prof.load.peer)
 				peer = &app->wcfg.peers[i];
 		w = rg_worker_of_stream(id, peer->lanes, app->nworkers);
-		rc = rg_worker_tx_open(&app->workers[w], peer->gw, id);
+		/* stream k is in namespace k % namespaces; the last priority_namespaces are CONTROL */
+		cls = k % (uint32_t)app->prof.load.namespaces >=
+			      (uint32_t)(app->prof.load.namespaces -
+					 app->prof.load.priority_namespaces)
+			  ? RG_CLASS_CONTROL
+			  : RG_CLASS_BULK;
+		rc = rg_worker_tx_open(&app->workers[w], peer->gw, id, cls);
 		if (rc != 0) {
 			fprintf(stderr, "repgate: stream %llx: %s (proto.streams_max?)\n",
 				(unsigned long long)id, strerror(-rc));

@@ -199,6 +199,9 @@ static const struct rg_profile_knob knobs[] = {
 	K_INT(TOP, load.flood_namespaces, "0", 0, 1 << 20, 0, "",
 	      "generator: the first N namespaces publish as fast as backpressure allows (a noisy "
 	      "neighbour); the others share rate_records_s"),
+	K_INT(TOP, load.priority_namespaces, "0", 0, 1 << 20, 0, "",
+	      "generator: the last N namespaces' streams are priority class CONTROL (failover, "
+	      "metadata): lanes send their data before the BULK class's"),
 	K_FLOAT(TOP, load.rate_records_s, "0", 0, 1e9, "records/s",
 		"0 = as fast as backpressure allows"),
 	K_FLOAT(TOP, load.duration_s, "30", 0, 86400, "s",
@@ -1441,6 +1444,10 @@ check_load(const struct rg_profile *p, char *err, size_t errlen)
 	if (p->load.flood_namespaces > p->load.namespaces)
 		return TOP_FAIL(p, load.flood_namespaces, err, errlen,
 				"%d is more than load.namespaces (%d)", p->load.flood_namespaces,
+				p->load.namespaces);
+	if (p->load.priority_namespaces > p->load.namespaces)
+		return TOP_FAIL(p, load.priority_namespaces, err, errlen,
+				"%d is more than load.namespaces (%d)", p->load.priority_namespaces,
 				p->load.namespaces);
 	if (p->load.namespaces > p->load.streams)
 		return TOP_FAIL(p, load.namespaces, err, errlen,

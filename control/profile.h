@@ -195,9 +195,10 @@ struct rg_profile {
 		int32_t streams;
 		int32_t namespaces;
 		int32_t record_bytes;
-		int32_t record_bytes_max; /* 0: every record is record_bytes */
-		double rate_records_s;    /* 0: as fast as backpressure allows */
-		int32_t flood_namespaces; /* the first N namespaces ignore rate_records_s */
+		int32_t record_bytes_max;    /* 0: every record is record_bytes */
+		double rate_records_s;       /* 0: as fast as backpressure allows */
+		int32_t flood_namespaces;    /* the first N namespaces ignore rate_records_s */
+		int32_t priority_namespaces; /* the last N namespaces' streams are class CONTROL */
 		double duration_s;
 		int64_t records_max; /* 0: unlimited */
 		int64_t seed;

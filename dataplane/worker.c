@@ -230,12 +230,16 @@ rg_worker_init(struct rg_worker *w, const struct rg_worker_config *cfg, char *er
 }
 
 int
-rg_worker_tx_open(struct rg_worker *w, uint16_t peer_gw, uint64_t stream)
+rg_worker_tx_open(struct rg_worker *w, uint16_t peer_gw, uint64_t stream, enum rg_class cls)
 {
+	int rc;
+
 	for (uint16_t i = 0; i < w->cfg.npeers; i++)
-		if (w->cfg.peers[i].gw == peer_gw)
-			return rg_core_tx_open(w->core, peer_gw, stream,
-					       rg_stream_lane(stream, w->cfg.peers[i].lanes));
+		if (w->cfg.peers[i].gw == peer_gw) {
+			rc = rg_core_tx_open(w->core, peer_gw, stream,
+					     rg_stream_lane(stream, w->cfg.peers[i].lanes));
+			return rc != 0 ? rc : rg_core_tx_set_class(w->core, stream, cls);
+		}
 	return -ENOENT;
 }
 

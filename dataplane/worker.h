@@ -211,8 +211,8 @@ struct rg_worker {
 /* Creates the core and the emulator. 0 or -errno with a message. Slow path. */
 int rg_worker_init(struct rg_worker *w, const struct rg_worker_config *cfg, char *err,
 		   size_t errlen);
-/* Opens a send stream on this worker's core (before the loop runs). */
-int rg_worker_tx_open(struct rg_worker *w, uint16_t peer_gw, uint64_t stream);
+/* Opens a send stream of class cls on this worker's core (before the loop runs). */
+int rg_worker_tx_open(struct rg_worker *w, uint16_t peer_gw, uint64_t stream, enum rg_class cls);
 /* The lcore function: runs the loop until rg_worker_stop(). arg is the worker. */
 int rg_worker_main(void *arg);
 void rg_worker_stop(struct rg_worker *w);

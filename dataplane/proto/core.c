@@ -118,7 +118,7 @@ mark_active(struct rg_core *c, struct rg_stream *s)
 	if (!(s->sq & RG_SQ_ACT) && s->state == RG_STREAM_OPEN &&
 	    rg_txq_sendable(&c->txpool, &s->q, s->credit)) {
 		s->sq |= RG_SQ_ACT;
-		rg_idxq_push(&c->lanes[s->lane].actq, stream_idx(c, s));
+		rg_idxq_push(&c->lanes[s->lane].actq[s->cls], stream_idx(c, s));
 	}
 }
 
@@ -230,7 +230,8 @@ rg_core_peer_failover(struct rg_core *c, uint16_t from_gw, uint16_t to_gw)
 		l->rtx.head = l->rtx.tail = 0;
 		l->probe = 0;
 		idxq_filter(c, &l->ctlq, is_rx);
-		idxq_filter(c, &l->actq, is_rx);
+		for (int k = 0; k < RG_CLASSES; k++)
+			idxq_filter(c, &l->actq[k], is_rx);
 	}
 	/* Bounded by streams_max; a failover is rare. */
 	for (uint32_t i = 0; i < c->nstreams; i++) {
@@ -799,8 +800,9 @@ write_rtx(struct rg_core *c, struct rg_lane *l, struct pkt *k)
 	}
 }
 
-static void
-write_new_data(struct rg_core *c, struct rg_lane *l, struct pkt *k)
+/* New fragments from one class's streams, round robin. 0 when the packet is full. */
+static int
+write_class(struct rg_core *c, struct rg_lane *l, struct pkt *k, struct rg_idxq *q)
 {
 	/*
 	 * Retransmissions first, strictly: new fragments only when none waits,
@@ -808,37 +810,56 @@ write_new_data(struct rg_core *c, struct rg_lane *l, struct pkt *k)
 	 * references in flight. Bounded: each step writes a frame or takes a
 	 * stream off the queue.
 	 */
-	while (l->rtx.head == l->rtx.tail && !rg_idxq_empty(&l->actq) &&
+	while (l->rtx.head == l->rtx.tail && !rg_idxq_empty(q) &&
 	       rg_recovery_frefs_free(&l->rec) > 0) {
-		struct rg_stream *s = &c->streams[rg_idxq_peek(&l->actq)];
+		struct rg_stream *s = &c->streams[rg_idxq_peek(q)];
 		uint32_t rec, off, len, n;
 
 		if (s->state != RG_STREAM_OPEN || !rg_txq_sendable(&c->txpool, &s->q, s->credit)) {
-			rg_idxq_pop(&l->actq);
+			rg_idxq_pop(q);
 			s->sq &= (uint8_t)~RG_SQ_ACT;
 			continue;
 		}
 		n = data_room(c, k, c->txpool.recs[s->q.cur].len - s->q.cur_off, 1);
 		if (n == UINT32_MAX)
-			return;
+			return 0;
 		rg_txq_take(&c->txpool, &s->q, n, &rec, &off, &len);
 		write_data_frame(c, l, k, s, rec, off, len);
 		RG_CTR(c, tx_data_frames)++;
 		RG_CTR(c, tx_data_bytes) += len;
 		/* Round robin: one fragment per stream per turn, so records of many streams share packets. */
-		rg_idxq_pop(&l->actq);
+		rg_idxq_pop(q);
 		if (rg_txq_sendable(&c->txpool, &s->q, s->credit))
-			rg_idxq_push(&l->actq, stream_idx(c, s));
+			rg_idxq_push(q, stream_idx(c, s));
 		else
 			s->sq &= (uint8_t)~RG_SQ_ACT;
 	}
+	return 1;
+}
+
+/* CONTROL's data before BULK's: the lower class gets only the room the higher leaves. */
+static void
+write_new_data(struct rg_core *c, struct rg_lane *l, struct pkt *k)
+{
+	for (int cls = RG_CLASSES - 1; cls >= 0; cls--)
+		if (!write_class(c, l, k, &l->actq[cls]))
+			return;
+}
+
+static int
+lanes_idle_data(const struct rg_lane *l)
+{
+	for (int cls = 0; cls < RG_CLASSES; cls++)
+		if (!rg_idxq_empty(&l->actq[cls]))
+			return 0;
+	return 1;
 }
 
 static int
 lane_has_work(const struct rg_lane *l)
 {
 	return l->probe || !rg_idxq_empty(&l->ctlq) || l->rtx.head != l->rtx.tail ||
-	       !rg_idxq_empty(&l->actq);
+	       !lanes_idle_data(l);
 }
 
 /* Everything that makes a packet ack-eliciting, when pacing and the window allow it. */
@@ -867,7 +888,7 @@ write_eliciting(struct rg_core *c, struct rg_lane *l, struct pkt *k, uint64_t no
 	write_rtx(c, l, k);
 	write_new_data(c, l, k);
 	/* Window and pacer would allow more, but nothing waits: rate samples are app-limited. */
-	if (l->rtx.head == l->rtx.tail && rg_idxq_empty(&l->actq))
+	if (l->rtx.head == l->rtx.tail && lanes_idle_data(l))
 		rg_recovery_on_app_limited(&l->rec);
 	if (!k->eliciting && now_ns >= l->last_eliciting_ns + c->cfg.ping_interval_ns &&
 	    rg_wire_put_ping(k->buf + k->pos, pkt_room(k)) > 0) {

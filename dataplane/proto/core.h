@@ -102,6 +102,18 @@ struct rg_core_cb {
 	void *ctx;
 };
 
+/*
+ * Priority classes of send streams (DESIGN §4.5): a lane fills each packet
+ * with the CONTROL class's data first (failover, metadata), round robin over
+ * its streams, and BULK (backfill, the default) with the room left.
+ * Retransmissions and control frames go before both.
+ */
+enum rg_class {
+	RG_CLASS_BULK = 0,
+	RG_CLASS_CONTROL,
+	RG_CLASSES
+};
+
 /* Where a packet from rg_core_send() goes. */
 struct rg_tx_meta {
 	uint16_t peer_gw;
@@ -210,6 +222,9 @@ int rg_core_add_lane(struct rg_core *c, uint16_t peer_gw, uint16_t lane_id, uint
  * 0, -EEXIST (already open), -ENOENT (no such peer or lane), -ENOSPC (streams_max).
  */
 int rg_core_tx_open(struct rg_core *c, uint16_t peer_gw, uint64_t stream, uint16_t lane_id);
+
+/* Sets a send stream's class (before it has data queued). 0, -ENOENT, -EINVAL, -EBUSY. */
+int rg_core_tx_set_class(struct rg_core *c, uint64_t stream, enum rg_class cls);
 
 /*
  * Queues one record. The payload is not copied: it must stay valid and

@@ -6,7 +6,8 @@
  *
  * Invariants (rg_core_check):
  *   1. A stream is in its lane's control queue iff RG_SQ_CTL is set, in the
- *      active queue iff RG_SQ_ACT is set, in the core's blocked queue iff
+ *      active queue of its class iff RG_SQ_ACT is set (and never in the
+ *      other class's), in the core's blocked queue iff
  *      RG_SQ_BLOCKED is set; so each ring holds every stream at most once
  *      and a ring of streams_max entries cannot overflow.
  *   2. A SYNCING send stream has an empty queue and is not in the active queue.
@@ -98,8 +99,8 @@ struct rg_lane {
 	struct rg_pacer pacer;
 	struct rg_cc cc; /* drives the pacer's rate and rec's window */
 	struct rg_rtxq rtx;
-	struct rg_idxq ctlq; /* streams with control frames to send */
-	struct rg_idxq actq; /* send streams with data to send, round robin */
+	struct rg_idxq ctlq;             /* streams with control frames to send */
+	struct rg_idxq actq[RG_CLASSES]; /* per class: send streams with data, round robin */
 	uint64_t hello_next_ns;
 	uint64_t last_eliciting_ns;
 	uint64_t last_rx_ns; /* the last packet accepted from the peer (0: none yet) */
@@ -129,7 +130,8 @@ struct rg_stream {
 	uint8_t state;
 	uint8_t ctl;
 	uint8_t sq;
-	uint8_t tx; /* 1 send, 0 receive */
+	uint8_t tx;  /* 1 send, 0 receive */
+	uint8_t cls; /* send: enum rg_class, the lane queue it waits in */
 	/* send side */
 	struct rg_txq q;
 	uint64_t credit;  /* highest seq the receiver granted */

@@ -214,7 +214,8 @@ rg_core_destroy(struct rg_core *c)
 		rg_recovery_fini(&l->rec, mem);
 		rg_mem_free(mem, l->rtx.v);
 		rg_mem_free(mem, l->ctlq.v);
-		rg_mem_free(mem, l->actq.v);
+		for (int k = 0; k < RG_CLASSES; k++)
+			rg_mem_free(mem, l->actq[k].v);
 	}
 	for (uint16_t i = 0; c->peers != NULL && i < c->npeers; i++)
 		rg_mem_free(mem, c->peers[i].lane_map);
@@ -288,7 +289,8 @@ rg_lane_reset(struct rg_core *c, struct rg_lane *l, uint64_t now_ns)
 	rg_ackr_reset(&l->ackr);
 	l->rtx.head = l->rtx.tail = 0;
 	l->ctlq.head = l->ctlq.tail = 0;
-	l->actq.head = l->actq.tail = 0;
+	for (int k = 0; k < RG_CLASSES; k++)
+		l->actq[k].head = l->actq[k].tail = 0;
 	l->probe = 0;
 	l->hello_due = 0;
 	l->hello_next_ns = now_ns;
@@ -327,8 +329,8 @@ rg_core_add_lane(struct rg_core *c, uint16_t peer_gw, uint16_t lane_id, uint64_t
 	err = rg_recovery_init(&l->rec, &rc, &cfg->mem, rg_core_pn_start(c));
 	if (err == 0)
 		err = rg_idxq_init(&l->ctlq, cfg->streams_max, &cfg->mem);
-	if (err == 0)
-		err = rg_idxq_init(&l->actq, cfg->streams_max, &cfg->mem);
+	for (int k = 0; k < RG_CLASSES && err == 0; k++)
+		err = rg_idxq_init(&l->actq[k], cfg->streams_max, &cfg->mem);
 	l->rtx.v = rg_mem_alloc(&cfg->mem, sizeof(l->rtx.v[0]) * cfg->inflight_frames_max);
 	l->rtx.mask = cfg->inflight_frames_max - 1;
 	if (err == 0 && l->rtx.v == NULL)
@@ -336,7 +338,8 @@ rg_core_add_lane(struct rg_core *c, uint16_t peer_gw, uint16_t lane_id, uint64_t
 	if (err != 0) {
 		rg_recovery_fini(&l->rec, &cfg->mem);
 		rg_mem_free(&cfg->mem, l->ctlq.v);
-		rg_mem_free(&cfg->mem, l->actq.v);
+		for (int k = 0; k < RG_CLASSES; k++)
+			rg_mem_free(&cfg->mem, l->actq[k].v);
 		rg_mem_free(&cfg->mem, l->rtx.v);
 		return err;
 	}
@@ -376,6 +379,23 @@ rg_core_tx_open(struct rg_core *c, uint16_t peer_gw, uint64_t stream, uint16_t l
 	s->ctl = RG_CTL_RESUME_REQ;
 	s->sq = RG_SQ_CTL;
 	rg_idxq_push(&c->lanes[s->lane].ctlq, c->nstreams - 1);
+	return 0;
+}
+
+int
+rg_core_tx_set_class(struct rg_core *c, uint64_t stream, enum rg_class cls)
+{
+	uint32_t idx = rg_stab_get(&c->tx_tab, stream);
+	struct rg_stream *s;
+
+	if (idx == RG_STAB_NONE)
+		return -ENOENT;
+	if ((unsigned)cls >= RG_CLASSES)
+		return -EINVAL;
+	s = &c->streams[idx];
+	if (s->sq & RG_SQ_ACT)
+		return -EBUSY; /* waiting in its class's queue: it cannot leave it from the middle */
+	s->cls = (uint8_t)cls;
 	return 0;
 }
 
@@ -467,7 +487,8 @@ stream_check(const struct rg_core *c, uint32_t i)
 	const struct rg_lane *l = &c->lanes[s->lane];
 
 	if (idxq_holds(&l->ctlq, i) != !!(s->sq & RG_SQ_CTL) ||
-	    idxq_holds(&l->actq, i) != !!(s->sq & RG_SQ_ACT) ||
+	    idxq_holds(&l->actq[s->cls], i) != !!(s->sq & RG_SQ_ACT) ||
+	    idxq_holds(&l->actq[s->cls ^ 1], i) != 0 || s->cls >= RG_CLASSES ||
 	    idxq_holds(&c->blocked, i) != !!(s->sq & RG_SQ_BLOCKED))
 		return -1;
 	if (s->tx && s->state == RG_STREAM_SYNCING && (s->q.count != 0 || (s->sq & RG_SQ_ACT)))

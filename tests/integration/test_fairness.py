@@ -2,6 +2,9 @@
 # SPDX-License-Identifier: Apache-2.0
 """Integration: a noisy namespace must not starve the others (DESIGN §4.5, backpressure).
 
+A third run repeats the noisy one with namespace 3 in priority class CONTROL
+(load.priority_namespaces = 1): its p99 must stay within the same bound.
+
 Two runs of the same pair on the same machine, one after the other, compared as a ratio:
 
   alone  3 namespaces (48 streams) publish at RATE records/s in all;
@@ -73,6 +76,20 @@ def main():
             elif v > bound:
                 failures.append(f"namespace {i + 1} p99 {v:.0f} us > 2 x alone "
                                 f"({max(low_alone):.0f} us) + {SLACK_US:.0f} us")
+    if base:
+        args.workdir = base + "/priority"
+    prio = run(args, "fairness_priority", ["load.streams=64", "load.namespaces=4",
+                                          "load.flood_namespaces=1",
+                                          "load.priority_namespaces=1"])
+    # Namespace 3's streams are class CONTROL: the lane sends their data before anything
+    # of the flood's (and of namespaces 1, 2).
+    if len(prio["p99"]) == 4 and low_alone:
+        if not 0 < prio["p99"][3] <= 2 * max(low_alone) + SLACK_US:
+            failures.append(f"CONTROL namespace 3 p99 {prio['p99'][3]:.0f} us beside the flood, "
+                            f"alone {max(low_alone):.0f} us")
+    else:
+        failures.append(f"priority run: per-namespace p99 missing: {prio['p99']}")
+    print(f"priority: with namespace 3 in class CONTROL, p99 per namespace {prio['p99']} us")
     flood = noisy["published"] - alone["published"]
     if flood < 2 * alone["published"]:
         failures.append(f"the flood made only {flood} records (alone run: "
