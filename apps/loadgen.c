@@ -246,7 +246,7 @@ hook_rx_open(void *ctx, uint16_t peer_gw, uint64_t stream, uint64_t *applied)
 	 * its deliveries (the delivery ring orders them after this), tell the
 	 * consumer where the stream resumes.
 	 */
-	lg->st[k].open_applied = *applied;
+	__atomic_store_n(&lg->st[k].open_applied, *applied, __ATOMIC_RELAXED);
 	__atomic_store_n(&lg->st[k].open_gen, lg->st[k].open_gen + 1, __ATOMIC_RELEASE); /* H2 */
 	return 0;
 }
@@ -576,6 +576,7 @@ consume_one(struct rg_loadgen *lg, const struct rg_delivery *d, uint16_t worker,
 {
 	int64_t k = stream_index(lg, d->stream);
 	struct lg_stream *st;
+	uint64_t gen;
 
 	if (k < 0) {
 		lg->state->anomalies[LG_corrupt_accepted]++;
@@ -583,11 +584,14 @@ consume_one(struct rg_loadgen *lg, const struct rg_delivery *d, uint16_t worker,
 	}
 	st = &lg->st[k];
 	st->c_worker = worker;
-	if (__atomic_load_n(&st->open_gen, __ATOMIC_ACQUIRE) != st->c_open_seen) { /* pairs H2 */
-		st->c_open_seen = st->open_gen;
-		if (st->open_applied + 1 > st->c_next && st->c_off == 0) {
-			st->c_next = st->open_applied + 1;
-			st->c_applied_sent = RG_MAX(st->c_applied_sent, st->open_applied);
+	gen = __atomic_load_n(&st->open_gen, __ATOMIC_ACQUIRE); /* pairs with H2 */
+	if (gen != st->c_open_seen) {
+		uint64_t at = __atomic_load_n(&st->open_applied, __ATOMIC_RELAXED);
+
+		st->c_open_seen = gen;
+		if (at + 1 > st->c_next && st->c_off == 0) {
+			st->c_next = at + 1;
+			st->c_applied_sent = RG_MAX(st->c_applied_sent, at);
 		}
 	}
 	if (d->seq < st->c_next || (d->seq == st->c_next && d->off < st->c_off)) {
@@ -636,6 +640,21 @@ consume_one(struct rg_loadgen *lg, const struct rg_delivery *d, uint16_t worker,
 	mark_dirty(lg, (uint32_t)k);
 }
 
+/*
+ * The region's applied watermark only grows: a consumer of another gateway of
+ * the region (the state file is shared) may have applied more of the stream.
+ */
+static void
+store_applied(struct rg_loadgen *lg, uint32_t k, uint64_t applied)
+{
+	uint64_t cur = __atomic_load_n(&lg->state->applied[k], __ATOMIC_RELAXED);
+
+	/* Bounded by the other writers' progress: each failed exchange saw a larger value. */
+	while (applied > cur && !__atomic_compare_exchange_n(&lg->state->applied[k], &cur, applied,
+							     1, __ATOMIC_RELEASE, __ATOMIC_RELAXED))
+		;
+}
+
 /* Applies every stream that moved: durable first (A1), then tell its worker. */
 static void
 apply(struct rg_loadgen *lg)
@@ -647,7 +666,7 @@ apply(struct rg_loadgen *lg)
 		struct lg_stream *st = &lg->st[k];
 		struct rg_applied_msg a = { .stream = st->id, .applied = st->c_next - 1 };
 
-		__atomic_store_n(&lg->state->applied[k], a.applied, __ATOMIC_RELEASE); /* A1 */
+		store_applied(lg, k, a.applied); /* A1 */
 		if (rte_ring_enqueue_elem(lg->cfg.applied[st->c_worker], &a, sizeof(a)) == 0) {
 			st->c_applied_sent = a.applied;
 			st->c_dirty = 0;

@@ -582,7 +582,7 @@ do_commands(struct rg_worker *w)
 		WCTR(w, commands)++;
 		switch (cmd->type) {
 		case RG_WCMD_FAILOVER:
-			cmd->result = rg_core_peer_failover(w->core, cmd->gw, cmd->to_gw);
+			cmd->result = rg_core_peer_failover(w->core, cmd->gw, cmd->to_gw, now_ns(w));
 			break;
 		case RG_WCMD_WAN:
 			cmd->result = !w->cfg.wan_on                                   ? -ENOTSUP

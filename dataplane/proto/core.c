@@ -204,7 +204,7 @@ is_rx(const struct rg_stream *s)
 }
 
 int
-rg_core_peer_failover(struct rg_core *c, uint16_t from_gw, uint16_t to_gw)
+rg_core_peer_failover(struct rg_core *c, uint16_t from_gw, uint16_t to_gw, uint64_t now_ns)
 {
 	uint16_t pf = find_peer(c, from_gw), pt = find_peer(c, to_gw);
 	const struct rg_peer *from, *to;
@@ -226,9 +226,7 @@ rg_core_peer_failover(struct rg_core *c, uint16_t from_gw, uint16_t to_gw)
 		if (from->lane_map[k] == RG_NIL16)
 			continue;
 		l = &c->lanes[from->lane_map[k]];
-		rg_recovery_reset(&l->rec, l->rec.pn_next);
-		l->rtx.head = l->rtx.tail = 0;
-		l->probe = 0;
+		rg_lane_restart_tx(c, l, l->rec.pn_next, now_ns);
 		idxq_filter(c, &l->ctlq, is_rx);
 		for (int k = 0; k < RG_CLASSES; k++)
 			idxq_filter(c, &l->actq[k], is_rx);
@@ -508,6 +506,36 @@ rx_stream_open(struct rg_core *c, struct rg_lane *l, uint64_t id)
 	return s;
 }
 
+/*
+ * A RESUME request for a receive stream this core already has. The
+ * consumer's durable watermark may have moved past what this core delivered:
+ * another gateway of the region served the stream meanwhile (a failover, and
+ * back). Ask the consumer again and start over past it, so nothing it applied
+ * is delivered twice. 0, or -1 when the consumer refuses the stream now.
+ */
+static int
+rx_stream_resync(struct rg_core *c, struct rg_stream *s)
+{
+	uint64_t applied = 0;
+
+	if (c->cb.rx_open(c->cb.ctx, c->peers[s->peer].gw, s->id, &applied) != 0 ||
+	    applied == UINT64_MAX)
+		return -1;
+	if (applied > s->ro.next_seq - 1) {
+		struct rx_ctx x = { c, s };
+		struct rg_reorder_ops ops = rx_ops(&x);
+
+		rg_reorder_clear(&s->ro, &c->rxpool, &ops);
+		rg_reorder_init(&s->ro,
+				&c->slots[(size_t)stream_idx(c, s) * c->cfg.rx_window_records],
+				c->cfg.rx_window_records, applied + 1);
+		RG_CTR(c, rx_resynced)++;
+	}
+	if (applied > s->applied)
+		s->applied = s->applied_sent = applied;
+	return 0;
+}
+
 /* Returns 1 when the stream was refused: the packet is not acked, so the request comes again. */
 static int
 on_resume(struct rg_core *c, struct rg_lane *l, const struct rg_frame *f)
@@ -532,14 +560,16 @@ on_resume(struct rg_core *c, struct rg_lane *l, const struct rg_frame *f)
 		if (idx != RG_STAB_NONE)
 			s = &c->streams[idx];
 	}
-	if (s == NULL)
+	if (s != NULL && s->peer != l->peer) {
+		RG_CTR(c, rx_wrong_peer)++;
+		return 1;
+	}
+	if (s != NULL && rx_stream_resync(c, s) != 0)
+		s = NULL; /* refused now: counted below */
+	else if (s == NULL)
 		s = rx_stream_open(c, l, f->resume.stream);
 	if (s == NULL) {
 		RG_CTR(c, resume_refused)++;
-		return 1;
-	}
-	if (s->peer != l->peer) {
-		RG_CTR(c, rx_wrong_peer)++;
 		return 1;
 	}
 	mark_ctl(c, s, RG_CTL_RESUME_REPLY);

@@ -156,6 +156,7 @@ struct rg_tx_meta {
 	X(resume_req_tx)     \
 	X(resume_reply_tx)   \
 	X(resume_refused)    \
+	X(rx_resynced)       \
 	X(credit_tx)         \
 	X(applied_tx)        \
 	X(close_rx)          \
@@ -247,7 +248,7 @@ int rg_core_publish(struct rg_core *c, uint64_t stream, uint64_t seq, uint32_t v
  * serve stays bound to from_gw, SYNCING (counted in failover_unserved).
  * Returns the streams moved, or -ENOENT (either peer unknown, or the same).
  */
-int rg_core_peer_failover(struct rg_core *c, uint16_t from_gw, uint16_t to_gw);
+int rg_core_peer_failover(struct rg_core *c, uint16_t from_gw, uint16_t to_gw, uint64_t now_ns);
 
 /* The consumer made every seq <= applied of a receive stream durable. 0 or -ENOENT. */
 int rg_core_applied(struct rg_core *c, uint64_t stream, uint64_t applied);

@@ -175,6 +175,12 @@ rg_core_pn_start(struct rg_core *c)
 
 int rg_idxq_init(struct rg_idxq *q, uint32_t min_cap, const struct rg_mem *mem);
 void rg_lane_reset(struct rg_core *c, struct rg_lane *l, uint64_t now_ns);
+/*
+ * The lane's sending side starts over at pn_start: nothing in flight, no
+ * retransmissions waiting, RTT, delivery-rate and congestion state fresh
+ * (rg_lane_reset also forgets what was received and the queues).
+ */
+void rg_lane_restart_tx(struct rg_core *c, struct rg_lane *l, uint64_t pn_start, uint64_t now_ns);
 
 /* Hands the controller's window to recovery and its rate to the pacer. */
 static inline void

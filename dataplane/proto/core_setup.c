@@ -282,12 +282,19 @@ lane_cc_init(struct rg_core *c, struct rg_lane *l, uint64_t now_ns)
 }
 
 void
+rg_lane_restart_tx(struct rg_core *c, struct rg_lane *l, uint64_t pn_start, uint64_t now_ns)
+{
+	rg_recovery_reset(&l->rec, pn_start);
+	lane_cc_init(c, l, now_ns);
+	l->rtx.head = l->rtx.tail = 0;
+	l->probe = 0;
+}
+
+void
 rg_lane_reset(struct rg_core *c, struct rg_lane *l, uint64_t now_ns)
 {
-	rg_recovery_reset(&l->rec, rg_core_pn_start(c));
-	lane_cc_init(c, l, now_ns);
+	rg_lane_restart_tx(c, l, rg_core_pn_start(c), now_ns);
 	rg_ackr_reset(&l->ackr);
-	l->rtx.head = l->rtx.tail = 0;
 	l->ctlq.head = l->ctlq.tail = 0;
 	for (int k = 0; k < RG_CLASSES; k++)
 		l->actq[k].head = l->actq[k].tail = 0;

@@ -26,6 +26,7 @@
 #define STEP_NS       RG_NS_PER_MS /* one step of the clock: also the one-way link delay */
 #define GW_A          1
 #define GW_B          2
+#define GW_C          3 /* B's region's other gateway in the failover test: nothing answers for it */
 #define INC_A         100
 #define INC_B         200
 #define STREAMS       2
@@ -103,6 +104,7 @@ struct world {
 	struct pkt *keep_ab; /* a copy of the last packet A sent (for the restart test) */
 	struct pkt *keep_ba; /* a copy of the last packet B sent (for the restart test) */
 	uint64_t delivered_bytes;
+	unsigned to_c; /* packets A sent to GW_C (dropped: nothing is there) */
 };
 
 static uint8_t pattern[PATTERN_BYTES];
@@ -235,7 +237,7 @@ a_replay(void *ctx, uint16_t peer_gw, uint64_t stream, uint64_t from_seq)
 {
 	struct producer *pr = &((struct world *)ctx)->prod[stream_index(stream)];
 
-	assert_int_equal(peer_gw, GW_B);
+	assert_true(peer_gw == GW_B || peer_gw == GW_C);
 	pr->replay_from = from_seq;
 	pr->replays++;
 	pr->acked = from_seq - 1; /* the core starts over from there */
@@ -455,6 +457,10 @@ send_all(struct world *w, struct rg_core *src, struct queue *q, int a_to_b)
 
 	while ((len = rg_core_send(src, buf, sizeof(buf), &meta, w->now)) > 0) {
 		assert_true(sent++ < QUEUE_MAX);
+		if (a_to_b && meta.peer_gw == GW_C) {
+			w->to_c++;
+			continue;
+		}
 		assert_int_equal(meta.peer_gw, a_to_b ? GW_B : GW_A);
 		assert_int_equal(meta.lane, 0);
 		assert_true(len <= 1472);
@@ -1254,6 +1260,69 @@ test_core_paced_sender_keeps_its_rate(void **state)
 }
 
 /*
+ * B is DEAD (the control thread says): A moves its stream to C, B's region's
+ * other gateway, where it waits for C's RESUME reply. Meanwhile C's consumer
+ * (the region's, durable state shared with B) applied up to 60. C dies too
+ * and the stream comes back to B, which must resume past 60, not from what it
+ * delivered itself: nothing twice, nothing missing, in order.
+ */
+static void
+test_core_failover_moves_streams_and_back(void **state)
+{
+	struct world w;
+	struct rg_stream_info info;
+	struct rg_core_stats sa, sb;
+	uint64_t seq;
+
+	(void)state;
+	world_init(&w, 256);
+	assert_int_equal(rg_core_add_peer(w.a, GW_C, 1), 0);
+	assert_int_equal(rg_core_add_lane(w.a, GW_C, 0, w.now), 0);
+	open_stream(&w, 0);
+	for (seq = 1; seq <= 40; seq++)
+		assert_int_equal(publish(&w, 0, seq), 0);
+	RUN_UNTIL(&w, w.cons[0].last_seq == 40 && w.cons[0].expect_off == 0);
+	w.cons[0].applied = 20;
+	assert_int_equal(rg_core_applied(w.b, stream_ids[0], 20), 0);
+
+	assert_int_equal(rg_core_peer_failover(w.a, GW_B, GW_C, w.now), 1);
+	assert_int_equal(rg_core_check(w.a), 0);
+	assert_int_equal(rg_core_stream_info(w.a, stream_ids[0], 1, &info), 0);
+	assert_int_equal(info.peer_gw, GW_C);
+	assert_int_equal(info.open, 0);
+	assert_int_equal(rg_core_peer_failover(w.a, GW_B, GW_C, w.now), 0); /* nothing left on B */
+	assert_int_equal(rg_core_peer_failover(w.a, GW_B, GW_B, w.now), -ENOENT);
+	assert_int_equal(rg_core_peer_failover(w.a, 99, GW_C, w.now), -ENOENT);
+	for (int i = 0; i < 20; i++) {
+		step(&w);
+		assert_int_equal(rg_core_stream_info(w.a, stream_ids[0], 1, &info), 0);
+		assert_int_equal(info.open, 0); /* C never answers */
+	}
+	assert_true(w.to_c > 0);
+	for (seq = 1; seq <= 40; seq++) /* the move released every record */
+		assert_int_equal(w.prod[0].released[seq], w.prod[0].published[seq]);
+
+	/* C got 41..60 and its consumer (the region's) applied them; then C died: back to B,
+	 * which delivered only up to 40 itself. */
+	w.cons[0].applied = 60;
+	w.cons[0].expect_seq = 61;
+	w.cons[0].expect_off = 0;
+	assert_int_equal(rg_core_peer_failover(w.a, GW_C, GW_B, w.now), 1);
+	assert_int_equal(rg_core_check(w.a), 0);
+	RUN_UNTIL(&w, w.prod[0].replay_from == 61);
+	for (seq = 61; seq <= 100; seq++)
+		assert_int_equal(publish(&w, 0, seq), 0);
+	RUN_UNTIL(&w, w.cons[0].last_seq == 100 && w.cons[0].expect_off == 0);
+	RUN_UNTIL(&w, w.prod[0].acked == 100);
+	rg_core_stats(w.a, &sa);
+	rg_core_stats(w.b, &sb);
+	assert_int_equal(sa.ctr[RG_CTR_failovers], 3); /* with the one that found nothing to move */
+	assert_int_equal(sa.ctr[RG_CTR_streams_moved], 2);
+	assert_int_equal(sb.ctr[RG_CTR_rx_resynced], 1);
+	world_fini(&w);
+}
+
+/*
  * Stream 0 (bulk) and stream 1 both backlogged on a lane paced at 10 MB/s;
  * returns how many of stream 0's records B had when stream 1's were all in.
  */
@@ -1505,6 +1574,7 @@ main(void)
 		cmocka_unit_test(test_core_duplicating_reordering_link),
 		cmocka_unit_test(test_core_paced_sender_keeps_its_rate),
 		cmocka_unit_test(test_core_control_class_goes_first),
+		cmocka_unit_test(test_core_failover_moves_streams_and_back),
 		cmocka_unit_test(test_core_refused_stream_stays_syncing),
 		cmocka_unit_test(test_core_drops_by_incarnation),
 		cmocka_unit_test(test_core_corrupt_and_duplicate_packets),
