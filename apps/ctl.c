@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,30 +69,59 @@ rg_ctl_broadcast(struct rg_ctl *ctl, const struct rg_worker_cmd *tmpl)
 	return err != 0 ? err : sum;
 }
 
-/* Streams bound to a DEAD gateway go where membership routes them. */
-static void
-failover(struct rg_ctl *ctl, const struct rg_member_change *ch)
+static int
+alive(const struct rg_ctl *ctl, uint16_t gw)
 {
-	struct rg_worker_cmd cmd = { .type = RG_WCMD_FAILOVER };
-	int rc;
+	int i = rg_membership_find(&ctl->mem, gw);
 
-	if (ch->route_to == ch->route_from)
-		return;
-	/* The streams are on route_from now (the dead gateway, or its dead substitute). */
-	cmd.gw = ch->route_from;
-	cmd.to_gw = ch->route_to;
-	rc = rg_ctl_broadcast(ctl, &cmd);
-	pthread_mutex_lock(&ctl->lock);
-	if (rc >= 0) {
-		ctl->ctr.failovers++;
-		ctl->ctr.streams_moved += (uint64_t)rc;
-	} else {
-		ctl->ctr.cmd_failed++;
+	return i >= 0 && ctl->mem.peers[i].state == RG_LIVENESS_ALIVE;
+}
+
+static int
+dead(const struct rg_ctl *ctl, uint16_t gw)
+{
+	int i = rg_membership_find(&ctl->mem, gw);
+
+	return i >= 0 && ctl->mem.peers[i].state == RG_LIVENESS_DEAD;
+}
+
+/*
+ * Makes where the streams are (placed) follow where membership routes them.
+ * A move goes only from a DEAD gateway to an ALIVE one: streams never leave
+ * a live receiver (that needs the handoff drain of DESIGN §4.7) and never go
+ * to one that is not there. A move that failed (a worker busy, say) is tried
+ * again next period; the workers' cores move every stream on the gateway,
+ * whoever it was bound to, so every peer placed there follows.
+ */
+static void
+reconcile(struct rg_ctl *ctl)
+{
+	for (uint16_t i = 0; i < ctl->mem.npeers; i++) {
+		struct rg_worker_cmd cmd = { .type = RG_WCMD_FAILOVER };
+		uint16_t from = ctl->placed[i], to = ctl->mem.peers[i].route;
+		int rc;
+
+		if (from == to || !dead(ctl, from) || !alive(ctl, to))
+			continue;
+		cmd.gw = from;
+		cmd.to_gw = to;
+		rc = rg_ctl_broadcast(ctl, &cmd);
+		pthread_mutex_lock(&ctl->lock);
+		if (rc >= 0) {
+			ctl->ctr.failovers++;
+			ctl->ctr.streams_moved += (uint64_t)rc;
+			for (uint16_t j = 0; j < ctl->mem.npeers; j++)
+				if (ctl->placed[j] == from)
+					ctl->placed[j] = to;
+		} else {
+			ctl->ctr.cmd_failed++;
+		}
+		pthread_mutex_unlock(&ctl->lock);
+		if (!ctl->cfg.quiet)
+			fprintf(stderr, "repgate: failover %u -> %u: %d streams moved%s\n", from,
+				to, rc < 0 ? 0 : rc,
+				rc < 0 ? " (a worker refused: trying again)" : "");
 	}
-	pthread_mutex_unlock(&ctl->lock);
-	if (!ctl->cfg.quiet)
-		fprintf(stderr, "repgate: failover %u -> %u: %d streams moved%s\n", cmd.gw,
-			cmd.to_gw, rc < 0 ? 0 : rc, rc < 0 ? " (a worker refused)" : "");
 }
 
 /* One period: stats up, detectors, transitions, commands down. */
@@ -99,11 +129,12 @@ static void
 tick(struct rg_ctl *ctl)
 {
 	struct rg_member_change ch[RG_MEMBERSHIP_PEERS_MAX * 2];
+	uint64_t heard[RG_MEMBERSHIP_PEERS_MAX] = { 0 }, inc[RG_MEMBERSHIP_PEERS_MAX] = { 0 };
 	uint64_t now;
 	unsigned n;
 	int restarted[RG_MEMBERSHIP_PEERS_MAX] = { 0 };
 
-	pthread_mutex_lock(&ctl->lock);
+	/* The newest packet from each peer over every worker and lane: one heartbeat a period. */
 	for (uint16_t w = 0; w < ctl->cfg.nworkers; w++) {
 		struct rg_worker_stats *st = ctl->scratch;
 
@@ -114,10 +145,17 @@ tick(struct rg_ctl *ctl)
 
 			if (i < 0)
 				continue;
-			rg_membership_heard(&ctl->mem, li->peer_gw, li->last_rx_ns);
-			if (rg_membership_incarnation(&ctl->mem, li->peer_gw, li->peer_inc))
-				restarted[i] = 1;
+			heard[i] = RG_MAX(heard[i], li->last_rx_ns);
+			inc[i] = RG_MAX(inc[i], li->peer_inc);
 		}
+	}
+	pthread_mutex_lock(&ctl->lock);
+	for (uint16_t i = 0; i < ctl->mem.npeers; i++) {
+		uint16_t gw = ctl->mem.peers[i].gw;
+
+		if (heard[i] != 0)
+			rg_membership_heard(&ctl->mem, gw, heard[i]);
+		restarted[i] = rg_membership_incarnation(&ctl->mem, gw, inc[i]);
 	}
 	now = rg_worker_clock_ns(ctl->cfg.tsc0);
 	n = rg_membership_update(&ctl->mem, now, ch, RG_ARRAY_SIZE(ch));
@@ -136,10 +174,9 @@ tick(struct rg_ctl *ctl)
 				"repgate: peer %u restarted (incarnation %#" PRIx64
 				"): its streams resume from the applied watermarks\n",
 				ctl->mem.peers[i].gw, ctl->mem.peers[i].incarnation);
-	for (unsigned k = 0; k < n; k++) {
+	for (unsigned k = 0; k < n; k++)
 		log_change(ctl, &ch[k], now);
-		failover(ctl, &ch[k]);
-	}
+	reconcile(ctl);
 }
 
 static void *
@@ -178,12 +215,16 @@ rg_ctl_start(struct rg_ctl *ctl, const struct rg_ctl_config *cfg)
 				strerror(-rc));
 			return rc;
 		}
+	for (uint16_t i = 0; i < ctl->mem.npeers; i++)
+		ctl->placed[i] = ctl->mem.peers[i].gw;
 	ctl->scratch = malloc(sizeof(*ctl->scratch));
 	if (ctl->scratch == NULL)
 		return -ENOMEM;
 	rc = rte_ctrl_thread_create(&ctl->tid, "rg-ctl", NULL, ctl_main, ctl);
 	if (rc != 0) {
 		fprintf(stderr, "repgate: control thread: %s\n", strerror(rc));
+		free(ctl->scratch);
+		ctl->scratch = NULL;
 		return -rc;
 	}
 	ctl->started = 1;

@@ -78,7 +78,8 @@ struct rg_ctl {
 	pthread_mutex_t lock; /* guards mem and ctr for readers on other threads */
 	struct rg_membership mem;
 	struct rg_ctl_counters ctr;
-	struct rg_worker_stats *scratch; /* one worker's stats, read each period */
+	struct rg_worker_stats *scratch;          /* one worker's stats, read each period */
+	uint16_t placed[RG_MEMBERSHIP_PEERS_MAX]; /* where each peer's streams are now */
 };
 
 /* Starts the thread. 0, or -errno after printing why. */

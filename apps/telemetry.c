@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <errno.h>
+#include <math.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -32,6 +33,7 @@ static struct {
 	struct rg_ctl_counters last_ctr;
 	struct rg_wanem_config wan; /* the emulator's settings as last sent */
 	int wan_on;
+	uint32_t wan_cap; /* the packets the emulator can hold: queue_pkts at start */
 	/* the previous /repgate/lanes and /repgate/workers reads, for rates */
 	uint64_t lane_acked[RG_WORKER_LANES_MAX][RG_WORKER_LANES_MAX];
 	uint64_t lane_t_ns[RG_WORKER_LANES_MAX];
@@ -57,6 +59,7 @@ rg_telemetry_attach(struct rg_app *app)
 	tel.t0_ns = mono_ns();
 	tel.wan_on = app->wcfg.wan_on;
 	tel.wan = app->wcfg.wan;
+	tel.wan_cap = app->wcfg.wan.queue_pkts_max;
 	tel.ctl_ok = app->ctl_started;
 	tel.stopping = 0;
 	tel.have_last = 0;
@@ -213,6 +216,8 @@ wan_key(struct rg_wanem_config *c, int *partition, const char *k, const char *v,
 		{ "queue_pkts", offsetof(struct rg_wanem_config, queue_pkts_max), 3 },
 		{ "seed", offsetof(struct rg_wanem_config, seed), 4 },
 	};
+	const double time_ms_max = (double)RG_WANEM_TIME_NS_MAX / 1e6;
+	const double rate_mbit_max = (double)RG_WANEM_RATE_MAX * 8 / 1e6;
 	char *end;
 	double d;
 
@@ -224,27 +229,52 @@ wan_key(struct rg_wanem_config *c, int *partition, const char *k, const char *v,
 			snprintf(err, errlen, "partition=%s: on or off", v);
 		return *partition == -2 ? -EINVAL : 0;
 	}
-	errno = 0;
-	d = strtod(v, &end);
-	if (end == v || *end != '\0' || errno != 0 || !(d >= 0)) {
-		snprintf(err, errlen, "%s=%s: not a number >= 0", k, v);
-		return -EINVAL;
-	}
 	for (size_t i = 0; i < RG_ARRAY_SIZE(keys); i++) {
 		uint8_t *f = (uint8_t *)c + keys[i].off;
+		unsigned long long u;
 
 		if (strcmp(k, keys[i].key) != 0)
 			continue;
+		errno = 0;
+		if (keys[i].kind >= 3) { /* integers: exact, no trip through a double */
+			u = strtoull(v, &end, 10);
+			if (end == v || *end != '\0' || errno != 0 || v[0] == '-') {
+				snprintf(err, errlen, "%s=%s: not a whole number >= 0", k, v);
+				return -EINVAL;
+			}
+			if (keys[i].kind == 4) {
+				*(uint64_t *)(void *)f = u;
+				return 0;
+			}
+			if (u == 0 || u > tel.wan_cap) {
+				snprintf(
+				    err, errlen,
+				    "%s=%s: 1..%u (the emulator holds what wan.queue_pkts gave it "
+				    "at start)",
+				    k, v, tel.wan_cap);
+				return -EINVAL;
+			}
+			*(uint32_t *)(void *)f = (uint32_t)u;
+			return 0;
+		}
+		d = strtod(v, &end);
+		if (end == v || *end != '\0' || errno != 0 || !isfinite(d) || !(d >= 0)) {
+			snprintf(err, errlen, "%s=%s: not a finite number >= 0", k, v);
+			return -EINVAL;
+		}
+		if ((keys[i].kind == 1 && d > time_ms_max) ||
+		    (keys[i].kind == 2 && d > rate_mbit_max)) {
+			snprintf(err, errlen, "%s=%s: at most %g", k, v,
+				 keys[i].kind == 1 ? time_ms_max : rate_mbit_max);
+			return -EINVAL;
+		}
 		if (keys[i].kind == 0)
-			*(double *)(void *)f = d;
+			*(double *)(void *)f =
+			    d; /* probabilities: rg_wanem_config_check has the range */
 		else if (keys[i].kind == 1)
 			*(uint64_t *)(void *)f = (uint64_t)(d * 1e6);
-		else if (keys[i].kind == 2)
-			*(uint64_t *)(void *)f = (uint64_t)(d * 1e6 / 8);
-		else if (keys[i].kind == 3)
-			*(uint32_t *)(void *)f = (uint32_t)RG_MIN(d, (double)UINT32_MAX);
 		else
-			*(uint64_t *)(void *)f = (uint64_t)d;
+			*(uint64_t *)(void *)f = (uint64_t)(d * 1e6 / 8);
 		return 0;
 	}
 	snprintf(err, errlen,

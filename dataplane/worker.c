@@ -28,10 +28,19 @@ rg_worker_counter_name(enum rg_worker_counter c)
 
 #define WCTR(w, name) ((w)->st.ctr[RG_WCTR_##name])
 
+/* TSC ticks since tsc0; 0 if this core's TSC reads a little behind the one that took tsc0. */
+static uint64_t
+ticks_since(uint64_t tsc0)
+{
+	int64_t d = (int64_t)(rte_rdtsc() - tsc0);
+
+	return d > 0 ? (uint64_t)d : 0;
+}
+
 static uint64_t
 now_ns(const struct rg_worker *w)
 {
-	return (uint64_t)(((unsigned __int128)(rte_rdtsc() - w->tsc0) * w->ns_mult) >> 32);
+	return (uint64_t)(((unsigned __int128)ticks_since(w->tsc0) * w->ns_mult) >> 32);
 }
 
 static uint64_t
@@ -43,7 +52,7 @@ ns_mult(void)
 uint64_t
 rg_worker_clock_ns(uint64_t tsc0)
 {
-	return (uint64_t)(((unsigned __int128)(rte_rdtsc() - tsc0) * ns_mult()) >> 32);
+	return (uint64_t)(((unsigned __int128)ticks_since(tsc0) * ns_mult()) >> 32);
 }
 
 /* ---- core callbacks (on the worker's thread) ---- */
@@ -396,7 +405,13 @@ do_applied(struct rg_worker *w)
 	return n;
 }
 
-/* Publishes one record mbuf: 0 taken (or dropped as stale), -EAGAIN keep it for later. */
+/*
+ * Publishes one record mbuf: 0 taken (or dropped), -EAGAIN keep it for later
+ * (its stream's queue is full: backpressure). A record of a stream that is
+ * SYNCING is dropped, not kept: the replay callback asks for it again, and
+ * keeping it would hold every stream behind it (a stream whose peer is gone
+ * may stay SYNCING for long).
+ */
 static int
 publish_one(struct rg_worker *w, struct rte_mbuf *m)
 {
@@ -408,8 +423,11 @@ publish_one(struct rg_worker *w, struct rte_mbuf *m)
 	if (rc == 0) {
 		WCTR(w, ingress_records)++;
 	} else {
-		/* Not the next seq (the producer is replaying from elsewhere) or no such stream. */
-		WCTR(w, ingress_stale)++;
+		/* SYNCING, not the next seq (the producer is replaying from elsewhere), no stream. */
+		if (rc == -ENOTCONN)
+			WCTR(w, ingress_syncing)++;
+		else
+			WCTR(w, ingress_stale)++;
 		rte_pktmbuf_free(m);
 	}
 	return 0;
@@ -582,7 +600,8 @@ do_commands(struct rg_worker *w)
 		WCTR(w, commands)++;
 		switch (cmd->type) {
 		case RG_WCMD_FAILOVER:
-			cmd->result = rg_core_peer_failover(w->core, cmd->gw, cmd->to_gw, now_ns(w));
+			cmd->result =
+			    rg_core_peer_failover(w->core, cmd->gw, cmd->to_gw, now_ns(w));
 			break;
 		case RG_WCMD_WAN:
 			cmd->result = !w->cfg.wan_on                                   ? -ENOTSUP
@@ -678,6 +697,7 @@ held_iteration(struct rg_worker *w, uint64_t now)
 	w->idle = w->cfg.idle_polls;
 	idle(w, now);
 	if (now >= w->pub_next_ns) {
+		do_commands(w); /* they touch the core and the emulator, never the port */
 		publish_stats(w, now);
 		w->pub_next_ns = now + PUBLISH_EVERY_NS;
 	}

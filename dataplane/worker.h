@@ -153,6 +153,7 @@ struct rg_worker_config {
 	X(tx_no_mbuf)         \
 	X(ingress_records)    \
 	X(ingress_stale)      \
+	X(ingress_syncing)    \
 	X(ingress_blocked)    \
 	X(delivered)          \
 	X(delivery_full)      \

@@ -1120,7 +1120,7 @@ rg_core_publish(struct rg_core *c, uint64_t stream, uint64_t seq, uint32_t versi
 		return -EINVAL;
 	s = &c->streams[idx];
 	if (s->state != RG_STREAM_OPEN)
-		return -EAGAIN;
+		return -ENOTCONN; /* the replay callback will name where to publish from */
 	rc = rg_txq_push(&c->txpool, &s->q, seq, version, payload, len, handle);
 	if (rc != 0)
 		return rc;

@@ -230,9 +230,11 @@ int rg_core_tx_set_class(struct rg_core *c, uint64_t stream, enum rg_class cls);
 /*
  * Queues one record. The payload is not copied: it must stay valid and
  * unchanged until tx_release(handle). Returns 0; -EAGAIN when the stream's
- * queue or the core's pool is full or the stream is SYNCING (backpressure:
- * try again later); -EINVAL when seq is not the next one or len > 1 MiB;
- * -ENOENT for a stream not opened.
+ * queue or the core's pool is full (backpressure: try again later);
+ * -ENOTCONN while the stream is SYNCING (drop the record: the replay
+ * callback names the seq to publish from, and it is asked for again then);
+ * -EINVAL when seq is not the next one or len > 1 MiB; -ENOENT for a stream
+ * not opened.
  */
 int rg_core_publish(struct rg_core *c, uint64_t stream, uint64_t seq, uint32_t version,
 		    const void *payload, uint32_t len, void *handle);

@@ -30,7 +30,7 @@ sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 import pair  # noqa: E402
 
 RATE = 20000
-DURATION_S = 5
+DURATION_S = 8
 REPGATECTL = pair.ROOT / "apps" / "repgatectl"
 SAMPLE_RE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? (\S+)$')
 LABEL_RE = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
@@ -147,6 +147,10 @@ def check_wan(p, checks):
     r = ctl(p, p.a, "wan", "loss=2")
     checks.append(p.check(r.returncode == 1 and "loss" in r.stderr,
                           "a bad wan setting is refused with the reason"))
+    for bad in ("delay_ms=inf", "rate_mbit_s=1e300", "queue_pkts=99999999999", "nosuch=1"):
+        r = ctl(p, p.a, "wan", bad)
+        checks.append(p.check(r.returncode == 1 and bad.split("=")[0] in r.stderr,
+                              f"repgatectl wan {bad} is refused, naming the key: {r.stderr!r}"))
 
 
 def check_scrape(p, port, checks):
@@ -196,9 +200,9 @@ def main():
                    f"telemetry.metrics_port={pa}"])
         p.start_b([f"telemetry.metrics_port={pb}"])
         p.flowing()
+        check_wan(p, checks)  # first: it needs traffic, which stops DURATION_S after the start
         check_scrape(p, pa, checks)
         check_ctl(p, checks)
-        check_wan(p, checks)
         p.a.wait_for(lambda t: t.startswith('{"role":"generator"'), DURATION_S + 40,
                      "the generator's verdict")
         p.a.wait_for(lambda t: "telemetry serves until SIGTERM" in t, 10, "the linger line")

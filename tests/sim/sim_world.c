@@ -287,7 +287,7 @@ publish(struct sim *s, struct sim_gw *g, struct sim_stream *st)
 		rc = rg_core_publish(g->core, st->id, st->next_pub, 1, r->data, len, r);
 		if (rc != 0) {
 			free(r);
-			if (rc != -EAGAIN)
+			if (rc != -EAGAIN && rc != -ENOTCONN)
 				violation(s, "publish failed", st->id, (uint64_t)-rc);
 			return;
 		}
