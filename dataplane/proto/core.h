@@ -281,6 +281,8 @@ void rg_core_on_timer(struct rg_core *c, uint64_t now_ns);
  * applied + records wait in the stream's reorder window, not in the ring
  * (so one busy stream cannot fill a FIFO every stream shares). The worker
  * sets it from the ring's free space; UINT32_MAX (the default) is no cap.
+ * The consumer must advance applied while it holds records or fewer
+ * delivered-but-unapplied records of a stream, or the stream stops there.
  */
 void rg_core_set_rx_deliver_cap(struct rg_core *c, uint32_t records);
 /* Receive streams opened so far. */
