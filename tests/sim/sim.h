@@ -27,6 +27,7 @@
 #define SIM_GW_MAX      8
 #define SIM_STREAMS_MAX 1024
 #define SIM_LANES_MAX   16
+#define SIM_NS_MAX      8
 
 /* X-macro: fault classes; each reports how many it injected. */
 #define SIM_FAULTS(X)  \
@@ -61,6 +62,25 @@ enum sim_anomaly {
 	SIM_ANOMALIES(SIM_X)
 #undef SIM_X
 	SIM_ANOM_MAX
+};
+
+/*
+ * A namespace of a latency scenario (sim_flow_latency.c): its streams all go
+ * from gateway 0 to gateway 1 on lane 0. Its records carry the simulated ns
+ * at which they were scheduled to be made, so the consumer measures each
+ * record's latency from its schedule, waits behind backpressure included.
+ */
+struct sim_ns {
+	const char *name;
+	int streams;
+	double records_per_s;  /* per stream, paced (±50 % per produce tick); unused if greedy */
+	int greedy;            /* publishes as fast as backpressure allows */
+	int cls;               /* enum rg_class of its send streams */
+	uint32_t record_bytes; /* >= 8: the first 8 bytes carry the schedule */
+	int flood;             /* left out of the "alone" run */
+	/* criteria, 0 / -1 = not checked */
+	double p99_ratio_max; /* p99 with the floods <= this × p99 alone */
+	int p99_below;        /* index of a namespace whose p99 (same run) must exceed this one's */
 };
 
 /* A scenario: topology, traffic and fault rates. Scenarios fill it; flags override it. */
@@ -108,6 +128,12 @@ struct sim_config {
 	double goal_goodput;   /* total goodput >= this × the reference rate */
 	double goal_share;     /* slowest lane >= this × the fastest */
 	double goal_queue_bdp; /* max bottleneck queue while measuring <= this × BDP */
+	/* latency scenarios: namespaces instead of streams_per_pair; one_way, 2 gateways, 1 lane */
+	struct sim_ns ns[SIM_NS_MAX];
+	int nns;
+	int alone;                 /* this run leaves the flood namespaces out */
+	uint32_t deliver_cap;      /* rg_core_set_rx_deliver_cap at the receiver; 0 = none */
+	double goal_flood_goodput; /* the floods together >= this × the link (noisy run) */
 	/* output */
 	int progress; /* print a progress line each simulated second */
 	int verbose;
@@ -136,6 +162,17 @@ struct sim_result {
 	struct rg_lane_info
 	    lanes[SIM_LANES_MAX]; /* gateway 0's lanes at the end of the fault phase */
 	int nlanes;
+	/*
+	 * Latency scenarios, per namespace: records scheduled in [measure_from_s,
+	 * duration_s) and checked, their latency (delivery − schedule) and the
+	 * part of it spent waiting for publish to accept them (producer side), in
+	 * ns, unsorted; sim_result_free() frees them. ns_bytes: payload bytes
+	 * checked while measuring.
+	 */
+	uint64_t *ns_lat[SIM_NS_MAX];
+	uint64_t *ns_wait[SIM_NS_MAX];
+	size_t ns_n[SIM_NS_MAX];
+	uint64_t ns_bytes[SIM_NS_MAX];
 };
 
 /* Scenarios (tests/sim/sim_<area>_<scenario>.c). */
@@ -145,6 +182,18 @@ void sim_pacing_fixed(struct sim_config *cfg);
 void sim_pacing_adaptive(struct sim_config *cfg);
 void sim_pacing_adaptive_lossy(struct sim_config *cfg);
 void sim_pacing_share(struct sim_config *cfg);
+void sim_flow_fairness(struct sim_config *cfg);
+void sim_flow_priority(struct sim_config *cfg);
+
+/*
+ * A latency scenario's seed: the same seed alone (floods left out) and noisy,
+ * the figures printed unless quiet, both results added through add_cb.
+ * Returns 0 when both runs pass sim_verdict and every criterion holds; why
+ * not, in msg.
+ */
+int sim_flow_pair(const struct sim_config *cfg, int quiet,
+		  void (*add_cb)(void *ctx, const struct sim_result *r), void *ctx, char *msg,
+		  size_t msglen);
 
 /* The reference rate of a goodput scenario (bytes/s): the bottleneck's, else the pacing rate. */
 double sim_ref_rate(const struct sim_config *cfg);
@@ -153,6 +202,9 @@ double sim_lane_goodput(const struct sim_result *res, int l);
 
 /* Runs one seed. Returns 0 when every anomaly is 0, every enabled fault fired and records were checked. */
 int sim_run(const struct sim_config *cfg, struct sim_result *res);
+
+/* Frees what a run allocated in res (latency samples). */
+void sim_result_free(struct sim_result *res);
 
 /* Whether a run's result passes (see sim_run); why not, in msg. */
 int sim_verdict(const struct sim_config *cfg, const struct sim_result *res, char *msg,

@@ -60,6 +60,16 @@ struct sim_stream {
 	uint64_t c_applied; /* durable: survives a crash */
 	uint64_t *seen;     /* bitmap of seqs delivered in this incarnation */
 	size_t seen_words;
+	/* traffic: from the config, or from its namespace (latency scenarios) */
+	int ns;                /* index in cfg.ns, -1 when none */
+	int greedy;            /* always backlogged */
+	double records_per_s;  /* paced producers */
+	uint32_t record_bytes; /* 0: cfg.record_bytes' rule */
+	uint64_t prng;         /* the paced producer's own randomness (latency scenarios) */
+	/* stamped records (latency scenarios): per seq, when it was scheduled and first accepted */
+	uint64_t *made_ns, *pub_ns;
+	size_t made_cap;
+	uint64_t c_stamp; /* the schedule carried by c_next's first bytes */
 };
 
 struct sim_gw {
@@ -89,7 +99,8 @@ struct sim {
 	uint64_t heal_start_ns, heal_deadline_ns;
 	uint64_t pkts_live;
 	uint8_t txbuf[RG_PKT_BYTES_MAX];
-	uint8_t *scratch; /* one record's expected bytes */
+	uint8_t *scratch;          /* one record's expected bytes */
+	size_t ns_cap[SIM_NS_MAX]; /* room in res.ns_lat / res.ns_wait */
 };
 
 void sim_heap_push(struct sim *s, uint64_t t, enum sim_ev_type type, int gw, struct sim_pkt *pkt,

@@ -9,6 +9,8 @@
  *   rg-sim --expect lost            pass only if the run FAILS with lost > 0 (canaries)
  *   rg-sim --scenario adaptive      a pacing scenario: prints goodput per lane and the
  *                                   bottleneck queue, fails when a criterion is missed
+ *   rg-sim --scenario fairness      a latency scenario: each seed alone and with floods,
+ *                                   prints p99 latency per namespace, fails on a criterion
  */
 #include <errno.h>
 #include <getopt.h>
@@ -29,14 +31,15 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-		"usage: rg-sim [--scenario faults|clean|fixed|adaptive|adaptive_lossy|share]\n"
+		"usage: rg-sim [--scenario "
+		"faults|clean|fixed|adaptive|adaptive_lossy|share|fairness|priority]\n"
 		"              [--seed S] [--seeds N] [--duration SEC]\n"
 		"              [--loss P] [--burst P] [--dup P] [--reorder P] [--corrupt P]\n"
 		"              [--jitter MS] [--delay MS] [--partitions PER_S] [--crashes PER_S]\n"
 		"              [--stall P] [--rate REC_PER_S] [--streams N] [--gateways N] "
 		"[--lanes N]\n"
 		"              [--pace MBIT_S_PER_LANE] [--pacing fixed|adaptive]\n"
-		"              [--bottleneck MBIT_S] [--queue BYTES]\n"
+		"              [--bottleneck MBIT_S] [--queue BYTES] [--flood-streams N]\n"
 		"              [--demo] [--progress] [--expect ANOMALY] [--quiet]\n");
 }
 
@@ -109,6 +112,8 @@ static const struct {
 	{ "adaptive", sim_pacing_adaptive },
 	{ "adaptive_lossy", sim_pacing_adaptive_lossy },
 	{ "share", sim_pacing_share },
+	{ "fairness", sim_flow_fairness },
+	{ "priority", sim_flow_priority },
 };
 
 static int
@@ -229,6 +234,7 @@ enum {
 	OPT_PACING,
 	OPT_BOTTLENECK,
 	OPT_QUEUE,
+	OPT_FLOOD_STREAMS,
 };
 
 static const struct option options[] = {
@@ -259,6 +265,7 @@ static const struct option options[] = {
 	{ "pacing", required_argument, NULL, OPT_PACING },
 	{ "bottleneck", required_argument, NULL, OPT_BOTTLENECK },
 	{ "queue", required_argument, NULL, OPT_QUEUE },
+	{ "flood-streams", required_argument, NULL, OPT_FLOOD_STREAMS },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -309,6 +316,14 @@ apply_option(struct sim_config *c, int opt, const char *arg, double *seeds, doub
 		if (parse_double(arg, "queue", 1500, 1e10, &v) != 0)
 			return -1;
 		c->queue_bytes = (uint64_t)v;
+		return 0;
+	case OPT_FLOOD_STREAMS:
+		/* Latency scenarios: streams in each flood namespace (the scheduler is per stream). */
+		if (parse_double(arg, "flood-streams", 1, 256, &v) != 0)
+			return -1;
+		for (int n = 0; n < c->nns; n++)
+			if (c->ns[n].flood)
+				c->ns[n].streams = (int)v;
 		return 0;
 	case OPT_RATE:
 		return parse_double(arg, "rate", 1, 1e6, &c->records_per_s);
@@ -367,7 +382,7 @@ parse_cli(int argc, char **argv, struct cli *o)
 			if (scenario_index(optarg) < 0) {
 				fprintf(stderr,
 					"rg-sim: --scenario: faults, clean, fixed, adaptive, "
-					"adaptive_lossy or share\n");
+					"adaptive_lossy, share, fairness or priority\n");
 				return 2;
 			}
 			break;
@@ -395,6 +410,31 @@ parse_cli(int argc, char **argv, struct cli *o)
 }
 
 static void
+add_cb(void *ctx, const struct sim_result *r)
+{
+	add(ctx, r);
+}
+
+/* A latency scenario's seed (sim_flow_latency.c): two runs, one verdict. */
+static void
+flow_seed(struct cli *o, const char *argv0, struct totals *t)
+{
+	char msg[512];
+
+	int rc = sim_flow_pair(&o->cfg, o->quiet, add_cb, t, msg, sizeof(msg));
+
+	t->seeds--; /* two runs, one seed */
+	if (rc == 0) {
+		if (!o->quiet)
+			printf("seed %llu ok\n", (unsigned long long)o->cfg.seed);
+		return;
+	}
+	t->failed++;
+	printf("seed %llu FAILED: %s\n", (unsigned long long)o->cfg.seed, msg);
+	print_repro(argv0, &o->cfg);
+}
+
+static void
 sweep(struct cli *o, const char *argv0, struct totals *t)
 {
 	struct sim_config *cfg = &o->cfg;
@@ -404,6 +444,11 @@ sweep(struct cli *o, const char *argv0, struct totals *t)
 		char msg[512];
 
 		cfg->seed = (uint64_t)o->seed + i;
+		if (cfg->nns > 0) {
+			flow_seed(o, argv0, t);
+			fflush(stdout);
+			continue;
+		}
 		sim_run(cfg, &r);
 		add(t, &r);
 		if (!o->quiet)

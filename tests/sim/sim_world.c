@@ -43,11 +43,13 @@ rec_seed(uint64_t id, uint64_t seq)
 }
 
 static uint32_t
-rec_len(const struct sim *s, uint64_t id, uint64_t seq)
+rec_len(const struct sim *s, const struct sim_stream *st, uint64_t seq)
 {
-	uint64_t h = rec_seed(id, seq), h2 = rg_splitmix64(&h);
+	uint64_t h = rec_seed(st->id, seq), h2 = rg_splitmix64(&h);
 	uint64_t r = h2 % 1000;
 
+	if (st->record_bytes != 0)
+		return st->record_bytes;
 	if (s->cfg.record_bytes != 0)
 		return s->cfg.record_bytes;
 	if (s->cfg.large_every && (h >> 8) % s->cfg.large_every == 0)
@@ -74,6 +76,21 @@ rec_bytes(uint64_t id, uint64_t seq, uint32_t off, uint32_t len, uint8_t *out)
 
 		out[i] = (uint8_t)(w >> (8 * (at % 8)));
 	}
+}
+
+/*
+ * A stamped record (latency scenarios) carries, in its first 8 bytes (little
+ * endian), the ns at which it was scheduled; the rest is rec_bytes(). The
+ * checker compares the stamp like any other byte, so a wrong one is corrupt.
+ */
+static void
+rec_fill(const struct sim_stream *st, uint64_t seq, uint32_t off, uint32_t len, uint8_t *out)
+{
+	rec_bytes(st->id, seq, off, len, out);
+	if (st->made_ns == NULL)
+		return;
+	for (uint32_t at = off; at < 8 && at < off + len; at++)
+		out[at - off] = (uint8_t)(st->made_ns[seq] >> (8 * at));
 }
 
 static struct sim_stream *
@@ -115,10 +132,36 @@ seen_set(struct sim_stream *st, uint64_t seq)
 	st->seen[seq / 64] |= 1ull << (seq % 64);
 }
 
+/*
+ * One checked stamped record: its latency from the schedule it carries
+ * (c_stamp, verified against the producer's), and the part the producer
+ * waited for publish to take it. Only records scheduled while measuring.
+ */
+static void
+latency_sample(struct sim *s, struct sim_stream *st, uint64_t seq)
+{
+	uint64_t from = (uint64_t)(s->cfg.measure_from_s * 1e9);
+	uint64_t to = (uint64_t)(s->cfg.duration_s * 1e9);
+	struct sim_result *r = &s->res;
+	int ns = st->ns;
+
+	if (st->c_stamp < from || st->c_stamp >= to)
+		return;
+	if (r->ns_n[ns] == s->ns_cap[ns]) {
+		s->ns_cap[ns] = s->ns_cap[ns] ? 2 * s->ns_cap[ns] : 4096;
+		r->ns_lat[ns] = realloc(r->ns_lat[ns], s->ns_cap[ns] * sizeof(uint64_t));
+		r->ns_wait[ns] = realloc(r->ns_wait[ns], s->ns_cap[ns] * sizeof(uint64_t));
+		RG_ASSERT(r->ns_lat[ns] != NULL && r->ns_wait[ns] != NULL);
+	}
+	r->ns_lat[ns][r->ns_n[ns]] = s->now - st->c_stamp;
+	r->ns_wait[ns][r->ns_n[ns]] = st->pub_ns[seq] - st->made_ns[seq];
+	r->ns_n[ns]++;
+}
+
 static void
 check_fragment(struct sim *s, struct sim_stream *st, const struct rg_rx_frag *f)
 {
-	uint32_t want_len = rec_len(s, st->id, f->seq);
+	uint32_t want_len = rec_len(s, st, f->seq);
 
 	if (f->seq < st->c_next || (f->seq == st->c_next && f->off < st->c_off)) {
 		if (f->seq < st->c_next && !seen_get(st, f->seq))
@@ -137,22 +180,31 @@ check_fragment(struct sim *s, struct sim_stream *st, const struct rg_rx_frag *f)
 		s->res.anomalies[SIM_ANOM_corrupt_accepted]++;
 		st->c_bad = 1;
 	} else {
-		rec_bytes(st->id, f->seq, f->off, f->len, s->scratch);
+		rec_fill(st, f->seq, f->off, f->len, s->scratch);
 		if (memcmp(s->scratch, f->data, f->len) != 0) {
 			s->res.anomalies[SIM_ANOM_corrupt_accepted]++;
 			st->c_bad = 1;
 		}
 	}
+	if (f->off == 0)
+		st->c_stamp = 0;
+	for (uint32_t at = f->off; st->made_ns != NULL && at < 8 && at < f->off + f->len; at++)
+		st->c_stamp |= (uint64_t)f->data[at - f->off] << (8 * at);
 	st->c_off = f->off + f->len;
 	if (st->c_off < f->record_len)
 		return;
 	s->res.delivered++;
 	if (!st->c_bad) {
+		int measuring = s->faults_on && s->now >= (uint64_t)(s->cfg.measure_from_s * 1e9);
+
 		s->res.checked++;
 		s->res.bytes_checked += f->record_len;
-		if (st->src == 0 && st->lane < SIM_LANES_MAX && s->faults_on &&
-		    s->now >= (uint64_t)(s->cfg.measure_from_s * 1e9))
+		if (st->src == 0 && st->lane < SIM_LANES_MAX && measuring)
 			s->res.lane_bytes[st->lane] += f->record_len;
+		if (st->ns >= 0 && measuring)
+			s->res.ns_bytes[st->ns] += f->record_len;
+		if (st->made_ns != NULL)
+			latency_sample(s, st, f->seq);
 	}
 	seen_set(st, f->seq);
 	st->c_next = f->seq + 1;
@@ -277,13 +329,13 @@ publish(struct sim *s, struct sim_gw *g, struct sim_stream *st)
 {
 	for (int n = 0; n < PUBLISH_BURST_MAX && st->next_pub != 0 && st->next_pub <= st->head;
 	     n++) {
-		uint32_t len = rec_len(s, st->id, st->next_pub);
+		uint32_t len = rec_len(s, st, st->next_pub);
 		struct sim_rec *r = malloc(sizeof(*r) + len);
 		int rc;
 
 		RG_ASSERT(r != NULL);
 		r->len = len;
-		rec_bytes(st->id, st->next_pub, 0, len, r->data);
+		rec_fill(st, st->next_pub, 0, len, r->data);
 		rc = rg_core_publish(g->core, st->id, st->next_pub, 1, r->data, len, r);
 		if (rc != 0) {
 			free(r);
@@ -291,6 +343,8 @@ publish(struct sim *s, struct sim_gw *g, struct sim_stream *st)
 				violation(s, "publish failed", st->id, (uint64_t)-rc);
 			return;
 		}
+		if (st->pub_ns != NULL && st->pub_ns[st->next_pub] == 0)
+			st->pub_ns[st->next_pub] = s->now;
 		st->next_pub++;
 	}
 }
@@ -364,6 +418,8 @@ gw_start(struct sim *s, struct sim_gw *g)
 	g->rng = sim_rand(s);
 	rc = rg_core_create(&cfg, &cb, &g->core);
 	RG_ASSERT(rc == 0);
+	if (s->cfg.deliver_cap != 0)
+		rg_core_set_rx_deliver_cap(g->core, s->cfg.deliver_cap);
 	for (int p = 0; p < s->cfg.gateways; p++) {
 		if (p == g->idx)
 			continue;
@@ -380,6 +436,9 @@ gw_start(struct sim *s, struct sim_gw *g)
 			continue;
 		st->next_pub = 0; /* until the core says where to resume */
 		RG_ASSERT(rg_core_tx_open(g->core, (uint16_t)(st->dst + 1), st->id, st->lane) == 0);
+		if (st->ns >= 0 && s->cfg.ns[st->ns].cls != RG_CLASS_BULK)
+			RG_ASSERT(rg_core_tx_set_class(g->core, st->id,
+						       (enum rg_class)s->cfg.ns[st->ns].cls) == 0);
 	}
 	g->alive = 1;
 	g->wake_at = RG_NS_NEVER;
@@ -609,6 +668,34 @@ on_check(struct sim *s)
 	sim_heap_push(s, s->now + CHECK_TICK_NS, SIM_EV_CHECK, 0, NULL, 0);
 }
 
+/* Makes records up to seq head, scheduled now (stamped streams remember when). */
+static void
+make_upto(struct sim *s, struct sim_stream *st, uint64_t head)
+{
+	if (st->made_ns != NULL && head >= st->made_cap) {
+		size_t n = RG_MAX((size_t)head + 1, 2 * st->made_cap);
+
+		st->made_ns = realloc(st->made_ns, n * sizeof(uint64_t));
+		st->pub_ns = realloc(st->pub_ns, n * sizeof(uint64_t));
+		RG_ASSERT(st->made_ns != NULL && st->pub_ns != NULL);
+		memset(st->made_ns + st->made_cap, 0, (n - st->made_cap) * sizeof(uint64_t));
+		memset(st->pub_ns + st->made_cap, 0, (n - st->made_cap) * sizeof(uint64_t));
+		st->made_cap = n;
+	}
+	for (; st->head < head; st->head++)
+		if (st->made_ns != NULL)
+			st->made_ns[st->head + 1] = s->now;
+}
+
+/* A paced producer's noise: its own stream in latency scenarios, so alone and noisy runs match. */
+static double
+producer_uniform(struct sim *s, struct sim_stream *st)
+{
+	if (st->ns < 0)
+		return sim_uniform(s);
+	return (double)(rg_splitmix64(&st->prng) >> 11) * (1.0 / 9007199254740992.0);
+}
+
 static void
 on_produce(struct sim *s, struct sim_gw *g)
 {
@@ -618,16 +705,16 @@ on_produce(struct sim *s, struct sim_gw *g)
 
 		if (st->src != g->idx)
 			continue;
-		if (s->producing && s->cfg.greedy) {
+		if (s->producing && st->greedy) {
 			/* Always backlogged: made records stay GREEDY_AHEAD ahead of what the core took. */
 			if (st->next_pub != 0)
-				st->head = RG_MAX(st->head, st->next_pub - 1 + GREEDY_AHEAD);
+				make_upto(s, st, RG_MAX(st->head, st->next_pub - 1 + GREEDY_AHEAD));
 		} else if (s->producing) {
 			/* Poisson-ish arrivals: the mean rate with ±50 % noise per tick. */
-			st->owed +=
-			    s->cfg.records_per_s * (PRODUCE_TICK_NS / 1e9) * (0.5 + sim_uniform(s));
+			st->owed += st->records_per_s * (PRODUCE_TICK_NS / 1e9) *
+				    (0.5 + producer_uniform(s, st));
 			while (st->owed >= 1.0) {
-				st->head++;
+				make_upto(s, st, st->head + 1);
 				st->owed -= 1.0;
 			}
 		}
@@ -707,6 +794,52 @@ on_event(struct sim *s, const struct sim_ev *ev)
 static int goodput_verdict(const struct sim_config *cfg, const struct sim_result *res, char *msg,
 			   size_t msglen);
 
+static int
+ns_stream_count(const struct sim_config *c)
+{
+	int k = 0;
+
+	for (int n = 0; n < c->nns; n++)
+		k += c->ns[n].flood && c->alone ? 0 : c->ns[n].streams;
+	return k;
+}
+
+/*
+ * A latency scenario's streams, gateway 0 to 1 on lane 0: the low-rate
+ * namespaces first, then (unless alone) the floods, so the low-rate streams
+ * get the same ids and producer randomness in the alone and the noisy run.
+ */
+static int
+ns_streams(struct sim *s)
+{
+	const struct sim_config *c = &s->cfg;
+	int k = 0;
+
+	RG_ASSERT(c->gateways == 2 && c->one_way && c->lanes == 1 && c->nns <= SIM_NS_MAX);
+	for (int pass = 0; pass < 2; pass++)
+		for (int n = 0; n < c->nns; n++)
+			for (int i = 0;
+			     c->ns[n].flood == pass && !(pass && c->alone) && i < c->ns[n].streams;
+			     i++, k++) {
+				struct sim_stream *st = &s->streams[k];
+
+				RG_ASSERT(k < s->nstreams && c->ns[n].record_bytes >= 8);
+				st->id = (sim_rand(s) & 0xffffffff00000000ull) | (uint64_t)(k + 1);
+				st->dst = 1;
+				st->c_next = 1;
+				st->ns = n;
+				st->greedy = c->ns[n].greedy;
+				st->records_per_s = c->ns[n].records_per_s;
+				st->record_bytes = c->ns[n].record_bytes;
+				st->prng = c->seed ^ ((uint64_t)(n + 1) << 32 | (uint64_t)i);
+				st->made_ns = calloc(1, sizeof(uint64_t));
+				st->pub_ns = calloc(1, sizeof(uint64_t));
+				st->made_cap = 1;
+				RG_ASSERT(st->made_ns != NULL && st->pub_ns != NULL);
+			}
+	return k;
+}
+
 static void
 world_init(struct sim *s)
 {
@@ -715,11 +848,13 @@ world_init(struct sim *s)
 
 	s->rng = c->seed;
 	s->nstreams = (c->one_way ? 1 : c->gateways) * (c->gateways - 1) * c->streams_per_pair;
+	if (c->nns > 0)
+		s->nstreams = ns_stream_count(c);
 	RG_ASSERT(c->gateways >= 2 && c->gateways <= SIM_GW_MAX && s->nstreams <= SIM_STREAMS_MAX);
 	s->streams = calloc((size_t)s->nstreams, sizeof(s->streams[0]));
 	s->scratch = malloc(RG_RECORD_BYTES_MAX);
 	RG_ASSERT(s->streams != NULL && s->scratch != NULL);
-	for (int a = 0; a < (c->one_way ? 1 : c->gateways); a++)
+	for (int a = 0; c->nns == 0 && a < (c->one_way ? 1 : c->gateways); a++)
 		for (int b = 0; b < c->gateways; b++)
 			for (int i = 0; a != b && i < c->streams_per_pair; i++, k++) {
 				struct sim_stream *st = &s->streams[k];
@@ -730,7 +865,14 @@ world_init(struct sim *s)
 				st->lane = c->one_way ? (uint16_t)(k % c->lanes)
 						      : rg_stream_lane(st->id, (uint16_t)c->lanes);
 				st->c_next = 1;
+				st->ns = -1;
+				st->greedy = c->greedy;
+				st->records_per_s = c->records_per_s;
 			}
+	if (c->nns > 0) {
+		k = ns_streams(s);
+		RG_ASSERT(k == s->nstreams);
+	}
 	s->faults_on = 1;
 	s->producing = 1;
 	for (int i = 0; i < c->gateways; i++) {
@@ -767,8 +909,11 @@ world_fini(struct sim *s)
 			sim_pkt_put(s, ev.pkt);
 	if (s->pkts_live != 0)
 		violation(s, "packet references leaked", s->pkts_live, 0);
-	for (int i = 0; i < s->nstreams; i++)
+	for (int i = 0; i < s->nstreams; i++) {
 		free(s->streams[i].seen);
+		free(s->streams[i].made_ns);
+		free(s->streams[i].pub_ns);
+	}
 	free(s->streams);
 	free(s->scratch);
 	free(s->heap);
@@ -850,6 +995,17 @@ sim_verdict(const struct sim_config *cfg, const struct sim_result *res, char *ms
 		return -1;
 	snprintf(msg, msglen, "ok");
 	return 0;
+}
+
+void
+sim_result_free(struct sim_result *res)
+{
+	for (int n = 0; n < SIM_NS_MAX; n++) {
+		free(res->ns_lat[n]);
+		free(res->ns_wait[n]);
+		res->ns_lat[n] = res->ns_wait[n] = NULL;
+		res->ns_n[n] = 0;
+	}
 }
 
 double
