@@ -112,13 +112,46 @@ mark_ctl(struct rg_core *c, struct rg_stream *s, uint8_t bit)
 	}
 }
 
+/* Appends s to its bucket's list; queues the bucket for a turn if it was not. */
+static void
+act_push(struct rg_core *c, struct rg_lane *l, struct rg_stream *s)
+{
+	struct rg_bucket *b = &l->buckets[s->cls][s->bucket];
+	uint32_t i = stream_idx(c, s);
+
+	s->act_next = RG_NIL32;
+	if (b->tail == RG_NIL32)
+		b->head = i;
+	else
+		c->streams[b->tail].act_next = i;
+	b->tail = i;
+	if (!b->queued) {
+		b->queued = 1;
+		b->turn = 0;
+		b->deficit = 0;
+		rg_idxq_push(&l->bq[s->cls], s->bucket);
+	}
+}
+
+static struct rg_stream *
+act_pop(struct rg_core *c, struct rg_bucket *b)
+{
+	struct rg_stream *s = &c->streams[b->head];
+
+	b->head = s->act_next;
+	if (b->head == RG_NIL32)
+		b->tail = RG_NIL32;
+	s->act_next = RG_NIL32;
+	return s;
+}
+
 static void
 mark_active(struct rg_core *c, struct rg_stream *s)
 {
 	if (!(s->sq & RG_SQ_ACT) && s->state == RG_STREAM_OPEN &&
 	    rg_txq_sendable(&c->txpool, &s->q, s->credit)) {
 		s->sq |= RG_SQ_ACT;
-		rg_idxq_push(&c->lanes[s->lane].actq[s->cls], stream_idx(c, s));
+		act_push(c, &c->lanes[s->lane], s);
 	}
 }
 
@@ -158,6 +191,7 @@ stream_reset(struct rg_core *c, struct rg_stream *s)
 
 	s->sq &= RG_SQ_BLOCKED; /* the lane's queues were emptied; the blocked entry stays valid */
 	s->ctl = 0;
+	s->act_next = RG_NIL32;
 	if (s->tx) {
 		rg_txq_drop_all(&c->txpool, &s->q, 1, tx_release, c);
 		s->state = RG_STREAM_SYNCING;
@@ -228,8 +262,7 @@ rg_core_peer_failover(struct rg_core *c, uint16_t from_gw, uint16_t to_gw, uint6
 		l = &c->lanes[from->lane_map[k]];
 		rg_lane_restart_tx(c, l, l->rec.pn_next, now_ns);
 		idxq_filter(c, &l->ctlq, is_rx);
-		for (int k = 0; k < RG_CLASSES; k++)
-			idxq_filter(c, &l->actq[k], is_rx);
+		rg_lane_clear_active(l); /* only send streams wait there: all of them move */
 	}
 	/* Bounded by streams_max; a failover is rare. */
 	for (uint32_t i = 0; i < c->nstreams; i++) {
@@ -497,6 +530,7 @@ rx_stream_open(struct rg_core *c, struct rg_lane *l, uint64_t id)
 	s->id = id;
 	s->peer = p;
 	s->lane = (uint16_t)(l - c->lanes);
+	s->act_next = RG_NIL32;
 	s->state = RG_STREAM_RX;
 	s->applied = s->applied_sent = applied;
 	rg_reorder_init(&s->ro, &c->slots[(size_t)c->nstreams * c->cfg.rx_window_records],
@@ -830,39 +864,72 @@ write_rtx(struct rg_core *c, struct rg_lane *l, struct pkt *k)
 	}
 }
 
-/* New fragments from one class's streams, round robin. 0 when the packet is full. */
+/*
+ * New fragments from one class's streams: deficit round robin over the
+ * class's namespace buckets (a quantum of frag_bytes_max bytes a round, so a
+ * bucket's first fragment of a turn always fits), round robin over a
+ * bucket's streams, one fragment each. Returns 0 when the packet is full.
+ */
 static int
-write_class(struct rg_core *c, struct rg_lane *l, struct pkt *k, struct rg_idxq *q)
+write_class(struct rg_core *c, struct rg_lane *l, struct pkt *k, int cls)
 {
+	struct rg_idxq *q = &l->bq[cls];
+
 	/*
 	 * Retransmissions first, strictly: new fragments only when none waits,
 	 * so fragments in flight plus fragments waiting never exceed the frame
-	 * references in flight. Bounded: each step writes a frame or takes a
-	 * stream off the queue.
+	 * references in flight. Bounded: each step writes a frame, takes a stream
+	 * off its bucket, takes an empty bucket off the queue, or ends a turn
+	 * (and the next bucket's turn starts with a quantum that fits a frame).
 	 */
 	while (l->rtx.head == l->rtx.tail && !rg_idxq_empty(q) &&
 	       rg_recovery_frefs_free(&l->rec) > 0) {
-		struct rg_stream *s = &c->streams[rg_idxq_peek(q)];
+		struct rg_bucket *b = &l->buckets[cls][rg_idxq_peek(q)];
+		struct rg_stream *s;
 		uint32_t rec, off, len, n;
 
-		if (s->state != RG_STREAM_OPEN || !rg_txq_sendable(&c->txpool, &s->q, s->credit)) {
+		if (b->head == RG_NIL32) {
+			b->queued = 0;
+			b->turn = 0;
+			b->deficit = 0;
 			rg_idxq_pop(q);
+			continue;
+		}
+		s = &c->streams[b->head];
+		if (s->state != RG_STREAM_OPEN || !rg_txq_sendable(&c->txpool, &s->q, s->credit)) {
+			act_pop(c, b);
 			s->sq &= (uint8_t)~RG_SQ_ACT;
 			continue;
 		}
 		n = data_room(c, k, c->txpool.recs[s->q.cur].len - s->q.cur_off, 1);
 		if (n == UINT32_MAX)
 			return 0;
+		if (!b->turn) {
+			b->turn = 1;
+			b->deficit += c->frag_bytes_max;
+		}
+		if (n > b->deficit) { /* its turn is over: the next bucket's */
+			b->turn = 0;
+			rg_idxq_push(q, rg_idxq_pop(q));
+			continue;
+		}
+		b->deficit -= n;
 		rg_txq_take(&c->txpool, &s->q, n, &rec, &off, &len);
 		write_data_frame(c, l, k, s, rec, off, len);
 		RG_CTR(c, tx_data_frames)++;
 		RG_CTR(c, tx_data_bytes) += len;
-		/* Round robin: one fragment per stream per turn, so records of many streams share packets. */
-		rg_idxq_pop(q);
+		/* Round robin in the bucket: one fragment per stream per turn. */
+		act_pop(c, b);
 		if (rg_txq_sendable(&c->txpool, &s->q, s->credit))
-			rg_idxq_push(q, stream_idx(c, s));
+			act_push(c, l, s);
 		else
 			s->sq &= (uint8_t)~RG_SQ_ACT;
+		if (b->head == RG_NIL32) { /* nothing left: the bucket leaves, its deficit too */
+			b->queued = 0;
+			b->turn = 0;
+			b->deficit = 0;
+			rg_idxq_pop(q);
+		}
 	}
 	return 1;
 }
@@ -872,7 +939,7 @@ static void
 write_new_data(struct rg_core *c, struct rg_lane *l, struct pkt *k)
 {
 	for (int cls = RG_CLASSES - 1; cls >= 0; cls--)
-		if (!write_class(c, l, k, &l->actq[cls]))
+		if (!write_class(c, l, k, cls))
 			return;
 }
 
@@ -880,7 +947,7 @@ static int
 lanes_idle_data(const struct rg_lane *l)
 {
 	for (int cls = 0; cls < RG_CLASSES; cls++)
-		if (!rg_idxq_empty(&l->actq[cls]))
+		if (!rg_idxq_empty(&l->bq[cls]))
 			return 0;
 	return 1;
 }

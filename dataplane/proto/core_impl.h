@@ -6,8 +6,9 @@
  *
  * Invariants (rg_core_check):
  *   1. A stream is in its lane's control queue iff RG_SQ_CTL is set, in the
- *      active queue of its class iff RG_SQ_ACT is set (and never in the
- *      other class's), in the core's blocked queue iff
+ *      list of its (class, bucket) on its lane iff RG_SQ_ACT is set (once),
+ *      a bucket is in its class's bucket queue (once) iff `queued`, and a
+ *      stream is in the core's blocked queue iff
  *      RG_SQ_BLOCKED is set; so each ring holds every stream at most once
  *      and a ring of streams_max entries cannot overflow.
  *   2. A SYNCING send stream has an empty queue and is not in the active queue.
@@ -31,6 +32,31 @@
 #include "txq.h"
 
 #define RG_NIL16 UINT16_MAX
+#define RG_NIL32 UINT32_MAX
+
+/*
+ * Namespace buckets: a lane shares its sending among the namespaces of its
+ * streams (namespace = stream id >> 32), a quantum of bytes per bucket per
+ * round (deficit round robin), and among a bucket's streams one fragment
+ * each. Namespaces hash onto RG_LANE_BUCKETS buckets per class; two that
+ * collide share one bucket's turn.
+ */
+#define RG_LANE_BUCKETS 64
+
+/* One class's active streams of one namespace bucket on a lane: an intrusive FIFO. */
+struct rg_bucket {
+	uint32_t head, tail; /* stream indices linked by rg_stream.act_next; RG_NIL32: empty */
+	uint32_t deficit;    /* bytes it may still send in this round */
+	uint8_t queued;      /* in the lane's bucket queue of its class */
+	uint8_t turn;        /* its quantum for this visit was added */
+	uint8_t reserved[2];
+};
+
+static inline uint16_t
+rg_stream_bucket(uint64_t id)
+{
+	return (uint16_t)(((uint32_t)(id >> 32) * 0x9e3779b1u) >> 26); /* 6 bits: 64 buckets */
+}
 
 /*
  * A packet that carries data keeps its ACK to RG_ACK_RANGES_DATA ranges; with
@@ -99,8 +125,9 @@ struct rg_lane {
 	struct rg_pacer pacer;
 	struct rg_cc cc; /* drives the pacer's rate and rec's window */
 	struct rg_rtxq rtx;
-	struct rg_idxq ctlq;             /* streams with control frames to send */
-	struct rg_idxq actq[RG_CLASSES]; /* per class: send streams with data, round robin */
+	struct rg_idxq ctlq;           /* streams with control frames to send */
+	struct rg_idxq bq[RG_CLASSES]; /* per class: buckets with active streams, in turn order */
+	struct rg_bucket buckets[RG_CLASSES][RG_LANE_BUCKETS];
 	uint64_t hello_next_ns;
 	uint64_t last_eliciting_ns;
 	uint64_t last_rx_ns; /* the last packet accepted from the peer (0: none yet) */
@@ -130,8 +157,10 @@ struct rg_stream {
 	uint8_t state;
 	uint8_t ctl;
 	uint8_t sq;
-	uint8_t tx;  /* 1 send, 0 receive */
-	uint8_t cls; /* send: enum rg_class, the lane queue it waits in */
+	uint8_t tx;        /* 1 send, 0 receive */
+	uint8_t cls;       /* send: enum rg_class, the lane queue it waits in */
+	uint16_t bucket;   /* send: rg_stream_bucket(id) */
+	uint32_t act_next; /* send: the next stream in its bucket (RG_NIL32: last) */
 	/* send side */
 	struct rg_txq q;
 	uint64_t credit;  /* highest seq the receiver granted */
@@ -175,6 +204,8 @@ rg_core_pn_start(struct rg_core *c)
 
 int rg_idxq_init(struct rg_idxq *q, uint32_t min_cap, const struct rg_mem *mem);
 void rg_lane_reset(struct rg_core *c, struct rg_lane *l, uint64_t now_ns);
+/* Empties the lane's bucket queues (the streams' RG_SQ_ACT is the caller's to clear). */
+void rg_lane_clear_active(struct rg_lane *l);
 /*
  * The lane's sending side starts over at pn_start: nothing in flight, no
  * retransmissions waiting, RTT, delivery-rate and congestion state fresh

@@ -215,7 +215,7 @@ rg_core_destroy(struct rg_core *c)
 		rg_mem_free(mem, l->rtx.v);
 		rg_mem_free(mem, l->ctlq.v);
 		for (int k = 0; k < RG_CLASSES; k++)
-			rg_mem_free(mem, l->actq[k].v);
+			rg_mem_free(mem, l->bq[k].v);
 	}
 	for (uint16_t i = 0; c->peers != NULL && i < c->npeers; i++)
 		rg_mem_free(mem, c->peers[i].lane_map);
@@ -291,13 +291,22 @@ rg_lane_restart_tx(struct rg_core *c, struct rg_lane *l, uint64_t pn_start, uint
 }
 
 void
+rg_lane_clear_active(struct rg_lane *l)
+{
+	for (int k = 0; k < RG_CLASSES; k++) {
+		l->bq[k].head = l->bq[k].tail = 0;
+		for (int b = 0; b < RG_LANE_BUCKETS; b++)
+			l->buckets[k][b] = (struct rg_bucket){ .head = RG_NIL32, .tail = RG_NIL32 };
+	}
+}
+
+void
 rg_lane_reset(struct rg_core *c, struct rg_lane *l, uint64_t now_ns)
 {
 	rg_lane_restart_tx(c, l, rg_core_pn_start(c), now_ns);
 	rg_ackr_reset(&l->ackr);
 	l->ctlq.head = l->ctlq.tail = 0;
-	for (int k = 0; k < RG_CLASSES; k++)
-		l->actq[k].head = l->actq[k].tail = 0;
+	rg_lane_clear_active(l);
 	l->probe = 0;
 	l->hello_due = 0;
 	l->hello_next_ns = now_ns;
@@ -337,7 +346,7 @@ rg_core_add_lane(struct rg_core *c, uint16_t peer_gw, uint16_t lane_id, uint64_t
 	if (err == 0)
 		err = rg_idxq_init(&l->ctlq, cfg->streams_max, &cfg->mem);
 	for (int k = 0; k < RG_CLASSES && err == 0; k++)
-		err = rg_idxq_init(&l->actq[k], cfg->streams_max, &cfg->mem);
+		err = rg_idxq_init(&l->bq[k], RG_LANE_BUCKETS, &cfg->mem);
 	l->rtx.v = rg_mem_alloc(&cfg->mem, sizeof(l->rtx.v[0]) * cfg->inflight_frames_max);
 	l->rtx.mask = cfg->inflight_frames_max - 1;
 	if (err == 0 && l->rtx.v == NULL)
@@ -346,7 +355,7 @@ rg_core_add_lane(struct rg_core *c, uint16_t peer_gw, uint16_t lane_id, uint64_t
 		rg_recovery_fini(&l->rec, &cfg->mem);
 		rg_mem_free(&cfg->mem, l->ctlq.v);
 		for (int k = 0; k < RG_CLASSES; k++)
-			rg_mem_free(&cfg->mem, l->actq[k].v);
+			rg_mem_free(&cfg->mem, l->bq[k].v);
 		rg_mem_free(&cfg->mem, l->rtx.v);
 		return err;
 	}
@@ -381,6 +390,8 @@ rg_core_tx_open(struct rg_core *c, uint16_t peer_gw, uint64_t stream, uint16_t l
 	s->peer = p;
 	s->lane = c->peers[p].lane_map[lane_id];
 	s->tx = 1;
+	s->bucket = rg_stream_bucket(stream);
+	s->act_next = RG_NIL32;
 	s->state = RG_STREAM_SYNCING;
 	rg_txq_init(&s->q, c->cfg.tx_stream_records_max, 1);
 	s->ctl = RG_CTL_RESUME_REQ;
@@ -493,9 +504,8 @@ stream_check(const struct rg_core *c, uint32_t i)
 	const struct rg_stream *s = &c->streams[i];
 	const struct rg_lane *l = &c->lanes[s->lane];
 
-	if (idxq_holds(&l->ctlq, i) != !!(s->sq & RG_SQ_CTL) ||
-	    idxq_holds(&l->actq[s->cls], i) != !!(s->sq & RG_SQ_ACT) ||
-	    idxq_holds(&l->actq[s->cls ^ 1], i) != 0 || s->cls >= RG_CLASSES ||
+	if (idxq_holds(&l->ctlq, i) != !!(s->sq & RG_SQ_CTL) || s->cls >= RG_CLASSES ||
+	    (!(s->sq & RG_SQ_ACT) && s->act_next != RG_NIL32) ||
 	    idxq_holds(&c->blocked, i) != !!(s->sq & RG_SQ_BLOCKED))
 		return -1;
 	if (s->tx && s->state == RG_STREAM_SYNCING && (s->q.count != 0 || (s->sq & RG_SQ_ACT)))
@@ -505,19 +515,72 @@ stream_check(const struct rg_core *c, uint32_t i)
 	return rg_reorder_check(&s->ro, &c->rxpool);
 }
 
+/*
+ * The lane's buckets (invariant 1): each queued bucket is in its class's
+ * queue once, the others not at all; each list is acyclic, ends at its tail,
+ * and holds only active send streams of this lane, class and bucket. Returns
+ * the streams listed, or -1.
+ */
+static int64_t
+buckets_check(const struct rg_core *c, uint16_t li)
+{
+	const struct rg_lane *l = &c->lanes[li];
+	int64_t listed = 0;
+
+	static_assert(RG_LANE_BUCKETS == 64, "one bit per bucket in a uint64_t");
+	for (int k = 0; k < RG_CLASSES; k++) {
+		uint64_t in_queue = 0;
+
+		for (uint32_t i = l->bq[k].head; i != l->bq[k].tail; i++) {
+			uint32_t b = l->bq[k].v[i & l->bq[k].mask];
+
+			if (b >= RG_LANE_BUCKETS || (in_queue >> b & 1))
+				return -1; /* not a bucket, or twice */
+			in_queue |= 1ull << b;
+		}
+		for (uint32_t b = 0; b < RG_LANE_BUCKETS; b++) {
+			const struct rg_bucket *bk = &l->buckets[k][b];
+			uint32_t x = bk->head, last = RG_NIL32, n = 0;
+
+			if ((in_queue >> b & 1) != (bk->queued ? 1u : 0u) ||
+			    (bk->head == RG_NIL32) != (bk->tail == RG_NIL32))
+				return -1;
+			for (; x != RG_NIL32; last = x, x = c->streams[x].act_next) {
+				const struct rg_stream *s = &c->streams[x];
+
+				if (x >= c->nstreams || n++ > c->nstreams || !s->tx ||
+				    !(s->sq & RG_SQ_ACT) || s->lane != li || s->cls != k ||
+				    s->bucket != b || !bk->queued)
+					return -1;
+			}
+			if (last != bk->tail)
+				return -1;
+			listed += n;
+		}
+	}
+	return listed;
+}
+
 int
 rg_core_check(const struct rg_core *c)
 {
+	int64_t listed = 0, active = 0;
+
 	for (uint16_t i = 0; i < c->nlanes; i++) {
 		const struct rg_lane *l = &c->lanes[i];
+		int64_t n = buckets_check(c, i);
 
-		if (rg_ackr_check(&l->ackr) != 0 || rg_recovery_check(&l->rec) != 0 ||
+		if (n < 0 || rg_ackr_check(&l->ackr) != 0 || rg_recovery_check(&l->rec) != 0 ||
 		    rg_cc_check(&l->cc) != 0 || l->rec.window_bytes != rg_cc_cwnd(&l->cc) ||
 		    l->pacer.rate_bytes_per_s != rg_cc_pacing_rate(&l->cc))
 			return -1;
+		listed += n;
 	}
-	for (uint32_t i = 0; i < c->nstreams; i++)
+	for (uint32_t i = 0; i < c->nstreams; i++) {
 		if (stream_check(c, i) != 0)
 			return -1;
-	return 0;
+		active += (c->streams[i].sq & RG_SQ_ACT) != 0;
+	}
+	/* Every active stream is in exactly one list: the lists hold only active ones, as many. */
+	return listed == active ? 0 : -1;
 }

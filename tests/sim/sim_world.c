@@ -244,8 +244,15 @@ static int
 cb_rx_open(void *ctx, uint16_t peer_gw, uint64_t stream, uint64_t *applied)
 {
 	struct sim_gw *g = ctx;
-	struct sim_stream *st = stream_of(g->sim, stream);
+	uint64_t idx = (stream & 0xffffffffu) - 1;
+	struct sim_stream *st;
 
+	if (idx >= (uint64_t)g->sim->nstreams || g->sim->streams[idx].id != stream) {
+		/* No stream of ours: a corrupted id got past the CRC (the skip_crc canary). */
+		g->sim->res.anomalies[SIM_ANOM_corrupt_accepted]++;
+		return -EPERM;
+	}
+	st = &g->sim->streams[idx];
 	if (st->dst != g->idx || st->src != peer_gw - 1)
 		return -EPERM;
 	*applied = st->c_applied;
@@ -813,6 +820,7 @@ static int
 ns_streams(struct sim *s)
 {
 	const struct sim_config *c = &s->cfg;
+	uint64_t key[SIM_NS_MAX] = { 0 };
 	int k = 0;
 
 	RG_ASSERT(c->gateways == 2 && c->one_way && c->lanes == 1 && c->nns <= SIM_NS_MAX);
@@ -824,7 +832,10 @@ ns_streams(struct sim *s)
 				struct sim_stream *st = &s->streams[k];
 
 				RG_ASSERT(k < s->nstreams && c->ns[n].record_bytes >= 8);
-				st->id = (sim_rand(s) & 0xffffffff00000000ull) | (uint64_t)(k + 1);
+				/* A namespace's streams share the high 32 bits (the core's convention). */
+				while (key[n] == 0)
+					key[n] = sim_rand(s) & 0xffffffff00000000ull;
+				st->id = key[n] | (uint64_t)(k + 1);
 				st->dst = 1;
 				st->c_next = 1;
 				st->ns = n;
