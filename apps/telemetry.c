@@ -580,17 +580,22 @@ top_streams(const struct rg_loadgen *lg, unsigned n, uint32_t *idx)
 	return have;
 }
 
+/* How many streams /repgate/streams shows: "N" or "top=N", 1..TOP_MAX; 0 when bad. */
 static unsigned
 top_param(const char *params)
 {
-	long n = TOP_DEFAULT;
+	const char *p;
+	char *end;
+	long n;
 
-	if (params != NULL && *params != '\0') {
-		const char *p = strncmp(params, "top=", 4) == 0 ? params + 4 : params;
-
-		n = strtol(p, NULL, 10);
-	}
-	return (unsigned)RG_MAX(1, RG_MIN(n, TOP_MAX));
+	if (params == NULL || *params == '\0')
+		return TOP_DEFAULT;
+	p = strncmp(params, "top=", 4) == 0 ? params + 4 : params;
+	errno = 0;
+	n = strtol(p, &end, 10);
+	if (end == p || *end != '\0' || errno != 0 || n < 1 || n > TOP_MAX)
+		return 0;
+	return (unsigned)n;
 }
 
 static int
@@ -605,8 +610,19 @@ cmd_streams(const char *cmd, const char *params, struct rte_tel_data *d)
 		rg_telemetry_release();
 		return not_running(d);
 	}
+	n = top_param(params);
+	if (n == 0) {
+		char why[64];
+
+		rg_telemetry_release();
+		snprintf(why, sizeof(why), "the parameter is how many streams to show: 1..%d",
+			 TOP_MAX);
+		rte_tel_data_start_dict(d);
+		rte_tel_data_add_dict_string(d, "error", why);
+		return 0;
+	}
 	rte_tel_data_start_dict(d);
-	n = top_streams(app->lg, top_param(params), idx);
+	n = top_streams(app->lg, n, idx);
 	add_u(d, "streams", rg_loadgen_streams(app->lg));
 	add_u(d, "shown", n);
 	for (unsigned i = 0; i < n; i++) {

@@ -109,6 +109,10 @@ def check_ctl(p, checks):
     r = ctl(p, a, "streams", "--top", "5")
     checks.append(p.check(r.returncode == 0 and "5 of 64 streams" in r.stdout
                           and len(r.stdout.splitlines()) == 7, "repgatectl streams --top 5"))
+    for bad in ("0", "33"):
+        r = ctl(p, a, "streams", "--top", bad)
+        checks.append(p.check(r.returncode == 1 and "how many streams" in r.stderr,
+                              f"repgatectl streams --top {bad} is refused: {r.stderr!r}"))
     r = ctl(p, a, "namespaces")
     checks.append(p.check(r.returncode == 0 and len(r.stdout.splitlines()) == 5,
                           "repgatectl namespaces: 4 namespaces"))
