@@ -88,6 +88,8 @@ struct rg_loadgen {
 	uint64_t (*ns_hist)[HIST_BUCKETS]; /* the same per namespace */
 	uint64_t *ns_hist_n;
 	uint32_t paced_streams; /* generator: streams that share rate_records_s */
+	double per_stream;      /* ... and the records/s each of them makes */
+	double ns_per_record;   /* 1e9 / per_stream */
 	uint64_t mono0;         /* mono_ns() when the load clock started */
 	uint64_t first_ns, last_ns;
 	uint64_t progress_next_ns;
@@ -339,6 +341,10 @@ rg_loadgen_create(const struct rg_loadgen_config *cfg, struct rg_loadgen **out, 
 		st->c_next = lg->state->applied[k] + 1;
 		st->c_applied_sent = lg->state->applied[k];
 	}
+	if (lg->paced_streams > 0 && cfg->rate_records_s > 0) { /* once, not per record */
+		lg->per_stream = cfg->rate_records_s / lg->paced_streams;
+		lg->ns_per_record = 1e9 / lg->per_stream;
+	}
 	*out = lg;
 	return 0;
 }
@@ -389,12 +395,11 @@ static uint64_t
 scheduled_stamp(const struct rg_loadgen *lg, const struct lg_stream *st, uint64_t seq,
 		uint64_t now_mono)
 {
-	double per_stream = lg->cfg.rate_records_s / lg->paced_streams;
 	uint64_t at;
 
 	if (!paced(lg, st) || seq <= st->base)
 		return now_mono;
-	at = lg->mono0 + st->base_ns + (uint64_t)((double)(seq - st->base) / per_stream * 1e9);
+	at = lg->mono0 + st->base_ns + (uint64_t)((double)(seq - st->base) * lg->ns_per_record);
 	return RG_MIN(at, now_mono);
 }
 
@@ -402,14 +407,11 @@ scheduled_stamp(const struct rg_loadgen *lg, const struct lg_stream *st, uint64_
 static uint64_t
 head_target(const struct rg_loadgen *lg, const struct lg_stream *st, uint64_t now_ns)
 {
-	double per_stream;
-
 	if (!making(lg, now_ns))
 		return st->head;
 	if (!paced(lg, st))
 		return st->next + MAKE_BURST; /* as fast as the ring and the window allow */
-	per_stream = lg->cfg.rate_records_s / lg->paced_streams;
-	return RG_MAX(st->head, st->base + (uint64_t)(secs(now_ns - st->base_ns) * per_stream));
+	return RG_MAX(st->head, st->base + (uint64_t)(secs(now_ns - st->base_ns) * lg->per_stream));
 }
 
 static struct rte_mbuf *
