@@ -8,15 +8,25 @@ repgate=$1 root=$2 work=$3
 mkdir -p "$work" /run/repgate
 sock=/run/repgate/placement-$$.sock
 eal_mem=${RG_EAL_MEM---no-huge -m 1024}
+prefix=rg-placement-$$
 pid=
-trap '[ -n "$pid" ] && kill -9 "$pid" 2>/dev/null; rm -f "$sock"' EXIT
+# On every way out: the gateway gone, then its socket, DPDK runtime dir and hugepage files.
+cleanup() {
+	[ -n "$pid" ] && kill -9 "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+	rm -f "$sock"
+	rm -rf "/var/run/dpdk/$prefix" "${XDG_RUNTIME_DIR:-/tmp}/dpdk/$prefix" "/tmp/dpdk/$prefix"
+	for m in $(awk '$3 == "hugetlbfs" { print $2 }' /proc/mounts); do
+		rm -f "$m/$prefix"map_*
+	done
+}
+trap cleanup EXIT
 
 run() { # run NODE: starts a gateway with port.numa_node=NODE, waits until up, stops it
 	rm -f "$sock"
 	"$repgate" --profile "$root/profiles/demo-a.conf" --set load.role=none \
 		--set port.numa_node="$1" \
 		--set port.device="net_memif0,role=server,socket=$sock,socket-abstract=no" \
-		-l 0,1 $eal_mem --no-pci --log-level='*:warning' --file-prefix="rg-placement-$$" \
+		-l 0,1 $eal_mem --no-pci --log-level='*:warning' --file-prefix="$prefix" \
 		>"$work/out-$1" 2>"$work/err-$1" &
 	pid=$!
 	for _ in $(seq 100); do grep -q " up: " "$work/out-$1" && break; sleep 0.1; done
