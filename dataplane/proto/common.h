@@ -53,6 +53,8 @@ void rg_assert_fail(const char *expr, const char *file, int line) __attribute__(
 #define RG_CANARY_REORDER     2 /* the reorder window releases records past a gap */
 #define RG_CANARY_SKIP_CRC    3 /* the packet integrity tag is not checked */
 #define RG_CANARY_TRIM_ON_ACK 4 /* the producer trims its log on acked, not applied */
+#define RG_CANARY_RELAY_EARLY_RELEASE \
+	5 /* a relay lets go of a record before the next hop acks it */
 #ifndef RG_CANARY
 #define RG_CANARY RG_CANARY_NONE
 #endif

@@ -194,11 +194,31 @@ stream_reset(struct rg_core *c, struct rg_stream *s)
 	s->act_next = RG_NIL32;
 	if (s->tx) {
 		rg_txq_drop_all(&c->txpool, &s->q, 1, tx_release, c);
+		s->gen++; /* inv. 5: nothing the old queue sent counts for the new one */
 		s->state = RG_STREAM_SYNCING;
 		s->credit = 0;
 		mark_ctl(c, s, RG_CTL_RESUME_REQ);
+	} else if (s->state == RG_STREAM_RX_WAIT) {
+		/* it waits for rg_core_rx_accept: the new incarnation's request asks again */
 	} else {
 		rg_reorder_clear(&s->ro, &c->rxpool, &ops);
+	}
+}
+
+/* Subscriptions to peer from ask peer to again (WANT, due now); bounded by subs_max. */
+static void
+subs_rearm(struct rg_core *c, uint16_t from, uint16_t to, uint64_t now_ns)
+{
+	for (uint32_t i = 0; i < c->nsubs; i++) {
+		struct rg_sub *u = &c->subs[i];
+
+		if (u->peer != from)
+			continue;
+		u->peer = to;
+		u->next_ns = now_ns;
+		if (u->state != RG_SUBST_WANT)
+			c->nsubs_want++;
+		u->state = RG_SUBST_WANT;
 	}
 }
 
@@ -208,6 +228,7 @@ peer_restarted(struct rg_core *c, uint16_t p, uint64_t now_ns)
 	struct rg_peer *peer = &c->peers[p];
 
 	RG_CTR(c, peer_restarts)++;
+	peer->lanes_seen = 0; /* a new process may serve another lane count: it says in HELLO */
 	for (uint16_t k = 0; k < peer->lanes_total; k++)
 		if (peer->lane_map[k] != RG_NIL16)
 			rg_lane_reset(c, &c->lanes[peer->lane_map[k]], now_ns);
@@ -215,26 +236,18 @@ peer_restarted(struct rg_core *c, uint16_t p, uint64_t now_ns)
 	for (uint32_t i = 0; i < c->nstreams; i++)
 		if (c->streams[i].peer == p)
 			stream_reset(c, &c->streams[i]);
+	subs_rearm(c, p, p, now_ns); /* a new gateway process knows none of our subscriptions */
 }
 
-/* Keeps only the entries of q that keep() accepts, in order. Bounded by the queue's length. */
-static void
-idxq_filter(struct rg_core *c, struct rg_idxq *q, int (*keep)(const struct rg_stream *s))
+/* The lane of to that stream s moves to: the same id (same core), else the hash's; or NIL. */
+static uint16_t
+failover_lane(const struct rg_core *c, const struct rg_stream *s, const struct rg_peer *to)
 {
-	uint32_t n = q->tail - q->head;
+	uint16_t id = c->lanes[s->lane].id;
 
-	for (uint32_t i = 0; i < n; i++) {
-		uint32_t x = rg_idxq_pop(q);
-
-		if (keep(&c->streams[x]))
-			rg_idxq_push(q, x);
-	}
-}
-
-static int
-is_rx(const struct rg_stream *s)
-{
-	return !s->tx;
+	if (id >= to->lanes_total)
+		id = rg_stream_lane(s->id, to->lanes_total);
+	return to->lane_map[id];
 }
 
 int
@@ -251,8 +264,8 @@ rg_core_peer_failover(struct rg_core *c, uint16_t from_gw, uint16_t to_gw, uint6
 	/*
 	 * Forget what is in flight to from: its acks will not come. Numbering
 	 * goes on where it was, so a peer that was only cut off (same
-	 * incarnation) sees no packet number twice. The lane's queues keep
-	 * its receive streams; their CREDIT and APPLIED go again below.
+	 * incarnation) sees no packet number twice. The lane's queues keep only
+	 * the streams that cannot move (no lane of to on this core).
 	 */
 	for (uint16_t k = 0; k < from->lanes_total; k++) {
 		struct rg_lane *l;
@@ -261,8 +274,8 @@ rg_core_peer_failover(struct rg_core *c, uint16_t from_gw, uint16_t to_gw, uint6
 			continue;
 		l = &c->lanes[from->lane_map[k]];
 		rg_lane_restart_tx(c, l, l->rec.pn_next, now_ns);
-		idxq_filter(c, &l->ctlq, is_rx);
-		rg_lane_clear_active(l); /* only send streams wait there: all of them move */
+		l->ctlq.head = l->ctlq.tail = 0;
+		rg_lane_clear_active(l); /* send streams are reset below: they queue again */
 	}
 	/* Bounded by streams_max; a failover is rare. */
 	for (uint32_t i = 0; i < c->nstreams; i++) {
@@ -271,21 +284,22 @@ rg_core_peer_failover(struct rg_core *c, uint16_t from_gw, uint16_t to_gw, uint6
 
 		if (s->peer != pf)
 			continue;
-		if (!s->tx) { /* still in its lane's control queue if it was: filtered above */
-			mark_ctl(c, s, RG_CTL_CREDIT | RG_CTL_APPLIED);
-			continue;
-		}
-		s->sq &= (uint8_t) ~(RG_SQ_CTL | RG_SQ_ACT); /* filtered out above */
-		li = to->lane_map[rg_stream_lane(s->id, to->lanes_total)];
+		s->sq &= (uint8_t) ~(RG_SQ_CTL | RG_SQ_ACT); /* emptied above */
+		li = failover_lane(c, s, to);
 		if (li != RG_NIL16) {
 			s->peer = pt;
 			s->lane = li;
-			moved++;
+			moved += s->tx;
 		} else {
 			RG_CTR(c, failover_unserved)++;
 		}
-		stream_reset(c, s); /* SYNCING: RESUME on its (new) lane, replay from applied + 1 */
+		if (s->tx)
+			stream_reset(
+			    c, s); /* SYNCING: RESUME on its (new) lane, replay from applied + 1 */
+		else if (s->state == RG_STREAM_RX)
+			mark_ctl(c, s, RG_CTL_CREDIT | RG_CTL_APPLIED);
 	}
+	subs_rearm(c, pf, pt, now_ns);
 	RG_CTR(c, failovers)++;
 	RG_CTR(c, streams_moved) += (uint64_t)moved;
 	return moved;
@@ -354,6 +368,10 @@ on_data(struct rg_core *c, struct rg_lane *l, const struct rg_frame *f, void *ha
 		RG_CTR(c, rx_wrong_peer)++;
 		return 1;
 	}
+	if (s->state != RG_STREAM_RX) { /* waiting for rg_core_rx_accept: no credit was given */
+		RG_CTR(c, rx_unknown_stream)++;
+		return 1;
+	}
 	frag = (struct rg_rx_frag){ .seq = f->data.seq,
 				    .data = f->data.payload,
 				    .handle = handle,
@@ -402,7 +420,7 @@ rtx_push(struct rg_lane *l, const struct rg_fref *f)
 static int
 data_live(const struct rg_core *c, const struct rg_stream *s, const struct rg_fref *f)
 {
-	return s->tx && f->seq > s->q.acked_seq && f->seq < s->q.next_seq &&
+	return s->tx && f->gen == s->gen && f->seq > s->q.acked_seq && f->seq < s->q.next_seq &&
 	       rg_txq_live(&c->txpool, f->rec, f->seq);
 }
 
@@ -434,6 +452,13 @@ on_fref(void *ctx, const struct rg_fref *f, int acked)
 			mark_ctl(c, s, RG_CTL_APPLIED);
 		break;
 	case RG_FRAME_RESUME:
+		if (f->flags == RG_RESUME_REWIND && f->seq == s->rewind_from && s->rewinding) {
+			if (acked)
+				s->rewinding = 0; /* the sender has it: it starts over there */
+			else
+				mark_ctl(c, s, RG_CTL_REWIND);
+			break;
+		}
 		if (acked)
 			break;
 		if (f->flags == RG_RESUME_REQUEST && s->state == RG_STREAM_SYNCING)
@@ -513,16 +538,22 @@ on_resume_reply(struct rg_core *c, struct rg_stream *s, const struct rg_frame *f
 	c->cb.replay(c->cb.ctx, peer_gw(c, s), s->id, from);
 }
 
-/* A new receive stream, where its consumer says it stands. NULL when refused. */
+/*
+ * A new receive stream, where its consumer says it stands, or waiting for
+ * rg_core_rx_accept (rx_open said -EINPROGRESS: RX_WAIT). NULL when refused.
+ */
 static struct rg_stream *
 rx_stream_open(struct rg_core *c, struct rg_lane *l, uint64_t id)
 {
 	uint16_t p = l->peer;
 	uint64_t applied = 0;
 	struct rg_stream *s;
+	int rc;
 
-	if (c->nstreams >= c->cfg.streams_max ||
-	    c->cb.rx_open(c->cb.ctx, c->peers[p].gw, id, &applied) != 0 || applied == UINT64_MAX ||
+	if (c->nstreams >= c->cfg.streams_max)
+		return NULL;
+	rc = c->cb.rx_open(c->cb.ctx, c->peers[p].gw, id, &applied);
+	if ((rc != 0 && rc != -EINPROGRESS) || applied == UINT64_MAX ||
 	    rg_stab_put(&c->rx_tab, id, c->nstreams) != 0)
 		return NULL;
 	s = &c->streams[c->nstreams];
@@ -531,13 +562,27 @@ rx_stream_open(struct rg_core *c, struct rg_lane *l, uint64_t id)
 	s->peer = p;
 	s->lane = (uint16_t)(l - c->lanes);
 	s->act_next = RG_NIL32;
-	s->state = RG_STREAM_RX;
+	s->state = rc == 0 ? RG_STREAM_RX : RG_STREAM_RX_WAIT;
 	s->applied = s->applied_sent = applied;
 	rg_reorder_init(&s->ro, &c->slots[(size_t)c->nstreams * c->cfg.rx_window_records],
 			c->cfg.rx_window_records, applied + 1);
 	c->nstreams++;
 	c->nrx++;
+	if (rc != 0)
+		RG_CTR(c, rx_waiting)++;
 	return s;
+}
+
+/* The window of receive stream s starts over at from (nothing buffered is kept). */
+static void
+rx_window_restart(struct rg_core *c, struct rg_stream *s, uint64_t from)
+{
+	struct rx_ctx x = { c, s };
+	struct rg_reorder_ops ops = rx_ops(&x);
+
+	rg_reorder_clear(&s->ro, &c->rxpool, &ops);
+	rg_reorder_init(&s->ro, &c->slots[(size_t)stream_idx(c, s) * c->cfg.rx_window_records],
+			c->cfg.rx_window_records, from);
 }
 
 /*
@@ -545,24 +590,28 @@ rx_stream_open(struct rg_core *c, struct rg_lane *l, uint64_t id)
  * consumer's durable watermark may have moved past what this core delivered:
  * another gateway of the region served the stream meanwhile (a failover, and
  * back). Ask the consumer again and start over past it, so nothing it applied
- * is delivered twice. 0, or -1 when the consumer refuses the stream now.
+ * is delivered twice. Returns 0 (reply now), 1 (still waiting: ack, no
+ * reply), or -1 when the consumer refuses the stream now.
  */
 static int
 rx_stream_resync(struct rg_core *c, struct rg_stream *s)
 {
 	uint64_t applied = 0;
+	int rc = c->cb.rx_open(c->cb.ctx, c->peers[s->peer].gw, s->id, &applied);
 
-	if (c->cb.rx_open(c->cb.ctx, c->peers[s->peer].gw, s->id, &applied) != 0 ||
-	    applied == UINT64_MAX)
+	if (rc == -EINPROGRESS && s->state == RG_STREAM_RX_WAIT)
+		return 1;
+	if ((rc != 0 && rc != -EINPROGRESS) || applied == UINT64_MAX)
 		return -1;
+	if (s->state == RG_STREAM_RX_WAIT) { /* the answer came on its own: take it */
+		s->state = RG_STREAM_RX;
+		rx_window_restart(c, s, applied + 1);
+		s->applied = s->applied_sent = applied;
+		RG_CTR(c, rx_accepted)++;
+		return 0;
+	}
 	if (applied > s->ro.next_seq - 1) {
-		struct rx_ctx x = { c, s };
-		struct rg_reorder_ops ops = rx_ops(&x);
-
-		rg_reorder_clear(&s->ro, &c->rxpool, &ops);
-		rg_reorder_init(&s->ro,
-				&c->slots[(size_t)stream_idx(c, s) * c->cfg.rx_window_records],
-				c->cfg.rx_window_records, applied + 1);
+		rx_window_restart(c, s, applied + 1);
 		RG_CTR(c, rx_resynced)++;
 	}
 	if (applied > s->applied)
@@ -570,44 +619,112 @@ rx_stream_resync(struct rg_core *c, struct rg_stream *s)
 	return 0;
 }
 
+/*
+ * Sender side: the receiver says start over at watermark + 1 (a relay passed
+ * a replay request upstream, DESIGN §4.9). The queue is dropped and restarts
+ * there in a new generation (inv. 5), and the producer replays from there.
+ * A REWIND to at most what is applied is stale (a copy that came late): the
+ * producer may have trimmed those records, so it is ignored.
+ */
+static void
+on_rewind(struct rg_core *c, struct rg_stream *s, const struct rg_frame *f)
+{
+	uint64_t from = f->resume.watermark + 1;
+
+	if (from <= s->applied)
+		return;
+	RG_CTR(c, rewind_rx)++;
+	rg_txq_drop_all(&c->txpool, &s->q, from, tx_release, c);
+	s->gen++;
+	s->credit = f->resume.max_seq;
+	s->state = RG_STREAM_OPEN;
+	s->ctl &= (uint8_t)~RG_CTL_RESUME_REQ;
+	c->cb.replay(c->cb.ctx, peer_gw(c, s), s->id, from);
+}
+
+/* REPLY or REWIND, at the sender. */
+static void
+on_resume_sender(struct rg_core *c, struct rg_lane *l, const struct rg_frame *f)
+{
+	struct rg_stream *s = tx_stream_of(c, l, f->resume.stream);
+
+	if (s == NULL)
+		return;
+	if (f->resume.flags == RG_RESUME_REWIND)
+		on_rewind(c, s, f);
+	else if (s->state == RG_STREAM_SYNCING)
+		on_resume_reply(c, s, f);
+	else if (f->resume.max_seq > s->credit)
+		s->credit = f->resume.max_seq;
+	mark_active(c, s);
+}
+
 /* Returns 1 when the stream was refused: the packet is not acked, so the request comes again. */
 static int
 on_resume(struct rg_core *c, struct rg_lane *l, const struct rg_frame *f)
 {
-	struct rg_stream *s;
+	uint32_t idx;
+	struct rg_stream *s = NULL;
+	int rc = 0;
 
-	if (f->resume.flags == RG_RESUME_REPLY) {
-		s = tx_stream_of(c, l, f->resume.stream);
-		if (s == NULL)
-			return 0;
-		if (s->state == RG_STREAM_SYNCING)
-			on_resume_reply(c, s, f);
-		else if (f->resume.max_seq > s->credit)
-			s->credit = f->resume.max_seq;
-		mark_active(c, s);
+	if (f->resume.flags != RG_RESUME_REQUEST) {
+		on_resume_sender(c, l, f);
 		return 0;
 	}
-	s = NULL;
-	{
-		uint32_t idx = rg_stab_get(&c->rx_tab, f->resume.stream);
-
-		if (idx != RG_STAB_NONE)
-			s = &c->streams[idx];
-	}
+	idx = rg_stab_get(&c->rx_tab, f->resume.stream);
+	if (idx != RG_STAB_NONE)
+		s = &c->streams[idx];
 	if (s != NULL && s->peer != l->peer) {
 		RG_CTR(c, rx_wrong_peer)++;
 		return 1;
 	}
-	if (s != NULL && rx_stream_resync(c, s) != 0)
-		s = NULL; /* refused now: counted below */
-	else if (s == NULL)
-		s = rx_stream_open(c, l, f->resume.stream);
-	if (s == NULL) {
+	if (s != NULL)
+		rc = rx_stream_resync(c, s);
+	else if ((s = rx_stream_open(c, l, f->resume.stream)) == NULL)
+		rc = -1;
+	if (rc < 0) {
 		RG_CTR(c, resume_refused)++;
 		return 1;
 	}
-	mark_ctl(c, s, RG_CTL_RESUME_REPLY);
+	if (s->state == RG_STREAM_RX)
+		mark_ctl(c, s, RG_CTL_RESUME_REPLY);
 	return 0;
+}
+
+/* A SUBSCRIBE: the gateway answers a request; the client takes a reply. */
+static void
+on_subscribe(struct rg_core *c, struct rg_lane *l, const struct rg_frame *f)
+{
+	uint16_t gw = c->peers[l->peer].gw;
+
+	if (f->sub.flags == RG_SUB_REQUEST) {
+		uint8_t st = c->cb.subscribe != NULL
+				 ? (uint8_t)c->cb.subscribe(c->cb.ctx, gw, f->sub.kind, f->sub.key)
+				 : RG_SUB_NOT_ALLOWED;
+
+		RG_CTR(c, sub_req_rx)++;
+		RG_CTR(c, sub_refused) += st != RG_SUB_OK;
+		if (l->subq_tail - l->subq_head >= RG_SUB_REPLIES_MAX) {
+			RG_CTR(c, sub_reply_dropped)++; /* the client asks again */
+			return;
+		}
+		l->subq[l->subq_tail++ % RG_SUB_REPLIES_MAX] =
+		    (struct rg_sub_reply){ .key = f->sub.key, .kind = f->sub.kind, .status = st };
+		return;
+	}
+	RG_CTR(c, sub_reply_rx)++;
+	for (uint32_t i = 0; i < c->nsubs; i++) { /* bounded by subs_max */
+		struct rg_sub *u = &c->subs[i];
+
+		if (u->peer != l->peer || u->kind != f->sub.kind || u->key != f->sub.key ||
+		    u->state != RG_SUBST_WANT)
+			continue;
+		u->state = RG_SUBST_DONE;
+		u->status = f->sub.status;
+		c->nsubs_want--;
+		if (c->cb.sub_reply != NULL)
+			c->cb.sub_reply(c->cb.ctx, gw, u->kind, u->key, u->status);
+	}
 }
 
 static int
@@ -634,8 +751,16 @@ on_frame(struct rg_core *c, uint16_t p, struct rg_lane *l, const struct rg_frame
 			c->cb.peer_event(c->cb.ctx, c->peers[p].gw, RG_PEER_CLOSED,
 					 c->peers[p].inc);
 		break;
-	case RG_FRAME_PING:
 	case RG_FRAME_HELLO:
+		RG_CTR(c, hello_rx)++;
+		c->peers[p].lanes_seen = f->hello.lanes;
+		if (f->hello.flags & RG_HELLO_ASK)
+			l->hello_due = 1; /* it wants our lane count: a HELLO goes back */
+		break;
+	case RG_FRAME_SUBSCRIBE:
+		on_subscribe(c, l, f);
+		break;
+	case RG_FRAME_PING:
 		break;
 	}
 	return 0;
@@ -759,20 +884,37 @@ write_one_ctl(struct rg_core *c, struct rg_lane *l, struct pkt *k, struct rg_str
 		w = rg_wire_put_su(p, pkt_room(k), RG_FRAME_APPLIED, s->id, s->applied);
 		type = RG_FRAME_APPLIED;
 		break;
+	case RG_CTL_REWIND:
+		if (!s->rewinding)
+			break; /* acked meanwhile */
+		w = rg_wire_put_resume(p, pkt_room(k), RG_RESUME_REWIND, s->id, s->rewind_from - 1,
+				       rg_reorder_max_seq(&s->ro));
+		type = RG_FRAME_RESUME;
+		flags = RG_RESUME_REWIND;
+		break;
 	}
 	if (type != 0 && w == 0)
 		return 0;
 	s->ctl &= (uint8_t)~bit;
 	if (type == 0)
 		return 1;
-	fref_add(l, k, type, stream_idx(c, s))->flags = flags;
+	{
+		struct rg_fref *f = fref_add(l, k, type, stream_idx(c, s));
+
+		f->flags = flags;
+		f->seq = flags == RG_RESUME_REWIND ? s->rewind_from : 0;
+	}
 	k->pos += w;
-	if (!s->tx && (type == RG_FRAME_RESUME || type == RG_FRAME_CREDIT))
+	if (flags == RG_RESUME_REWIND) /* the sender's credit starts over with this one */
+		s->credit_sent = rg_reorder_max_seq(&s->ro);
+	else if (!s->tx && (type == RG_FRAME_RESUME || type == RG_FRAME_CREDIT))
 		s->credit_sent = RG_MAX(s->credit_sent, rg_reorder_max_seq(&s->ro));
 	if (type == RG_FRAME_APPLIED)
 		s->applied_sent = s->applied;
 	if (type == RG_FRAME_RESUME && flags == RG_RESUME_REQUEST)
 		RG_CTR(c, resume_req_tx)++;
+	else if (flags == RG_RESUME_REWIND)
+		RG_CTR(c, rewind_tx)++;
 	else if (type == RG_FRAME_RESUME)
 		RG_CTR(c, resume_reply_tx)++;
 	else if (type == RG_FRAME_CREDIT)
@@ -814,6 +956,10 @@ write_data_frame(struct rg_core *c, struct rg_lane *l, struct pkt *k, struct rg_
 	f->rec = rec;
 	f->off = off;
 	f->len = len;
+	f->gen = s->gen;
+	if (RG_CANARY_IS(RELAY_EARLY_RELEASE) && s->relayed && off == 0 && len == r->len)
+		/* canary: the relay lets go of a record once it is sent, before the next hop acks it */
+		rg_txq_on_acked(&c->txpool, &s->q, rec, r->seq, 0, len, tx_release, c);
 }
 
 /*
@@ -1020,8 +1166,10 @@ write_handshake(struct rg_core *c, struct rg_lane *l, struct pkt *k, uint64_t no
 	const struct rg_peer *peer = &c->peers[l->peer];
 	size_t w;
 
-	if ((peer->inc == 0 || l->hello_due) && now_ns >= l->hello_next_ns) {
-		w = rg_wire_put_hello(k->buf + k->pos, pkt_room(k), peer->lanes_total);
+	if ((peer->inc == 0 || peer->lanes_seen == 0 || l->hello_due) &&
+	    now_ns >= l->hello_next_ns) {
+		w = rg_wire_put_hello(k->buf + k->pos, pkt_room(k), peer->lanes_total,
+				      peer->lanes_seen == 0 ? RG_HELLO_ASK : 0);
 		if (w > 0) {
 			k->pos += w;
 			l->hello_next_ns = now_ns + c->cfg.hello_interval_ns;
@@ -1033,6 +1181,56 @@ write_handshake(struct rg_core *c, struct rg_lane *l, struct pkt *k, uint64_t no
 		w = rg_wire_put_close(k->buf + k->pos, pkt_room(k), 0);
 		k->pos += w;
 		l->close_due = w == 0;
+	}
+}
+
+/* Whether lane l carries its peer's subscriptions: the lowest lane id of the peer on this core. */
+static int
+sub_lane(const struct rg_core *c, const struct rg_lane *l)
+{
+	const struct rg_peer *peer = &c->peers[l->peer];
+
+	for (uint16_t k = 0; k < peer->lanes_total; k++) /* bounded by lanes_total */
+		if (peer->lane_map[k] != RG_NIL16)
+			return k == l->id;
+	return 0;
+}
+
+/*
+ * SUBSCRIBE frames, untracked like HELLO: the replies this lane owes (a lost
+ * one is asked for again), and this core's requests that are due (again
+ * every hello_interval_ns until answered). Bounded by the reply queue and by
+ * subs_max.
+ */
+static void
+write_subs(struct rg_core *c, struct rg_lane *l, struct pkt *k, uint64_t now_ns)
+{
+	while (l->subq_head != l->subq_tail) {
+		const struct rg_sub_reply *r = &l->subq[l->subq_head % RG_SUB_REPLIES_MAX];
+		size_t w = rg_wire_put_subscribe(k->buf + k->pos, pkt_room(k), RG_SUB_REPLY,
+						 r->kind, r->status, r->key);
+
+		if (w == 0)
+			return;
+		k->pos += w;
+		l->subq_head++;
+		RG_CTR(c, sub_reply_tx)++;
+	}
+	if (c->nsubs_want == 0 || !sub_lane(c, l))
+		return;
+	for (uint32_t i = 0; i < c->nsubs; i++) {
+		struct rg_sub *u = &c->subs[i];
+		size_t w;
+
+		if (u->peer != l->peer || u->state != RG_SUBST_WANT || u->next_ns > now_ns)
+			continue;
+		w = rg_wire_put_subscribe(k->buf + k->pos, pkt_room(k), RG_SUB_REQUEST, u->kind, 0,
+					  u->key);
+		if (w == 0)
+			return;
+		k->pos += w;
+		u->next_ns = now_ns + c->cfg.hello_interval_ns;
+		RG_CTR(c, sub_req_tx)++;
 	}
 }
 
@@ -1048,10 +1246,14 @@ lane_write(struct rg_core *c, struct rg_lane *l, uint8_t *buf, size_t cap, uint6
 
 	if (k.end < RG_HDR_BYTES + sizeof(struct rg_wire_data) + 64)
 		return 0;
+	if (peer->passive && peer->inc == 0)
+		return 0; /* a client that has not spoken: nowhere to send to yet */
 	write_ack(c, l, &k, now_ns);
 	write_handshake(c, l, &k, now_ns);
-	if (peer->inc != 0)
+	if (peer->inc != 0) {
 		write_eliciting(c, l, &k, now_ns);
+		write_subs(c, l, &k, now_ns);
+	}
 	if (k.pos == RG_HDR_BYTES)
 		return 0;
 	pn = rg_recovery_next_pn(&l->rec);
@@ -1102,12 +1304,14 @@ lane_deadline(struct rg_core *c, struct rg_lane *l, uint64_t now_ns)
 	const struct rg_peer *peer = &c->peers[l->peer];
 	uint64_t d = rg_ackr_deadline(&l->ackr, c->cfg.ack_every_pkts, c->cfg.ack_delay_ns_max);
 
+	if (peer->passive && peer->inc == 0)
+		return RG_NS_NEVER;
 	d = RG_MIN(d, rg_recovery_deadline(&l->rec));
-	if (peer->inc == 0 || l->hello_due)
+	if (peer->inc == 0 || peer->lanes_seen == 0 || l->hello_due)
 		d = RG_MIN(d, l->hello_next_ns);
 	if (peer->inc == 0)
 		return d;
-	if (l->close_due || l->probe)
+	if (l->close_due || l->probe || l->subq_head != l->subq_tail)
 		return now_ns;
 	/* Data and heartbeats wait for the window and the pacer; the PTO covers a full window. */
 	if (rg_recovery_can_send(&l->rec, c->cfg.pkt_bytes_max, 1)) {
@@ -1120,10 +1324,22 @@ lane_deadline(struct rg_core *c, struct rg_lane *l, uint64_t now_ns)
 	return d;
 }
 
+/* The earliest subscription request due to a peer we know (bounded by subs_max). */
+static uint64_t
+subs_deadline(const struct rg_core *c)
+{
+	uint64_t d = RG_NS_NEVER;
+
+	for (uint32_t i = 0; c->nsubs_want > 0 && i < c->nsubs; i++)
+		if (c->subs[i].state == RG_SUBST_WANT && c->peers[c->subs[i].peer].inc != 0)
+			d = RG_MIN(d, c->subs[i].next_ns);
+	return d;
+}
+
 uint64_t
 rg_core_next_deadline(struct rg_core *c, uint64_t now_ns)
 {
-	uint64_t d = RG_NS_NEVER;
+	uint64_t d = subs_deadline(c);
 
 	for (uint16_t i = 0; i < c->nlanes; i++)
 		d = RG_MIN(d, lane_deadline(c, &c->lanes[i], now_ns));
@@ -1222,6 +1438,75 @@ rg_core_applied(struct rg_core *c, uint64_t stream, uint64_t applied)
 		s->applied = applied;
 		mark_ctl(c, s, RG_CTL_APPLIED);
 	}
+	return 0;
+}
+
+int
+rg_core_rx_accept(struct rg_core *c, uint64_t stream, uint64_t applied)
+{
+	uint32_t idx = rg_stab_get(&c->rx_tab, stream);
+	struct rg_stream *s;
+
+	if (idx == RG_STAB_NONE)
+		return -ENOENT;
+	if (applied == UINT64_MAX)
+		return -EINVAL;
+	s = &c->streams[idx];
+	if (s->state != RG_STREAM_RX_WAIT)
+		return -EALREADY;
+	s->state = RG_STREAM_RX;
+	rx_window_restart(c, s, applied + 1);
+	s->applied = s->applied_sent = applied;
+	RG_CTR(c, rx_accepted)++;
+	mark_ctl(c, s, RG_CTL_RESUME_REPLY);
+	return 0;
+}
+
+int
+rg_core_rx_rewind(struct rg_core *c, uint64_t stream, uint64_t from)
+{
+	uint32_t idx = rg_stab_get(&c->rx_tab, stream);
+	struct rg_stream *s;
+
+	if (idx == RG_STAB_NONE)
+		return -ENOENT;
+	s = &c->streams[idx];
+	if (s->state != RG_STREAM_RX)
+		return -EAGAIN;
+	if (from <= s->applied)
+		return -EINVAL;
+	rx_window_restart(c, s, from);
+	s->rewind_from = from;
+	s->rewinding = 1;
+	mark_ctl(c, s, RG_CTL_REWIND);
+	return 0;
+}
+
+int
+rg_core_subscribe(struct rg_core *c, uint16_t peer_gw, uint8_t kind, uint64_t key, uint64_t now_ns)
+{
+	uint16_t p = find_peer(c, peer_gw);
+	struct rg_sub *u = NULL;
+
+	if (p == RG_NIL16)
+		return -ENOENT;
+	if ((kind != RG_SUB_STREAM && kind != RG_SUB_NAMESPACE) || key == 0 ||
+	    (kind == RG_SUB_NAMESPACE && (uint32_t)key != 0))
+		return -EINVAL;
+	for (uint32_t i = 0; i < c->nsubs && u == NULL; i++) /* bounded by subs_max */
+		if (c->subs[i].kind == kind && c->subs[i].key == key)
+			u = &c->subs[i];
+	if (u == NULL) {
+		if (c->nsubs >= c->cfg.subs_max)
+			return -ENOSPC;
+		u = &c->subs[c->nsubs++];
+		*u = (struct rg_sub){ .key = key, .kind = kind };
+	}
+	if (u->state != RG_SUBST_WANT)
+		c->nsubs_want++;
+	u->peer = p;
+	u->state = RG_SUBST_WANT;
+	u->next_ns = now_ns;
 	return 0;
 }
 

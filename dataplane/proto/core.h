@@ -12,18 +12,27 @@
  * A stream's life on the sending side:
  *
  *   rg_core_tx_open() ──▶ SYNCING ──RESUME reply──▶ OPEN ──peer restarted──▶ SYNCING
- *                         (publish: -EAGAIN)   │    (publish: 0 / -EAGAIN / -EINVAL)
- *                                              └─▶ replay(from = applied + 1)
+ *                         (publish: -ENOTCONN) │    (publish: 0 / -EAGAIN / -EINVAL)
+ *                                              ├─▶ replay(from = applied + 1)
+ *                                              └── REWIND(from) ──▶ OPEN, replay(from)
  *
- * SYNCING → OPEN is rg_core.c:on_resume_reply(); OPEN → SYNCING is
- * peer_restarted(). In SYNCING the core sends RESUME requests until the
- * receiver answers with the consumer's applied watermark; the producer then
- * publishes again from the seq the replay callback names, which it still has
- * because it trims only what is applied (DESIGN §3.2).
+ * SYNCING → OPEN is core.c:on_resume_reply(); OPEN → SYNCING is
+ * peer_restarted(); a REWIND (on_rewind) restarts an open stream's queue at
+ * the seq the receiver names. In SYNCING the core sends RESUME requests
+ * until the receiver answers with the consumer's applied watermark; the
+ * producer then publishes again from the seq the replay callback names,
+ * which it still has because it trims only what is applied (DESIGN §3.2).
  *
  * On the receiving side a stream is created when its first RESUME request
  * arrives; the rx_open callback says where its consumer stands (applied
- * watermark), and from then on records are released in seq order.
+ * watermark) or that it will say so later (-EINPROGRESS, then
+ * rg_core_rx_accept), and from then on records are released in seq order.
+ *
+ * Peers are gateways or clients (DESIGN §2): both are a 16-bit id with lanes.
+ * A passive peer (a client, at a gateway) gets nothing until it has spoken.
+ * A client subscribes to streams at its gateway (rg_core_subscribe: SUBSCRIBE
+ * frames); the gateway's subscribe callback decides. A relay (relay.h) joins
+ * a receive stream and a send stream of one id on one core.
  */
 #ifndef RG_PROTO_CORE_H
 #define RG_PROTO_CORE_H
@@ -64,6 +73,7 @@ struct rg_core_config {
 	uint64_t hello_interval_ns; /* HELLO while a peer's incarnation is unknown */
 	uint64_t ping_interval_ns;  /* PING on an idle lane (heartbeat) */
 	uint64_t pn_start_max;      /* lanes start numbering at random below this (<= 2^31) */
+	uint32_t subs_max;          /* subscriptions this core may ask for (a client's) */
 	struct rg_mem mem;
 	struct rg_rng rng;
 };
@@ -89,7 +99,10 @@ struct rg_core_cb {
 	void (*tx_release)(void *ctx, void *rec_handle);
 	/*
 	 * A peer asks to resume stream: returns 0 and the consumer's applied
-	 * watermark (0 for a new stream), or -errno to refuse the stream.
+	 * watermark (0 for a new stream); -EINPROGRESS when the answer comes
+	 * later (the stream waits, the request is acked; call
+	 * rg_core_rx_accept); or another -errno to refuse the stream (the
+	 * packet is not acked, so the request comes again).
 	 */
 	int (*rx_open)(void *ctx, uint16_t peer_gw, uint64_t stream, uint64_t *applied);
 	/* Publish stream again from from_seq: the core forgot everything after from_seq - 1. */
@@ -99,6 +112,15 @@ struct rg_core_cb {
 	/* The consumer made every seq <= applied durable: the producer may trim them. */
 	void (*applied)(void *ctx, uint16_t peer_gw, uint64_t stream, uint64_t applied);
 	void (*peer_event)(void *ctx, uint16_t peer_gw, enum rg_peer_event ev, uint64_t inc);
+	/*
+	 * Gateway side, may be NULL (every request refused NOT_ALLOWED): peer
+	 * asks for a stream or a namespace (enum rg_sub_kind; key as in wire.h).
+	 * Returns an enum rg_sub_status; the core sends it back. A client asks
+	 * again until it has an answer, so this must be idempotent.
+	 */
+	int (*subscribe)(void *ctx, uint16_t peer_gw, uint8_t kind, uint64_t key);
+	/* Client side, may be NULL: the gateway answered a subscription (status). */
+	void (*sub_reply)(void *ctx, uint16_t peer_gw, uint8_t kind, uint64_t key, uint8_t status);
 	void *ctx;
 };
 
@@ -162,7 +184,18 @@ struct rg_tx_meta {
 	X(close_rx)          \
 	X(failovers)         \
 	X(streams_moved)     \
-	X(failover_unserved)
+	X(failover_unserved) \
+	X(rx_waiting)        \
+	X(rx_accepted)       \
+	X(rewind_tx)         \
+	X(rewind_rx)         \
+	X(sub_req_tx)        \
+	X(sub_req_rx)        \
+	X(sub_reply_tx)      \
+	X(sub_reply_rx)      \
+	X(sub_reply_dropped) \
+	X(sub_refused)       \
+	X(hello_rx)
 
 enum rg_core_counter {
 #define RG_X(name) RG_CTR_##name,
@@ -214,6 +247,21 @@ void rg_core_destroy(struct rg_core *c);
 
 /* Declares a peer gateway and how many lanes it has with us. 0, -EEXIST, -ENOSPC, -EINVAL. */
 int rg_core_add_peer(struct rg_core *c, uint16_t peer_gw, uint16_t lanes_total);
+/*
+ * A passive peer (a client, at a gateway): its lanes send nothing, not even
+ * HELLO, until it has spoken (its incarnation is known). 0 or -ENOENT.
+ */
+int rg_core_peer_set_passive(struct rg_core *c, uint16_t peer_gw, int passive);
+/* The lane count peer_gw's HELLO announced (0 until one arrived; again 0 after it restarted). */
+uint16_t rg_core_peer_lanes(const struct rg_core *c, uint16_t peer_gw);
+/* peer_gw's incarnation as this core knows it (0: not yet). */
+uint64_t rg_core_peer_inc(const struct rg_core *c, uint16_t peer_gw);
+/*
+ * A lane id to peer_gw that this core serves, picked by the stream's hash
+ * among them (so a relay sends a stream on a lane of its own core). The
+ * lane id, or -ENOENT when this core serves none.
+ */
+int rg_core_lane_pick(const struct rg_core *c, uint16_t peer_gw, uint64_t stream);
 /* Serves lane lane_id with peer_gw on this core. 0, -ENOENT, -EEXIST, -ENOSPC, -EINVAL. */
 int rg_core_add_lane(struct rg_core *c, uint16_t peer_gw, uint16_t lane_id, uint64_t now_ns);
 
@@ -226,6 +274,46 @@ int rg_core_tx_open(struct rg_core *c, uint16_t peer_gw, uint64_t stream, uint16
 
 /* Sets a send stream's class (before it has data queued). 0, -ENOENT, -EINVAL, -EBUSY. */
 int rg_core_tx_set_class(struct rg_core *c, uint64_t stream, enum rg_class cls);
+/* Marks a send stream as fed by a relay (relay.h): counted as relay buffers. 0 or -ENOENT. */
+int rg_core_tx_set_relay(struct rg_core *c, uint64_t stream);
+/*
+ * Records a send stream's queue takes now (its own limit; the shared pool is
+ * rg_core_tx_pool_free): >= 0; -ENOTCONN while SYNCING; -ENOENT. Reads
+ * only: callbacks may call it (a relay's deliver does).
+ */
+int rg_core_tx_room(const struct rg_core *c, uint64_t stream);
+/* Record descriptors free in the pool every send stream shares. Reads only. */
+uint32_t rg_core_tx_pool_free(const struct rg_core *c);
+/* Records queued in relayed send streams (relay buffers), over the core. O(streams): slow path. */
+uint64_t rg_core_relay_queued(const struct rg_core *c);
+
+/*
+ * A receive stream whose rx_open said -EINPROGRESS: its consumer stands at
+ * applied; the RESUME reply goes out. 0; -ENOENT (no such stream); -EALREADY
+ * (not waiting: nothing changed); -EINVAL (applied == UINT64_MAX).
+ */
+int rg_core_rx_accept(struct rg_core *c, uint64_t stream, uint64_t applied);
+/*
+ * A receive stream starts over at from (a relay's next hop asked for records
+ * this hop no longer has, DESIGN §4.9): its window is emptied and restarts at
+ * from, and a REWIND tells the sender to send from there (it replays from
+ * from). from must be above the stream's applied watermark (the sender may
+ * have trimmed up to it). 0; -ENOENT; -EINVAL (from <= applied); -EAGAIN
+ * (the stream is waiting for rg_core_rx_accept).
+ */
+int rg_core_rx_rewind(struct rg_core *c, uint64_t stream, uint64_t from);
+
+/*
+ * Client side: asks peer_gw for a stream (kind RG_SUB_STREAM, key = the
+ * stream id) or a namespace (RG_SUB_NAMESPACE, key = ns << 32). The request
+ * goes at once and every hello_interval_ns until the gateway answers
+ * (sub_reply callback); again after the gateway restarts, and to the new
+ * gateway after rg_core_peer_failover. Asking again for the same key re-arms
+ * it. 0; -ENOENT (no such peer); -EINVAL (bad kind or key); -ENOSPC
+ * (subs_max).
+ */
+int rg_core_subscribe(struct rg_core *c, uint16_t peer_gw, uint8_t kind, uint64_t key,
+		      uint64_t now_ns);
 
 /*
  * Queues one record. The payload is not copied: it must stay valid and
@@ -241,14 +329,17 @@ int rg_core_publish(struct rg_core *c, uint64_t stream, uint64_t seq, uint32_t v
 
 /*
  * from_gw is DEAD (the control thread's failure detector says so): every
- * send stream bound to it moves to to_gw, on the lane rg_stream_lane() picks
- * among to_gw's, and resumes there (SYNCING: RESUME, then replay from the
- * receiver's applied + 1), so nothing is lost, duplicated or reordered as
- * long as both gateways read the same applied watermarks (the consumer's
- * durable state). What was in flight to from_gw is forgotten; its packet
- * numbering continues. A stream whose lane to_gw has but this core does not
- * serve stays bound to from_gw, SYNCING (counted in failover_unserved).
- * Returns the streams moved, or -ENOENT (either peer unknown, or the same).
+ * send stream bound to it moves to to_gw, on the lane with the same id (or
+ * the one rg_stream_lane() picks among to_gw's when to_gw has fewer), and
+ * resumes there (SYNCING: RESUME, then replay from the receiver's applied +
+ * 1), so nothing is lost, duplicated or reordered as long as both gateways
+ * read the same applied watermarks (the consumer's durable state). Receive
+ * streams and subscriptions follow to to_gw too, so the substitute's RESUME
+ * for a stream is taken (the window keeps where it was). What was in flight
+ * to from_gw is forgotten; its packet numbering continues. A stream whose
+ * lane to_gw has but this core does not serve stays bound to from_gw
+ * (counted in failover_unserved). Returns the streams moved, or -ENOENT
+ * (either peer unknown, or the same).
  */
 int rg_core_peer_failover(struct rg_core *c, uint16_t from_gw, uint16_t to_gw, uint64_t now_ns);
 
@@ -319,8 +410,8 @@ uint16_t rg_core_lanes(const struct rg_core *c);
 /* One stream's watermarks (for telemetry and tests); -ENOENT if unknown. */
 struct rg_stream_info {
 	uint16_t peer_gw;
-	uint8_t tx;        /* 1 send stream, 0 receive stream */
-	uint8_t open;      /* send: OPEN (1) or SYNCING (0) */
+	uint8_t tx;   /* 1 send stream, 0 receive stream */
+	uint8_t open; /* send: OPEN (1) or SYNCING (0); receive: 0 while it waits (rx_accept) */
 	uint64_t next_seq; /* send: the next seq to publish; receive: the next to deliver */
 	uint64_t acked;    /* send: every seq <= acked is acked */
 	uint64_t applied;  /* send: the peer's applied watermark; receive: the consumer's */

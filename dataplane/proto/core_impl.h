@@ -18,6 +18,16 @@
  *   4. Each lane's recovery window is its controller's window, and its
  *      pacer runs at the controller's pacing rate (rg_lane_cc_apply after
  *      every controller update).
+ *   5. A DATA frame reference counts only for the generation of its stream
+ *      it was sent in (rg_fref.gen == rg_stream.gen): a send stream that
+ *      starts over (reset, rewind) bumps gen, so an ack or a loss of what
+ *      its old queue sent can never touch the new queue's records, even
+ *      when a record descriptor and its seq are reused.
+ *   6. A receive stream in RX_WAIT has an empty window and is in no queue
+ *      but its lane's control queue (for nothing: its ctl is 0 until
+ *      rg_core_rx_accept marks the REPLY).
+ *   7. Subscriptions (client side): nsubs <= subs_max; a sub in SUB_WANT is
+ *      counted in nsubs_want and has a request due at next_ns.
  */
 #ifndef RG_PROTO_CORE_IMPL_H
 #define RG_PROTO_CORE_IMPL_H
@@ -110,8 +120,33 @@ struct rg_rtxq {
 struct rg_peer {
 	uint16_t gw;
 	uint16_t lanes_total;
-	uint16_t *lane_map; /* lane id → index in rg_core.lanes, or RG_NIL16 */
-	uint64_t inc;       /* the peer's incarnation; 0 = not known yet */
+	uint16_t *lane_map;  /* lane id → index in rg_core.lanes, or RG_NIL16 */
+	uint64_t inc;        /* the peer's incarnation; 0 = not known yet */
+	uint16_t lanes_seen; /* the lane count its HELLO announced; 0 = none seen yet */
+	uint8_t passive;     /* a client: we send nothing until it has spoken */
+};
+
+/* A SUBSCRIBE reply a lane owes (gateway side): written once, untracked (the client asks again). */
+struct rg_sub_reply {
+	uint64_t key;
+	uint8_t kind;
+	uint8_t status;
+};
+#define RG_SUB_REPLIES_MAX 16 /* per lane; a full queue drops the reply (the request comes again) */
+
+/* A subscription this core asked a peer for (client side). */
+enum rg_sub_state {
+	RG_SUBST_WANT = 1, /* a REQUEST is due at next_ns, again every hello_interval_ns */
+	RG_SUBST_DONE,     /* the peer replied: status */
+};
+
+struct rg_sub {
+	uint64_t key;
+	uint64_t next_ns;
+	uint16_t peer; /* index in rg_core.peers */
+	uint8_t kind;  /* enum rg_sub_kind */
+	uint8_t state; /* enum rg_sub_state */
+	uint8_t status;
 };
 
 struct rg_lane {
@@ -131,6 +166,8 @@ struct rg_lane {
 	uint64_t hello_next_ns;
 	uint64_t last_eliciting_ns;
 	uint64_t last_rx_ns; /* the last packet accepted from the peer (0: none yet) */
+	struct rg_sub_reply subq[RG_SUB_REPLIES_MAX];
+	uint32_t subq_head, subq_tail;
 } __attribute__((aligned(RG_CACHE_LINE)));
 
 /* Stream queue flags (rg_stream.sq). */
@@ -143,11 +180,13 @@ struct rg_lane {
 #define RG_CTL_RESUME_REPLY 0x02
 #define RG_CTL_CREDIT       0x04
 #define RG_CTL_APPLIED      0x08
+#define RG_CTL_REWIND       0x10
 
 enum rg_stream_state {
 	RG_STREAM_SYNCING = 1,
 	RG_STREAM_OPEN,
 	RG_STREAM_RX,
+	RG_STREAM_RX_WAIT, /* a RESUME request waits for rg_core_rx_accept (inv. 6) */
 };
 
 struct rg_stream {
@@ -159,8 +198,11 @@ struct rg_stream {
 	uint8_t sq;
 	uint8_t tx;        /* 1 send, 0 receive */
 	uint8_t cls;       /* send: enum rg_class, the lane queue it waits in */
+	uint8_t relayed;   /* send: fed by a relay (rg_core_tx_set_relay) */
+	uint8_t rewinding; /* receive: a REWIND to rewind_from is not acked yet */
 	uint16_t bucket;   /* send: rg_stream_bucket(id) */
 	uint32_t act_next; /* send: the next stream in its bucket (RG_NIL32: last) */
+	uint32_t gen;      /* send: bumped each time the queue starts over (inv. 5) */
 	/* send side */
 	struct rg_txq q;
 	uint64_t credit;  /* highest seq the receiver granted */
@@ -169,6 +211,7 @@ struct rg_stream {
 	struct rg_reorder ro;
 	uint64_t credit_sent;
 	uint64_t applied_sent;
+	uint64_t rewind_from; /* receive: the seq the sender was last told to start over at */
 };
 
 struct rg_core {
@@ -190,6 +233,8 @@ struct rg_core {
 	uint32_t frag_bytes_max; /* the largest fragment: fits beside RG_PREAMBLE_BYTES_MAX */
 	uint32_t rx_deliver_cap; /* records past applied a receive stream may deliver */
 	uint32_t nrx;            /* receive streams */
+	struct rg_sub *subs;     /* subs_max subscriptions this core asked for (client side) */
+	uint32_t nsubs, nsubs_want;
 	struct rg_core_stats st;
 };
 

@@ -60,6 +60,7 @@ rg_core_config_default(struct rg_core_config *cfg)
 	cfg->hello_interval_ns = 100 * RG_NS_PER_MS;
 	cfg->ping_interval_ns = 100 * RG_NS_PER_MS;
 	cfg->pn_start_max = 1ull << 31;
+	cfg->subs_max = 64;
 	cfg->mem = *rg_mem_default();
 }
 
@@ -115,6 +116,8 @@ rg_core_config_check(const struct rg_core_config *cfg, char *err, size_t errlen)
 	 */
 	if (cfg->pn_start_max == 0 || cfg->pn_start_max > (1ull << 31))
 		return fail(err, errlen, "pn_start_max must be 1..2^31");
+	if (cfg->subs_max > (1u << 16))
+		return fail(err, errlen, "subs_max must be 0..65536");
 	if (cfg->mem.alloc == NULL || cfg->mem.free == NULL || cfg->rng.next == NULL)
 		return fail(err, errlen, "mem and rng must be set");
 	return 0;
@@ -165,8 +168,10 @@ rg_core_create(const struct rg_core_config *cfg, const struct rg_core_cb *cb, st
 	c->streams = rg_mem_alloc(mem, sizeof(c->streams[0]) * cfg->streams_max);
 	c->slots = rg_mem_alloc(mem, sizeof(c->slots[0]) * (size_t)cfg->streams_max *
 					 cfg->rx_window_records);
+	c->subs = rg_mem_alloc(mem, sizeof(c->subs[0]) * RG_MAX(cfg->subs_max, 1u));
 	rc = -ENOMEM;
-	if (c->peers == NULL || c->lanes == NULL || c->streams == NULL || c->slots == NULL)
+	if (c->peers == NULL || c->lanes == NULL || c->streams == NULL || c->slots == NULL ||
+	    c->subs == NULL)
 		goto fail;
 	if ((rc = rg_stab_init(&c->tx_tab, cfg->streams_max, mem)) != 0 ||
 	    (rc = rg_stab_init(&c->rx_tab, cfg->streams_max, mem)) != 0 ||
@@ -224,6 +229,7 @@ rg_core_destroy(struct rg_core *c)
 	rg_txpool_fini(&c->txpool, mem);
 	rg_rxpool_fini(&c->rxpool, mem);
 	rg_mem_free(mem, c->blocked.v);
+	rg_mem_free(mem, c->subs);
 	rg_mem_free(mem, c->slots);
 	rg_mem_free(mem, c->streams);
 	rg_mem_free(mem, c->lanes);
@@ -260,8 +266,57 @@ rg_core_add_peer(struct rg_core *c, uint16_t peer_gw, uint16_t lanes_total)
 	p->gw = peer_gw;
 	p->lanes_total = lanes_total;
 	p->inc = 0;
+	p->lanes_seen = 0;
+	p->passive = 0;
 	c->npeers++;
 	return 0;
+}
+
+int
+rg_core_peer_set_passive(struct rg_core *c, uint16_t peer_gw, int passive)
+{
+	uint16_t p = peer_index(c, peer_gw);
+
+	if (p == RG_NIL16)
+		return -ENOENT;
+	c->peers[p].passive = passive != 0;
+	return 0;
+}
+
+uint16_t
+rg_core_peer_lanes(const struct rg_core *c, uint16_t peer_gw)
+{
+	uint16_t p = peer_index(c, peer_gw);
+
+	return p == RG_NIL16 ? 0 : c->peers[p].lanes_seen;
+}
+
+uint64_t
+rg_core_peer_inc(const struct rg_core *c, uint16_t peer_gw)
+{
+	uint16_t p = peer_index(c, peer_gw);
+
+	return p == RG_NIL16 ? 0 : c->peers[p].inc;
+}
+
+int
+rg_core_lane_pick(const struct rg_core *c, uint16_t peer_gw, uint64_t stream)
+{
+	uint16_t p = peer_index(c, peer_gw), served = 0, pick;
+	const struct rg_peer *peer;
+
+	if (p == RG_NIL16)
+		return -ENOENT;
+	peer = &c->peers[p];
+	for (uint16_t k = 0; k < peer->lanes_total; k++) /* bounded by lanes_total */
+		served += peer->lane_map[k] != RG_NIL16;
+	if (served == 0)
+		return -ENOENT;
+	pick = (uint16_t)(rg_stream_hash(stream) % served);
+	for (uint16_t k = 0; k < peer->lanes_total; k++)
+		if (peer->lane_map[k] != RG_NIL16 && pick-- == 0)
+			return k;
+	return -ENOENT; /* not reached: pick < served */
 }
 
 static void
@@ -311,6 +366,7 @@ rg_lane_reset(struct rg_core *c, struct rg_lane *l, uint64_t now_ns)
 	l->hello_due = 0;
 	l->hello_next_ns = now_ns;
 	l->last_eliciting_ns = now_ns;
+	l->subq_head = l->subq_tail = 0;
 }
 
 int
@@ -417,6 +473,48 @@ rg_core_tx_set_class(struct rg_core *c, uint64_t stream, enum rg_class cls)
 	return 0;
 }
 
+int
+rg_core_tx_set_relay(struct rg_core *c, uint64_t stream)
+{
+	uint32_t idx = rg_stab_get(&c->tx_tab, stream);
+
+	if (idx == RG_STAB_NONE)
+		return -ENOENT;
+	c->streams[idx].relayed = 1;
+	return 0;
+}
+
+int
+rg_core_tx_room(const struct rg_core *c, uint64_t stream)
+{
+	uint32_t idx = rg_stab_get(&c->tx_tab, stream);
+	const struct rg_stream *s;
+
+	if (idx == RG_STAB_NONE)
+		return -ENOENT;
+	s = &c->streams[idx];
+	if (s->state != RG_STREAM_OPEN)
+		return -ENOTCONN;
+	return (int)(s->q.records_max - s->q.count);
+}
+
+uint32_t
+rg_core_tx_pool_free(const struct rg_core *c)
+{
+	return c->txpool.nfree;
+}
+
+uint64_t
+rg_core_relay_queued(const struct rg_core *c)
+{
+	uint64_t n = 0;
+
+	for (uint32_t i = 0; i < c->nstreams; i++) /* bounded by streams_max: telemetry only */
+		if (c->streams[i].tx && c->streams[i].relayed)
+			n += c->streams[i].q.count;
+	return n;
+}
+
 void
 rg_core_stats(const struct rg_core *c, struct rg_core_stats *out)
 {
@@ -481,6 +579,7 @@ rg_core_stream_info(const struct rg_core *c, uint64_t stream, int tx, struct rg_
 		out->credit = s->credit;
 		out->queued = s->q.count;
 	} else {
+		out->open = s->state == RG_STREAM_RX;
 		out->next_seq = s->ro.next_seq;
 		out->credit = rg_reorder_max_seq(&s->ro);
 		out->queued = s->ro.buffered;
@@ -510,6 +609,8 @@ stream_check(const struct rg_core *c, uint32_t i)
 		return -1;
 	if (s->tx && s->state == RG_STREAM_SYNCING && (s->q.count != 0 || (s->sq & RG_SQ_ACT)))
 		return -1;
+	if (s->state == RG_STREAM_RX_WAIT && (s->ro.buffered != 0 || s->ctl != 0))
+		return -1; /* inv. 6 */
 	if (s->tx)
 		return rg_txq_check(&c->txpool, &s->q);
 	return rg_reorder_check(&s->ro, &c->rxpool);
@@ -561,6 +662,25 @@ buckets_check(const struct rg_core *c, uint16_t li)
 	return listed;
 }
 
+/* Inv. 7: the subscription table and its count of requests due. */
+static int
+subs_check(const struct rg_core *c)
+{
+	uint32_t want = 0;
+
+	if (c->nsubs > c->cfg.subs_max)
+		return -1;
+	for (uint32_t i = 0; i < c->nsubs; i++) {
+		const struct rg_sub *u = &c->subs[i];
+
+		if (u->peer >= c->npeers ||
+		    (u->state != RG_SUBST_WANT && u->state != RG_SUBST_DONE))
+			return -1;
+		want += u->state == RG_SUBST_WANT;
+	}
+	return want == c->nsubs_want ? 0 : -1;
+}
+
 int
 rg_core_check(const struct rg_core *c)
 {
@@ -581,6 +701,8 @@ rg_core_check(const struct rg_core *c)
 			return -1;
 		active += (c->streams[i].sq & RG_SQ_ACT) != 0;
 	}
+	if (subs_check(c) != 0)
+		return -1;
 	/* Every active stream is in exactly one list: the lists hold only active ones, as many. */
 	return listed == active ? 0 : -1;
 }

@@ -56,9 +56,9 @@ struct rg_fref {
 	uint32_t off;    /* DATA: fragment offset */
 	uint32_t len;    /* DATA: fragment length */
 	uint8_t type;    /* enum rg_frame_type */
-	uint8_t flags;   /* RESUME: RG_RESUME_REQUEST or RG_RESUME_REPLY */
+	uint8_t flags;   /* RESUME: RG_RESUME_REQUEST, _REPLY or _REWIND */
 	uint16_t reserved;
-	uint32_t reserved2;
+	uint32_t gen; /* DATA: the stream's generation when it was sent (core_impl.h inv. 5) */
 };
 static_assert(sizeof(struct rg_fref) == 32, "a frame reference is 32 bytes");
 

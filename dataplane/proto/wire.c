@@ -151,7 +151,7 @@ rg_wire_put_ping(uint8_t *p, size_t room)
 }
 
 size_t
-rg_wire_put_hello(uint8_t *p, size_t room, uint16_t lanes)
+rg_wire_put_hello(uint8_t *p, size_t room, uint16_t lanes, uint8_t flags)
 {
 	struct rg_wire_hello *w = (struct rg_wire_hello *)p;
 
@@ -159,6 +159,7 @@ rg_wire_put_hello(uint8_t *p, size_t room, uint16_t lanes)
 		return 0;
 	memset(w, 0, sizeof(*w));
 	w->type = RG_FRAME_HELLO;
+	w->flags = flags;
 	w->lanes = RG_LE16(lanes);
 	return sizeof(*w);
 }
@@ -191,6 +192,50 @@ rg_wire_put_close(uint8_t *p, size_t room, uint32_t reason)
 	w->type = RG_FRAME_CLOSE;
 	w->reason = RG_LE32(reason);
 	return sizeof(*w);
+}
+
+size_t
+rg_wire_put_subscribe(uint8_t *p, size_t room, uint8_t flags, uint8_t kind, uint8_t status,
+		      uint64_t key)
+{
+	struct rg_wire_subscribe *w = (struct rg_wire_subscribe *)p;
+
+	if (room < sizeof(*w))
+		return 0;
+	memset(w, 0, sizeof(*w));
+	w->type = RG_FRAME_SUBSCRIBE;
+	w->flags = flags;
+	w->kind = kind;
+	w->status = status;
+	w->key = RG_LE64(key);
+	return sizeof(*w);
+}
+
+static const char *const sub_status_names[RG_SUB_STATUS_MAX] = {
+#define RG_X(name, text) [RG_SUB_##name] = #name,
+	RG_SUB_STATUSES(RG_X)
+#undef RG_X
+};
+
+const char *
+rg_sub_status_name(enum rg_sub_status s)
+{
+	return (unsigned)s < RG_SUB_STATUS_MAX ? sub_status_names[s] : "?";
+}
+
+/* A SUBSCRIBE is well formed (docs/protocol.md §4: SUBSCRIBE). */
+static int
+subscribe_ok(const struct rg_wire_subscribe *w)
+{
+	uint64_t key = RG_LE64(w->key);
+
+	if (w->flags != RG_SUB_REQUEST && w->flags != RG_SUB_REPLY)
+		return 0;
+	if (w->kind != RG_SUB_STREAM && w->kind != RG_SUB_NAMESPACE)
+		return 0;
+	if (key == 0 || (w->kind == RG_SUB_NAMESPACE && (uint32_t)key != 0))
+		return 0;
+	return w->flags == RG_SUB_REPLY ? w->status < RG_SUB_STATUS_MAX : w->status == 0;
 }
 
 static int
@@ -275,13 +320,14 @@ decode_fixed(const uint8_t *p, struct rg_frame *f)
 		if (w->lanes == 0)
 			return -RG_WIRE_DROP_BAD_FRAME;
 		f->hello.lanes = RG_LE16(w->lanes);
+		f->hello.flags = w->flags;
 		return sizeof(*w);
 	}
 	case RG_FRAME_RESUME: {
 		const struct rg_wire_resume *w = (const struct rg_wire_resume *)p;
 
-		if ((w->flags != RG_RESUME_REQUEST && w->flags != RG_RESUME_REPLY) ||
-		    w->stream == 0 || RG_LE64(w->max_seq) < RG_LE64(w->watermark))
+		if (w->flags < RG_RESUME_REQUEST || w->flags > RG_RESUME_REWIND || w->stream == 0 ||
+		    RG_LE64(w->max_seq) < RG_LE64(w->watermark))
 			return -RG_WIRE_DROP_BAD_FRAME;
 		f->resume.flags = w->flags;
 		f->resume.stream = RG_LE64(w->stream);
@@ -293,6 +339,17 @@ decode_fixed(const uint8_t *p, struct rg_frame *f)
 		const struct rg_wire_close *w = (const struct rg_wire_close *)p;
 
 		f->close.reason = RG_LE32(w->reason);
+		return sizeof(*w);
+	}
+	case RG_FRAME_SUBSCRIBE: {
+		const struct rg_wire_subscribe *w = (const struct rg_wire_subscribe *)p;
+
+		if (!subscribe_ok(w))
+			return -RG_WIRE_DROP_BAD_FRAME;
+		f->sub.flags = w->flags;
+		f->sub.kind = w->kind;
+		f->sub.status = w->status;
+		f->sub.key = RG_LE64(w->key);
 		return sizeof(*w);
 	}
 	default:

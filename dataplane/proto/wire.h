@@ -54,7 +54,8 @@ enum rg_pkt_type {
 	X(PING, 5, 4)     \
 	X(HELLO, 6, 8)    \
 	X(RESUME, 7, 32)  \
-	X(CLOSE, 8, 8)
+	X(CLOSE, 8, 8)    \
+	X(SUBSCRIBE, 9, 16)
 
 enum rg_frame_type {
 #define RG_X(name, val, size) RG_FRAME_##name = val,
@@ -206,7 +207,12 @@ struct rg_wire_ping {
 } __attribute__((packed));
 static_assert(sizeof(struct rg_wire_ping) == 4, "PING frame is 4 bytes");
 
-/* HELLO, 8 bytes: announces the sender's incarnation (in the header) and its lane count. */
+/*
+ * HELLO, 8 bytes: announces the sender's incarnation (in the header) and its
+ * lane count. ASK: the sender does not know our lane count yet; answer with a
+ * HELLO (a client learns how many lanes its gateway serves it on this way).
+ */
+#define RG_HELLO_ASK 0x01
 struct rg_wire_hello {
 	uint8_t type;
 	uint8_t flags;
@@ -218,10 +224,14 @@ static_assert(sizeof(struct rg_wire_hello) == 8, "HELLO frame is 8 bytes");
 /*
  * RESUME, 32 bytes. REQUEST (sender → receiver): "where does stream S
  * resume?". REPLY (receiver → sender): the applied watermark and the first
- * credit. A REQUEST carries zero watermark and max_seq.
+ * credit. A REQUEST carries zero watermark and max_seq. REWIND (receiver →
+ * sender, on an open stream): "start over at watermark + 1", with the new
+ * credit: a relay whose next hop asked for records it no longer has passes
+ * the request upstream (docs/protocol.md §Relay).
  */
 #define RG_RESUME_REQUEST 1
 #define RG_RESUME_REPLY   2
+#define RG_RESUME_REWIND  3
 struct rg_wire_resume {
 	uint8_t type;
 	uint8_t flags;
@@ -239,6 +249,54 @@ struct rg_wire_close {
 	uint32_t reason;
 } __attribute__((packed));
 static_assert(sizeof(struct rg_wire_close) == 8, "CLOSE frame is 8 bytes");
+
+/*
+ * SUBSCRIBE, 16 bytes: a consumer asks its gateway for a stream or for every
+ * stream of a namespace (REQUEST, status 0); the gateway answers (REPLY)
+ * with RG_SUB_OK or the reason it refuses. The key is the stream id, or the
+ * namespace in the high 32 bits (the low 32 bits zero) for NAMESPACE.
+ *
+ *  0      1      2      3      4                             8
+ *  +------+------+------+------+-----------------------------+
+ *  | type |flags | kind |status|        reserved = 0         |
+ *  +------+------+------+------+-----------------------------+
+ *  |                       key (stream or ns << 32)          |
+ *  +---------------------------------------------------------+
+ */
+#define RG_SUB_REQUEST 1
+#define RG_SUB_REPLY   2
+
+enum rg_sub_kind {
+	RG_SUB_STREAM = 1,
+	RG_SUB_NAMESPACE = 2,
+};
+
+/* X-macro: a SUBSCRIBE reply's status, and what it means to the consumer. */
+#define RG_SUB_STATUSES(X)                                              \
+	X(OK, "subscribed")                                             \
+	X(BUSY, "another consumer holds the stream")                    \
+	X(FULL, "the gateway's subscription table is full")             \
+	X(NOT_ALLOWED, "this client may not subscribe at this gateway") \
+	X(UNKNOWN, "the gateway knows no such stream or namespace")
+
+enum rg_sub_status {
+#define RG_X(name, text) RG_SUB_##name,
+	RG_SUB_STATUSES(RG_X)
+#undef RG_X
+	RG_SUB_STATUS_MAX
+};
+
+const char *rg_sub_status_name(enum rg_sub_status s);
+
+struct rg_wire_subscribe {
+	uint8_t type;
+	uint8_t flags;
+	uint8_t kind;
+	uint8_t status;
+	uint32_t reserved;
+	uint64_t key;
+} __attribute__((packed));
+static_assert(sizeof(struct rg_wire_subscribe) == 16, "SUBSCRIBE frame is 16 bytes");
 
 /* An acknowledged range [lo, hi], both inclusive. */
 struct rg_pn_range {
@@ -271,6 +329,7 @@ struct rg_frame {
 		} su;
 		struct {
 			uint16_t lanes;
+			uint8_t flags;
 		} hello;
 		struct {
 			uint8_t flags;
@@ -281,6 +340,12 @@ struct rg_frame {
 		struct {
 			uint32_t reason;
 		} close;
+		struct {
+			uint8_t flags;
+			uint8_t kind;
+			uint8_t status;
+			uint64_t key;
+		} sub;
 	};
 };
 
@@ -299,10 +364,12 @@ size_t rg_wire_put_ack(uint8_t *p, size_t room, const struct rg_pn_range *ranges
 size_t rg_wire_put_su(uint8_t *p, size_t room, enum rg_frame_type type, uint64_t stream,
 		      uint64_t value);
 size_t rg_wire_put_ping(uint8_t *p, size_t room);
-size_t rg_wire_put_hello(uint8_t *p, size_t room, uint16_t lanes);
+size_t rg_wire_put_hello(uint8_t *p, size_t room, uint16_t lanes, uint8_t flags);
 size_t rg_wire_put_resume(uint8_t *p, size_t room, uint8_t flags, uint64_t stream,
 			  uint64_t watermark, uint64_t max_seq);
 size_t rg_wire_put_close(uint8_t *p, size_t room, uint32_t reason);
+size_t rg_wire_put_subscribe(uint8_t *p, size_t room, uint8_t flags, uint8_t kind, uint8_t status,
+			     uint64_t key);
 
 /* Size of an ACK frame carrying n ranges (n >= 1). */
 static inline size_t

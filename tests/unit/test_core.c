@@ -85,10 +85,20 @@ struct world {
 	struct queue in_ab, in_ba; /* arriving in this step */
 	struct consumer cons[STREAMS];
 	struct producer prod[STREAMS];
-	int block;         /* B's consumer refuses deliveries */
-	int block_ba;      /* the B → A direction is down (with drop_b_to_a) */
-	int dup_link;      /* the link delivers every packet twice */
-	int refuse_open;   /* B's rx_open refuses every stream */
+	int block;                /* B's consumer refuses deliveries */
+	int block_ba;             /* the B → A direction is down (with drop_b_to_a) */
+	int dup_link;             /* the link delivers every packet twice */
+	int refuse_open;          /* B's rx_open refuses every stream */
+	int defer_open;           /* B's rx_open answers later (-EINPROGRESS) */
+	unsigned sub_calls;       /* B's subscribe callback */
+	uint8_t sub_status;       /* what it answers */
+	unsigned sub_replies;     /* A's sub_reply callback */
+	uint8_t sub_reply_status; /* the last status it got */
+	uint64_t sub_reply_key;
+	uint8_t drop_type;  /* drop_frames: B → A packets with a frame of this type ... */
+	uint8_t drop_flags; /* ... and these flags (RESUME, SUBSCRIBE), 0 = any ... */
+	unsigned drop_left; /* ... this many more times */
+	unsigned drop_hits;
 	uint64_t pace_a;   /* A's pacing rate (bytes/s), 0 = unpaced */
 	int reverse_link;  /* the link delivers each step's packets in reverse order */
 	uint64_t drop_seq; /* the drop filters: DATA of this seq of stream 0 ... */
@@ -208,8 +218,34 @@ b_rx_open(void *ctx, uint16_t peer_gw, uint64_t stream, uint64_t *applied)
 	c->opens++;
 	if (w->refuse_open)
 		return -EPERM;
+	if (w->defer_open)
+		return -EINPROGRESS;
 	*applied = c->applied;
 	return 0;
+}
+
+static int
+b_subscribe(void *ctx, uint16_t peer_gw, uint8_t kind, uint64_t key)
+{
+	struct world *w = ctx;
+
+	assert_int_equal(peer_gw, GW_A);
+	assert_true(kind == RG_SUB_STREAM || kind == RG_SUB_NAMESPACE);
+	assert_true(key != 0);
+	w->sub_calls++;
+	return w->sub_status;
+}
+
+static void
+a_sub_reply(void *ctx, uint16_t peer_gw, uint8_t kind, uint64_t key, uint8_t status)
+{
+	struct world *w = ctx;
+
+	assert_int_equal(peer_gw, GW_B);
+	assert_true(kind == RG_SUB_STREAM || kind == RG_SUB_NAMESPACE);
+	w->sub_replies++;
+	w->sub_reply_status = status;
+	w->sub_reply_key = key;
 }
 
 /* ---- callbacks of A (the sender) ---- */
@@ -340,6 +376,7 @@ create_b(struct world *w, uint64_t inc, uint32_t window)
 		.rx_open = b_rx_open,
 		.replay = never_replay,
 		.peer_event = b_peer_event,
+		.subscribe = b_subscribe,
 		.ctx = w,
 	};
 
@@ -370,6 +407,7 @@ create_a(struct world *w, uint64_t inc, uint32_t inflight_pkts_max)
 		.acked = a_acked,
 		.applied = a_applied,
 		.peer_event = a_peer_event,
+		.sub_reply = a_sub_reply,
 		.ctx = w,
 	};
 
@@ -690,12 +728,22 @@ test_core_handshake_learns_incarnations(void **state)
 	assert_int_equal(li.peer_inc, INC_A);
 	assert_true(stats(w.a).ctr[RG_CTR_tx_hello] >= 1);
 	assert_true(stats(w.b).ctr[RG_CTR_tx_hello] >= 1);
-	/* Quiet for a while: heartbeats, no more HELLOs, no restarts. */
+	/* Each learns the other's lane count (HELLO, answered when it ASKs): at most two each. */
+	RUN_UNTIL(&w, rg_core_peer_lanes(w.a, GW_B) == 1 && rg_core_peer_lanes(w.b, GW_A) == 1);
+	/* An ASK that crossed the other's HELLO is answered once, within a hello interval. */
 	run_steps(&w, 300);
+	assert_true(stats(w.a).ctr[RG_CTR_tx_hello] <= 2);
+	assert_true(stats(w.b).ctr[RG_CTR_tx_hello] <= 2);
+	/* Quiet for a while: heartbeats, no more HELLOs, no restarts. */
+	{
+		uint64_t hellos = stats(w.a).ctr[RG_CTR_tx_hello];
+
+		run_steps(&w, 300);
+		assert_int_equal(stats(w.a).ctr[RG_CTR_tx_hello], hellos);
+	}
 	assert_int_equal(w.events_a[RG_PEER_FIRST_CONTACT], 1);
 	assert_int_equal(w.events_a[RG_PEER_RESTARTED], 0);
 	assert_int_equal(w.events_b[RG_PEER_RESTARTED], 0);
-	assert_int_equal(stats(w.a).ctr[RG_CTR_tx_hello], 1);
 	assert_true(stats(w.a).ctr[RG_CTR_tx_pings] >= 2);
 	assert_int_equal(rg_core_lane_info(w.a, 0, &li), 0);
 	assert_true(li.srtt_ns > 0 && li.srtt_ns < 10 * RG_NS_PER_MS);
@@ -1398,6 +1446,236 @@ test_core_refused_stream_stays_syncing(void **state)
 	world_fini(&w);
 }
 
+/* Drops B → A packets that carry a frame of drop_type (with drop_flags), drop_left times. */
+static int
+drop_frames(struct world *w, int a_to_b, const uint8_t *pkt, size_t len)
+{
+	struct rg_hdr h;
+	struct rg_frame f;
+	size_t off = RG_HDR_BYTES;
+
+	if (a_to_b || w->drop_left == 0 || rg_wire_open(pkt, len, &h) != RG_WIRE_OK)
+		return 0;
+	while (rg_wire_frame_next(pkt, len, &off, &f)) {
+		uint8_t flags = f.type == RG_FRAME_RESUME      ? f.resume.flags
+				: f.type == RG_FRAME_SUBSCRIBE ? f.sub.flags
+							       : 0;
+
+		if (f.type == w->drop_type && (w->drop_flags == 0 || flags == w->drop_flags)) {
+			w->drop_left--;
+			w->drop_hits++;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* rx_open may answer later: the request is acked, nothing is refused, the stream waits. */
+static void
+test_core_rx_open_in_progress_waits_for_accept(void **state)
+{
+	struct world w;
+	struct rg_stream_info info;
+	uint64_t id = stream_ids[0];
+
+	(void)state;
+	world_init(&w, 256);
+	w.defer_open = 1;
+	assert_int_equal(rg_core_tx_open(w.a, GW_B, id, 0), 0);
+	assert_int_equal(rg_core_tx_room(w.a, id), -ENOTCONN);
+	run_steps(&w, 500); /* strict: every packet accepted, the request included */
+	assert_int_equal(w.prod[0].replays, 0);
+	assert_int_equal(rg_core_stream_info(w.b, id, 0, &info), 0);
+	assert_int_equal(info.open, 0);
+	assert_int_equal(stats(w.b).ctr[RG_CTR_resume_refused], 0);
+	assert_int_equal(stats(w.b).ctr[RG_CTR_rx_waiting], 1);
+	assert_int_equal(rg_core_rx_rewind(w.b, id, 5), -EAGAIN);
+	/* The answer: the consumer stands at 6. */
+	w.cons[0].expect_seq = 7;
+	assert_int_equal(rg_core_rx_accept(w.b, id, 6), 0);
+	assert_int_equal(rg_core_rx_accept(w.b, id, 6), -EALREADY);
+	assert_int_equal(rg_core_rx_accept(w.b, 999, 6), -ENOENT);
+	RUN_UNTIL(&w, w.prod[0].replays == 1);
+	assert_int_equal(w.prod[0].replay_from, 7);
+	assert_int_equal(w.prod[0].applied, 6);
+	assert_int_equal(rg_core_tx_room(w.a, id), 1024);
+	for (uint64_t s = 7; s <= 30; s++)
+		assert_int_equal(publish(&w, 0, s), 0);
+	assert_int_equal(rg_core_tx_room(w.a, id), 1024 - 24);
+	assert_int_equal(rg_core_tx_room(w.a, 999), -ENOENT);
+	RUN_UNTIL(&w, w.cons[0].records == 24);
+	assert_int_equal(stats(w.b).ctr[RG_CTR_rx_accepted], 1);
+	world_fini(&w);
+}
+
+/* A receiver that starts a stream over (a relay's next hop asked for more): the sender replays. */
+static void
+test_core_rx_rewind_sender_starts_over(void **state)
+{
+	struct world w;
+	uint64_t id = stream_ids[0];
+
+	(void)state;
+	world_init(&w, 256);
+	open_stream(&w, 0);
+	for (uint64_t s = 1; s <= 40; s++)
+		assert_int_equal(publish(&w, 0, s), 0);
+	RUN_UNTIL(&w, w.cons[0].records == 40 && w.prod[0].acked == 40);
+	assert_int_equal(rg_core_applied(w.b, id, 10), 0);
+	RUN_UNTIL(&w, w.prod[0].applied == 10);
+	assert_int_equal(rg_core_rx_rewind(w.b, id, 10), -EINVAL); /* at most applied: trimmed */
+	assert_int_equal(rg_core_rx_rewind(w.b, 999, 21), -ENOENT);
+	/* Start over at 21: the consumer sees 21.. again (this test's consumer expects it). */
+	w.cons[0].expect_seq = 21;
+	w.cons[0].expect_off = 0;
+	assert_int_equal(rg_core_rx_rewind(w.b, id, 21), 0);
+	RUN_UNTIL(&w, w.prod[0].replays == 2);
+	assert_int_equal(w.prod[0].replay_from, 21);
+	assert_int_equal(stats(w.b).ctr[RG_CTR_rewind_tx], 1);
+	assert_int_equal(stats(w.a).ctr[RG_CTR_rewind_rx], 1);
+	for (uint64_t s = 21; s <= 60; s++)
+		assert_int_equal(publish(&w, 0, s), 0);
+	RUN_UNTIL(&w, w.cons[0].records == 40 + 40 && w.prod[0].acked == 60);
+	/* The REWIND was acked: it is not sent again, and a late copy changes nothing. */
+	run_steps(&w, 300);
+	assert_int_equal(stats(w.b).ctr[RG_CTR_rewind_tx], 1);
+	world_fini(&w);
+}
+
+/* A REWIND that is lost goes again until it is acked. */
+static void
+test_core_rx_rewind_lost_goes_again(void **state)
+{
+	struct world w;
+	uint64_t id = stream_ids[0];
+
+	(void)state;
+	world_init(&w, 256);
+	open_stream(&w, 0);
+	for (uint64_t s = 1; s <= 10; s++)
+		assert_int_equal(publish(&w, 0, s), 0);
+	RUN_UNTIL(&w, w.cons[0].records == 10 && w.prod[0].acked == 10);
+	w.drop = drop_frames;
+	w.drop_type = RG_FRAME_RESUME;
+	w.drop_flags = RG_RESUME_REWIND;
+	w.drop_left = 2;
+	w.cons[0].expect_seq = 4;
+	assert_int_equal(rg_core_rx_rewind(w.b, id, 4), 0);
+	RUN_UNTIL(&w, w.prod[0].replays == 2);
+	assert_int_equal(w.drop_hits, 2);
+	assert_int_equal(stats(w.b).ctr[RG_CTR_rewind_tx], 3);
+	assert_int_equal(w.prod[0].replay_from, 4);
+	for (uint64_t s = 4; s <= 10; s++)
+		assert_int_equal(publish(&w, 0, s), 0);
+	RUN_UNTIL(&w, w.cons[0].records == 10 + 7);
+	world_fini(&w);
+}
+
+/* A subscription: asked until answered, answered once, asked again after the gateway restarts. */
+static void
+test_core_subscribe_asks_until_answered(void **state)
+{
+	struct world w;
+
+	(void)state;
+	world_init(&w, 256);
+	assert_int_equal(rg_core_subscribe(w.a, 9, RG_SUB_STREAM, 77, w.now), -ENOENT);
+	assert_int_equal(rg_core_subscribe(w.a, GW_B, RG_SUB_STREAM, 0, w.now), -EINVAL);
+	assert_int_equal(rg_core_subscribe(w.a, GW_B, RG_SUB_NAMESPACE, (5ull << 32) | 1, w.now),
+			 -EINVAL);
+	assert_int_equal(rg_core_subscribe(w.a, GW_B, 3, 77, w.now), -EINVAL);
+	/* B's first 5 answers are lost: A asks every hello interval (100 ms) until one comes. */
+	w.drop = drop_frames;
+	w.drop_type = RG_FRAME_SUBSCRIBE;
+	w.drop_left = 5;
+	w.sub_status = RG_SUB_BUSY;
+	assert_int_equal(rg_core_subscribe(w.a, GW_B, RG_SUB_STREAM, 77, w.now), 0);
+	assert_int_equal(rg_core_check(w.a), 0);
+	RUN_UNTIL(&w, w.sub_replies == 1);
+	assert_int_equal(w.drop_hits, 5);
+	assert_int_equal(w.sub_calls, 6);
+	assert_int_equal(w.sub_reply_status, RG_SUB_BUSY);
+	assert_int_equal(w.sub_reply_key, 77);
+	{
+		unsigned calls = w.sub_calls;
+
+		run_steps(&w, 1000); /* answered: asked no more */
+		assert_int_equal(w.sub_calls, calls);
+		assert_int_equal(w.sub_replies, 1);
+	}
+	/* A namespace, accepted. */
+	w.sub_status = RG_SUB_OK;
+	assert_int_equal(rg_core_subscribe(w.a, GW_B, RG_SUB_NAMESPACE, 5ull << 32, w.now), 0);
+	RUN_UNTIL(&w, w.sub_replies == 2);
+	assert_int_equal(w.sub_reply_status, RG_SUB_OK);
+	assert_int_equal(w.sub_reply_key, 5ull << 32);
+	/* B restarts: A asks for both again. */
+	rg_core_destroy(w.b);
+	create_b(&w, INC_B + 1, 256);
+	w.strict = 0;
+	RUN_UNTIL(&w, w.sub_replies == 4);
+	assert_int_equal(stats(w.a).ctr[RG_CTR_sub_reply_rx], 4);
+	world_fini(&w);
+}
+
+/* Drops everything A sends while set (a client that has not spoken yet). */
+static int
+drop_a_to_b(struct world *w, int a_to_b, const uint8_t *pkt, size_t len)
+{
+	(void)w, (void)pkt, (void)len;
+	return a_to_b && w->block_ba;
+}
+
+/* A passive peer (a client) gets nothing, not even HELLO, until it has spoken. */
+static void
+test_core_passive_peer_waits_to_be_heard(void **state)
+{
+	struct world w;
+
+	(void)state;
+	world_init(&w, 256);
+	assert_int_equal(rg_core_peer_set_passive(w.b, 9, 1), -ENOENT);
+	assert_int_equal(rg_core_peer_set_passive(w.b, GW_A, 1), 0);
+	w.drop = drop_a_to_b;
+	w.block_ba = 1;
+	run_steps(&w, 500);
+	assert_int_equal(stats(w.b).ctr[RG_CTR_tx_pkts], 0);
+	assert_int_equal(rg_core_next_deadline(w.b, w.now), RG_NS_NEVER);
+	assert_int_equal(rg_core_peer_inc(w.b, GW_A), 0);
+	w.block_ba = 0;
+	RUN_UNTIL(&w, w.events_a[RG_PEER_FIRST_CONTACT] == 1);
+	assert_int_equal(rg_core_peer_inc(w.b, GW_A), INC_A);
+	assert_int_equal(rg_core_peer_inc(w.a, GW_B), INC_B);
+	open_stream(&w, 0);
+	world_fini(&w);
+}
+
+/* A relay sends a stream on a lane its own core serves: picked by hash among those. */
+static void
+test_core_lane_pick_serves_own_lanes(void **state)
+{
+	struct world w;
+	unsigned seen[4] = { 0 };
+
+	(void)state;
+	world_init(&w, 256);
+	assert_int_equal(rg_core_add_peer(w.a, GW_C, 4), 0);
+	assert_int_equal(rg_core_lane_pick(w.a, GW_C, 5), -ENOENT); /* serves none of them */
+	assert_int_equal(rg_core_lane_pick(w.a, 99, 5), -ENOENT);
+	assert_int_equal(rg_core_add_lane(w.a, GW_C, 1, w.now), 0);
+	assert_int_equal(rg_core_add_lane(w.a, GW_C, 3, w.now), 0);
+	for (uint64_t id = 1; id <= 64; id++) {
+		int l = rg_core_lane_pick(w.a, GW_C, id);
+
+		assert_true(l == 1 || l == 3);
+		assert_int_equal(rg_core_lane_pick(w.a, GW_C, id), l); /* stable */
+		seen[l]++;
+	}
+	assert_true(seen[1] > 8 && seen[3] > 8);
+	assert_int_equal(rg_core_lane_pick(w.a, GW_B, 5), 0);
+	world_fini(&w);
+}
+
 /* Builds a sealed packet as gateway src_gw would send it, with one frame written by put. */
 static size_t
 build_pkt(uint8_t *buf, uint16_t src_gw, uint16_t lane, uint32_t pn32, uint64_t src_inc,
@@ -1433,7 +1711,7 @@ put_ping(uint8_t *p, size_t room)
 static size_t
 put_hello(uint8_t *p, size_t room)
 {
-	return rg_wire_put_hello(p, room, 1);
+	return rg_wire_put_hello(p, room, 1, 0);
 }
 
 static int
@@ -1576,6 +1854,12 @@ main(void)
 		cmocka_unit_test(test_core_control_class_goes_first),
 		cmocka_unit_test(test_core_failover_moves_streams_and_back),
 		cmocka_unit_test(test_core_refused_stream_stays_syncing),
+		cmocka_unit_test(test_core_rx_open_in_progress_waits_for_accept),
+		cmocka_unit_test(test_core_rx_rewind_sender_starts_over),
+		cmocka_unit_test(test_core_rx_rewind_lost_goes_again),
+		cmocka_unit_test(test_core_subscribe_asks_until_answered),
+		cmocka_unit_test(test_core_passive_peer_waits_to_be_heard),
+		cmocka_unit_test(test_core_lane_pick_serves_own_lanes),
 		cmocka_unit_test(test_core_drops_by_incarnation),
 		cmocka_unit_test(test_core_corrupt_and_duplicate_packets),
 		cmocka_unit_test(test_core_close_reaches_peer),

@@ -369,7 +369,7 @@ test_wire_ping_hello_close_round_trip(void **state)
 	decode_one(buf, 4, &f);
 	assert_int_equal(f.type, RG_FRAME_PING);
 
-	assert_int_equal(rg_wire_put_hello(buf, sizeof(buf), 12), 8);
+	assert_int_equal(rg_wire_put_hello(buf, sizeof(buf), 12, 0), 8);
 	decode_one(buf, 8, &f);
 	assert_int_equal(f.type, RG_FRAME_HELLO);
 	assert_int_equal(f.hello.lanes, 12);
@@ -380,7 +380,7 @@ test_wire_ping_hello_close_round_trip(void **state)
 	assert_int_equal(f.close.reason, 0xabcd1234u);
 
 	assert_int_equal(rg_wire_put_ping(buf, 3), 0);
-	assert_int_equal(rg_wire_put_hello(buf, 7, 1), 0);
+	assert_int_equal(rg_wire_put_hello(buf, 7, 1, 0), 0);
 	assert_int_equal(rg_wire_put_close(buf, 7, 0), 0);
 }
 
@@ -406,7 +406,58 @@ test_wire_resume_round_trip(void **state)
 	assert_int_equal(f.resume.watermark, 1234);
 	assert_int_equal(f.resume.max_seq, 1490);
 
+	assert_int_equal(rg_wire_put_resume(buf, sizeof(buf), RG_RESUME_REWIND, 99, 40, 296), 32);
+	decode_one(buf, 32, &f);
+	assert_int_equal(f.resume.flags, RG_RESUME_REWIND);
+	assert_int_equal(f.resume.watermark, 40);
+	assert_int_equal(f.resume.max_seq, 296);
+
 	assert_int_equal(rg_wire_put_resume(buf, 31, RG_RESUME_REPLY, 99, 1, 2), 0);
+}
+
+static void
+test_wire_subscribe_round_trip(void **state)
+{
+	uint8_t buf[64];
+	struct rg_frame f;
+
+	(void)state;
+	assert_int_equal(rg_wire_put_subscribe(buf, sizeof(buf), RG_SUB_REQUEST, RG_SUB_NAMESPACE,
+					       0, 7ull << 32),
+			 16);
+	decode_one(buf, 16, &f);
+	assert_int_equal(f.type, RG_FRAME_SUBSCRIBE);
+	assert_int_equal(f.sub.flags, RG_SUB_REQUEST);
+	assert_int_equal(f.sub.kind, RG_SUB_NAMESPACE);
+	assert_int_equal(f.sub.status, RG_SUB_OK);
+	assert_int_equal(f.sub.key, 7ull << 32);
+
+	assert_int_equal(rg_wire_put_subscribe(buf, sizeof(buf), RG_SUB_REPLY, RG_SUB_STREAM,
+					       RG_SUB_BUSY, 0x1234),
+			 16);
+	decode_one(buf, 16, &f);
+	assert_int_equal(f.sub.flags, RG_SUB_REPLY);
+	assert_int_equal(f.sub.kind, RG_SUB_STREAM);
+	assert_int_equal(f.sub.status, RG_SUB_BUSY);
+	assert_int_equal(f.sub.key, 0x1234);
+	assert_string_equal(rg_sub_status_name(RG_SUB_BUSY), "BUSY");
+	assert_string_equal(rg_sub_status_name(RG_SUB_STATUS_MAX), "?");
+
+	assert_int_equal(rg_wire_put_subscribe(buf, 15, RG_SUB_REQUEST, RG_SUB_STREAM, 0, 0x1234),
+			 0);
+}
+
+static void
+test_wire_hello_ask_flag_round_trip(void **state)
+{
+	uint8_t buf[16];
+	struct rg_frame f;
+
+	(void)state;
+	assert_int_equal(rg_wire_put_hello(buf, sizeof(buf), 3, RG_HELLO_ASK), 8);
+	decode_one(buf, 8, &f);
+	assert_int_equal(f.hello.lanes, 3);
+	assert_int_equal(f.hello.flags, RG_HELLO_ASK);
 }
 
 /* ---- whole packets ---- */
@@ -425,7 +476,7 @@ test_wire_open_several_frames(void **state)
 	memset(payload, 0xee, sizeof(payload));
 	len = put_test_hdr(buf);
 	len += rg_wire_put_ack(buf + len, sizeof(buf) - len, ranges, 2, 5000);
-	len += rg_wire_put_hello(buf + len, sizeof(buf) - len, 4);
+	len += rg_wire_put_hello(buf + len, sizeof(buf) - len, 4, 0);
 	len += rg_wire_put_data(buf + len, sizeof(buf) - len, 7, 1, 2, 0, 300, payload, 300);
 	len += rg_wire_put_su(buf + len, sizeof(buf) - len, RG_FRAME_CREDIT, 7, 256);
 	len += rg_wire_put_su(buf + len, sizeof(buf) - len, RG_FRAME_APPLIED, 7, 1);
@@ -715,9 +766,72 @@ mal_unknown_frame_200(uint8_t *buf)
 }
 
 static size_t
-mal_unknown_frame_9(uint8_t *buf)
+mal_unknown_frame_10(uint8_t *buf)
 {
-	return mal_unknown_frame(buf, 9);
+	return mal_unknown_frame(buf, 10);
+}
+
+/* A SUBSCRIBE frame with the given fields, written raw so any of them may be wrong. */
+static size_t
+mal_sub(uint8_t *buf, uint8_t flags, uint8_t kind, uint8_t status, uint64_t key)
+{
+	size_t len = put_test_hdr(buf);
+	struct rg_wire_subscribe *w = (struct rg_wire_subscribe *)(buf + len);
+
+	memset(w, 0, sizeof(*w));
+	w->type = RG_FRAME_SUBSCRIBE;
+	w->flags = flags;
+	w->kind = kind;
+	w->status = status;
+	w->key = RG_LE64(key);
+	len += sizeof(*w);
+	rg_wire_seal(buf, len);
+	return len;
+}
+
+static size_t
+mal_sub_flags_zero(uint8_t *buf)
+{
+	return mal_sub(buf, 0, RG_SUB_STREAM, 0, 7);
+}
+
+static size_t
+mal_sub_kind_three(uint8_t *buf)
+{
+	return mal_sub(buf, RG_SUB_REQUEST, 3, 0, 7);
+}
+
+static size_t
+mal_sub_key_zero(uint8_t *buf)
+{
+	return mal_sub(buf, RG_SUB_REQUEST, RG_SUB_STREAM, 0, 0);
+}
+
+static size_t
+mal_sub_ns_low_bits(uint8_t *buf)
+{
+	return mal_sub(buf, RG_SUB_REQUEST, RG_SUB_NAMESPACE, 0, (5ull << 32) | 1);
+}
+
+static size_t
+mal_sub_request_status(uint8_t *buf)
+{
+	return mal_sub(buf, RG_SUB_REQUEST, RG_SUB_STREAM, RG_SUB_BUSY, 7);
+}
+
+static size_t
+mal_sub_reply_status_unknown(uint8_t *buf)
+{
+	return mal_sub(buf, RG_SUB_REPLY, RG_SUB_STREAM, RG_SUB_STATUS_MAX, 7);
+}
+
+static size_t
+mal_sub_cut(uint8_t *buf)
+{
+	size_t len = mal_sub(buf, RG_SUB_REQUEST, RG_SUB_STREAM, 0, 7) - 1;
+
+	rg_wire_seal(buf, len);
+	return len;
 }
 
 /* DATA frames with one field out of range (payload present, so only that field is wrong). */
@@ -899,9 +1013,9 @@ mal_resume_flags_zero(uint8_t *buf)
 }
 
 static size_t
-mal_resume_flags_both(uint8_t *buf)
+mal_resume_flags_four(uint8_t *buf)
 {
-	return mal_resume(buf, RG_RESUME_REQUEST | RG_RESUME_REPLY, 7, 0, 0);
+	return mal_resume(buf, RG_RESUME_REWIND + 1, 7, 0, 0);
 }
 
 static size_t
@@ -921,7 +1035,7 @@ mal_hello_lanes_zero(uint8_t *buf)
 {
 	size_t len = put_test_hdr(buf);
 
-	len += rg_wire_put_hello(buf + len, BUF_BYTES - len, 0);
+	len += rg_wire_put_hello(buf + len, BUF_BYTES - len, 0, 0);
 	rg_wire_seal(buf, len);
 	return len;
 }
@@ -944,7 +1058,7 @@ mal_bad_frame_after_good_ones(uint8_t *buf)
 
 	len += rg_wire_put_ping(buf + len, BUF_BYTES - len);
 	len += rg_wire_put_data(buf + len, BUF_BYTES - len, 3, 1, 0, 0, 8, payload, 8);
-	len += rg_wire_put_hello(buf + len, BUF_BYTES - len, 0); /* the third frame is bad */
+	len += rg_wire_put_hello(buf + len, BUF_BYTES - len, 0, 0); /* the third frame is bad */
 	rg_wire_seal(buf, len);
 	return len;
 }
@@ -977,7 +1091,15 @@ static const struct malformed malformed[] = {
 	{ "RESUME cut short", mal_resume_cut, RG_WIRE_DROP_FRAME_TRUNCATED },
 	{ "frame type 0", mal_unknown_frame_0, RG_WIRE_DROP_UNKNOWN_FRAME },
 	{ "frame type 200", mal_unknown_frame_200, RG_WIRE_DROP_UNKNOWN_FRAME },
-	{ "frame type 9", mal_unknown_frame_9, RG_WIRE_DROP_UNKNOWN_FRAME },
+	{ "frame type 10", mal_unknown_frame_10, RG_WIRE_DROP_UNKNOWN_FRAME },
+	{ "SUBSCRIBE flags 0", mal_sub_flags_zero, RG_WIRE_DROP_BAD_FRAME },
+	{ "SUBSCRIBE kind 3", mal_sub_kind_three, RG_WIRE_DROP_BAD_FRAME },
+	{ "SUBSCRIBE key 0", mal_sub_key_zero, RG_WIRE_DROP_BAD_FRAME },
+	{ "SUBSCRIBE namespace with low bits", mal_sub_ns_low_bits, RG_WIRE_DROP_BAD_FRAME },
+	{ "SUBSCRIBE request with a status", mal_sub_request_status, RG_WIRE_DROP_BAD_FRAME },
+	{ "SUBSCRIBE reply with an unknown status", mal_sub_reply_status_unknown,
+	  RG_WIRE_DROP_BAD_FRAME },
+	{ "SUBSCRIBE cut short", mal_sub_cut, RG_WIRE_DROP_FRAME_TRUNCATED },
 	{ "DATA off + len > record_len", mal_data_off_past_record, RG_WIRE_DROP_BAD_FRAME },
 	{ "DATA LAST set early", mal_data_last_set_early, RG_WIRE_DROP_BAD_FRAME },
 	{ "DATA LAST missing", mal_data_last_missing, RG_WIRE_DROP_BAD_FRAME },
@@ -992,7 +1114,7 @@ static const struct malformed malformed[] = {
 	{ "ACK nranges >= RG_ACK_RANGES_MAX", mal_ack_too_many_ranges, RG_WIRE_DROP_BAD_FRAME },
 	{ "ACK reserved set", mal_ack_reserved_set, RG_WIRE_DROP_BAD_FRAME },
 	{ "RESUME flags 0", mal_resume_flags_zero, RG_WIRE_DROP_BAD_FRAME },
-	{ "RESUME flags 3", mal_resume_flags_both, RG_WIRE_DROP_BAD_FRAME },
+	{ "RESUME flags 4", mal_resume_flags_four, RG_WIRE_DROP_BAD_FRAME },
 	{ "RESUME stream 0", mal_resume_stream_zero, RG_WIRE_DROP_BAD_FRAME },
 	{ "RESUME max_seq < watermark", mal_resume_max_below_watermark, RG_WIRE_DROP_BAD_FRAME },
 	{ "HELLO lanes 0", mal_hello_lanes_zero, RG_WIRE_DROP_BAD_FRAME },
@@ -1046,6 +1168,8 @@ test_wire_open_malformed_controls_are_valid(void **state)
 	len = mal_ack(buf, RG_ACK_RANGES_MAX - 1, 1000000, 0, 0, 0, 0);
 	assert_int_equal(rg_wire_open(buf, len, &h), RG_WIRE_OK);
 	len = mal_resume(buf, RG_RESUME_REPLY, 7, 10, 10);
+	assert_int_equal(rg_wire_open(buf, len, &h), RG_WIRE_OK);
+	len = mal_sub(buf, RG_SUB_REPLY, RG_SUB_NAMESPACE, RG_SUB_UNKNOWN, 9ull << 32);
 	assert_int_equal(rg_wire_open(buf, len, &h), RG_WIRE_OK);
 	len = mal_ack(buf, 0, 10, 10, 0, 0, 0); /* first_range == largest: acks [0, 10] */
 	assert_int_equal(rg_wire_open(buf, len, &h), RG_WIRE_OK);
@@ -1175,6 +1299,8 @@ main(void)
 		cmocka_unit_test(test_wire_credit_applied_round_trip),
 		cmocka_unit_test(test_wire_ping_hello_close_round_trip),
 		cmocka_unit_test(test_wire_resume_round_trip),
+		cmocka_unit_test(test_wire_subscribe_round_trip),
+		cmocka_unit_test(test_wire_hello_ask_flag_round_trip),
 		cmocka_unit_test(test_wire_open_several_frames),
 		cmocka_unit_test(test_wire_open_largest_packet),
 		cmocka_unit_test(test_wire_open_malformed_distinct_reasons),
