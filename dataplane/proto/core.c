@@ -599,9 +599,16 @@ rx_stream_resync(struct rg_core *c, struct rg_stream *s)
 	uint64_t applied = 0;
 	int rc = c->cb.rx_open(c->cb.ctx, c->peers[s->peer].gw, s->id, &applied);
 
-	if (rc == -EINPROGRESS && s->state == RG_STREAM_RX_WAIT)
+	if (rc == -EINPROGRESS) { /* the answer comes later: the stream waits (again) */
+		if (s->state == RG_STREAM_RX) {
+			rx_window_restart(c, s, s->ro.next_seq);
+			s->state = RG_STREAM_RX_WAIT;
+			s->ctl = 0; /* inv. 6: a queue entry with nothing to send is popped */
+			RG_CTR(c, rx_waiting)++;
+		}
 		return 1;
-	if ((rc != 0 && rc != -EINPROGRESS) || applied == UINT64_MAX)
+	}
+	if (rc != 0 || applied == UINT64_MAX)
 		return -1;
 	if (s->state == RG_STREAM_RX_WAIT) { /* the answer came on its own: take it */
 		s->state = RG_STREAM_RX;
@@ -1433,6 +1440,8 @@ rg_core_applied(struct rg_core *c, uint64_t stream, uint64_t applied)
 	if (idx == RG_STAB_NONE)
 		return -ENOENT;
 	s = &c->streams[idx];
+	if (s->state != RG_STREAM_RX)
+		return 0; /* waiting for rg_core_rx_accept, which says where it stands */
 	applied = RG_MIN(applied, s->ro.next_seq - 1); /* nothing past what was delivered */
 	if (applied > s->applied) {
 		s->applied = applied;
