@@ -9,38 +9,6 @@
 
 #define FILLER_STEP 131 /* record seq's filler starts at (seq * 131) % 4096 */
 
-static void
-store_le32(uint8_t *p, uint32_t v)
-{
-	v = RG_LE32(v);
-	memcpy(p, &v, 4);
-}
-
-static void
-store_le64(uint8_t *p, uint64_t v)
-{
-	v = RG_LE64(v);
-	memcpy(p, &v, 8);
-}
-
-static uint32_t
-load_le32(const uint8_t *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, 4);
-	return RG_LE32(v);
-}
-
-static uint64_t
-load_le64(const uint8_t *p)
-{
-	uint64_t v;
-
-	memcpy(&v, p, 8);
-	return RG_LE64(v);
-}
-
 void
 rg_record_init(struct rg_record_ctx *ctx, uint64_t seed, uint32_t bytes_min, uint32_t bytes_max)
 {
@@ -68,10 +36,10 @@ rg_record_len(const struct rg_record_ctx *ctx, uint64_t id, uint64_t seq)
 static void
 header_put(uint8_t hdr[RG_RECORD_HDR_BYTES], uint64_t id, uint64_t seq, uint32_t len)
 {
-	store_le64(hdr, id);
-	store_le64(hdr + 8, seq);
-	store_le32(hdr + 16, len);
-	store_le32(hdr + RG_RECORD_CRC_OFF, 0);
+	rg_wire_put_le64(hdr, id);
+	rg_wire_put_le64(hdr + 8, seq);
+	rg_wire_put_le32(hdr + 16, len);
+	rg_wire_put_le32(hdr + RG_RECORD_CRC_OFF, 0);
 }
 
 /*
@@ -114,10 +82,10 @@ rg_record_make(const struct rg_record_ctx *ctx, uint64_t id, uint64_t seq, uint3
 	memcpy(out, hdr, RG_RECORD_HDR_BYTES);
 	filler_copy(ctx, seq, 0, len - RG_RECORD_HDR_BYTES, out + RG_RECORD_HDR_BYTES);
 	if (len >= RG_RECORD_STAMPED_MIN)
-		store_le64(out + RG_RECORD_STAMP_OFF, stamp);
+		rg_wire_put_le64(out + RG_RECORD_STAMP_OFF, stamp);
 	crc = rg_crc32c(RG_CRC32C_INIT, out, RG_RECORD_CRC_OFF);
 	crc = rg_crc32c(crc, out + RG_RECORD_HDR_BYTES, len - RG_RECORD_HDR_BYTES);
-	store_le32(out + RG_RECORD_CRC_OFF, rg_crc32c_final(crc));
+	rg_wire_put_le32(out + RG_RECORD_CRC_OFF, rg_crc32c_final(crc));
 }
 
 /*
@@ -158,10 +126,10 @@ rg_record_fragment(const struct rg_record_ctx *ctx, uint64_t id, uint64_t seq, u
 		filler_copy(ctx, seq, 0, head_end - RG_RECORD_HDR_BYTES,
 			    head + RG_RECORD_HDR_BYTES);
 	if (len >= RG_RECORD_STAMPED_MIN)
-		store_le64(head + RG_RECORD_STAMP_OFF, stamp);
+		rg_wire_put_le64(head + RG_RECORD_STAMP_OFF, stamp);
 	/* Only a fragment that holds a byte of the crc field pays for the CRC pass. */
 	if (len >= RG_RECORD_HDR_BYTES && off < RG_RECORD_HDR_BYTES && end > RG_RECORD_CRC_OFF)
-		store_le32(head + RG_RECORD_CRC_OFF, crc_of(ctx, seq, len, head));
+		rg_wire_put_le32(head + RG_RECORD_CRC_OFF, crc_of(ctx, seq, len, head));
 	if (off < head_end) {
 		uint32_t k = RG_MIN(end, head_end) - off;
 
@@ -190,9 +158,9 @@ verdict(uint64_t id, uint64_t seq, uint32_t len, const uint8_t *head, uint32_t c
 		return 0;
 	}
 	if (memcmp(want, head, RG_RECORD_CRC_OFF) != 0 ||
-	    load_le32(head + RG_RECORD_CRC_OFF) != crc)
+	    rg_wire_get_le32(head + RG_RECORD_CRC_OFF) != crc)
 		return -EBADMSG;
-	*stamp = len >= RG_RECORD_STAMPED_MIN ? load_le64(head + RG_RECORD_STAMP_OFF)
+	*stamp = len >= RG_RECORD_STAMPED_MIN ? rg_wire_get_le64(head + RG_RECORD_STAMP_OFF)
 					      : RG_RECORD_NO_STAMP;
 	return 0;
 }
