@@ -44,7 +44,10 @@
  *      record.h's check says it is record (stream, seq, len): its header,
  *      and its CRC32C over filler and stamp (all bytes of a record shorter
  *      than 24). A wrong byte anywhere makes it corrupt_accepted (for a
- *      record of 24 bytes or more, but for CRC32C's 2^-32 chance).
+ *      record of 24 bytes or more, but for CRC32C's 2^-32 chance). The
+ *      checker knows a record's length only from its fragments and its
+ *      header, which holds it from 20 bytes on: a caller that knows the
+ *      lengths the producer made (and the versions) compares them itself.
  *   3. A record completes at most once per incarnation: next then moves past
  *      it, so any later copy of it is duplicated or reordered, never taken.
  *   4. Nothing before next, or before the current offset, is ever absorbed.
