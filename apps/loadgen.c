@@ -12,21 +12,24 @@
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
 
-#include "crc32c.h"
 #include "hist.h"
+#include "history.h"
 #include "loadgen.h"
 #include "profile.h"
+#include "record.h"
 
 #define STATE_MAGIC   0x5247535441544531ull /* "RGSTATE1" */
-#define FILLER_BYTES  4096
 #define MAKE_BURST    32
 #define DELIVER_BURST 256
 #define NS_SHOWN      8
-#define STAMP_OFF     24 /* records of 32 bytes or more carry their creation time here */
-#define STAMP_END     32
 #define HIST_BUCKETS  RG_HIST_BUCKETS
 
-/* X-macro: what the consumer counts as wrong. */
+/*
+ * X-macro: the history checker's anomalies (history.h) that the state file
+ * keeps over every incarnation and the verdict reports, in this order, under
+ * the checker's names. stale_accepted is not among them: the generator's
+ * records are all version 1 and the consumer sets no fence.
+ */
 #define LG_ANOMALIES(X) \
 	X(duplicated)   \
 	X(reordered)    \
@@ -38,6 +41,12 @@ enum lg_anomaly {
 	LG_ANOMALIES(LG_X)
 #undef LG_X
 	LG_ANOM_MAX
+};
+
+static const enum rg_history_counter anomaly_ctr[LG_ANOM_MAX] = {
+#define LG_X(name) RG_HISTORY_CTR_##name,
+	LG_ANOMALIES(LG_X)
+#undef LG_X
 };
 
 /* The consumer's durable state: mapped from cfg.state_file (or anonymous memory). */
@@ -61,13 +70,11 @@ struct lg_stream {
 	uint64_t base, base_ns; /* the rate counts from where and when the stream first resumed */
 	int ready;
 	/* consumer */
-	uint64_t c_next;
-	uint32_t c_off, c_crc;
-	uint8_t c_hdr[STAMP_END]; /* the header and the creation stamp */
-	uint8_t c_bad, c_dirty;
+	struct rg_history_stream h; /* this incarnation's check of the stream */
+	uint64_t c_next;            /* h.next, published for telemetry (T1) */
+	uint8_t c_dirty;
 	uint16_t c_worker;
 	uint64_t c_applied_sent;
-	uint64_t gap_lo, gap_hi; /* seqs skipped by the last gap: late ones are reordered */
 	/* rx_open (a worker) says where a newly opened stream resumes (H2); the consumer follows */
 	uint64_t open_gen, open_applied, c_open_seen;
 } __rte_cache_aligned;
@@ -78,12 +85,15 @@ struct rg_loadgen {
 	struct lg_state *state;
 	size_t state_bytes;
 	int state_mapped;
-	uint8_t
-	    filler[FILLER_BYTES + RG_RECORD_BYTES_MAX]; /* repeated so any window is contiguous */
-	uint32_t *dirty;                                /* consumer: streams to apply */
+	struct rg_record_ctx rec; /* the seed's filler and the record sizes */
+	uint32_t *dirty;          /* consumer: streams to apply */
 	uint32_t ndirty;
-	uint64_t made, checked, checked_bytes, delivered_frags;
-	uint64_t hist[HIST_BUCKETS]; /* consumer: creation → delivery latency, ns */
+	uint64_t made, delivered_frags;
+	uint64_t checked; /* consumer: history.ctr[checked], published for telemetry (T1) */
+	/* consumer: this incarnation's counts; the anomalies go on to the state file */
+	struct rg_history history;
+	uint64_t anomalies_kept[LG_ANOM_MAX]; /* what of history's anomalies is in the state */
+	uint64_t hist[HIST_BUCKETS];          /* consumer: creation → delivery latency, ns */
 	uint64_t hist_n;
 	uint64_t (*ns_hist)[HIST_BUCKETS]; /* the same per namespace */
 	uint64_t *ns_hist_n;
@@ -125,17 +135,6 @@ stream_index(const struct rg_loadgen *lg, uint64_t id)
 	return (int64_t)k;
 }
 
-static uint32_t
-record_len(const struct rg_loadgen *lg, uint64_t id, uint64_t seq)
-{
-	uint64_t h = id * 0x9e3779b97f4a7c15ull ^ seq ^ lg->cfg.seed;
-
-	if (lg->cfg.record_bytes_max <= lg->cfg.record_bytes)
-		return lg->cfg.record_bytes;
-	return lg->cfg.record_bytes + (uint32_t)(rg_splitmix64(&h) % (lg->cfg.record_bytes_max -
-								      lg->cfg.record_bytes + 1));
-}
-
 /*
  * The main lcore is the only writer of made, checked and the streams' head
  * and c_next; it stores them with this (T1) so that telemetry threads may
@@ -155,36 +154,6 @@ mono_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * RG_NS_PER_S + (uint64_t)ts.tv_nsec;
-}
-
-/*
- * Writes record (id, seq) of len bytes: header, filler, then the CRC of all
- * but itself. A record of 32 bytes or more carries its creation time (the
- * CLOCK_MONOTONIC ns stamp, shared by processes on one host) at bytes 24..32,
- * so the consumer measures creation-to-delivery latency.
- */
-static void
-record_make(const struct rg_loadgen *lg, uint64_t id, uint64_t seq, uint32_t len, uint8_t *out,
-	    uint64_t stamp)
-{
-	uint8_t hdr[RG_RECORD_HDR_BYTES] = { 0 };
-	uint32_t crc;
-
-	memcpy(hdr, &id, 8);
-	memcpy(hdr + 8, &seq, 8);
-	memcpy(hdr + 16, &len, 4);
-	if (len < RG_RECORD_HDR_BYTES) {
-		memcpy(out, hdr, len);
-		return;
-	}
-	memcpy(out, hdr, RG_RECORD_HDR_BYTES);
-	memcpy(out + RG_RECORD_HDR_BYTES, lg->filler + (seq * 131) % FILLER_BYTES,
-	       len - RG_RECORD_HDR_BYTES);
-	if (len >= STAMP_END)
-		memcpy(out + STAMP_OFF, &stamp, 8);
-	crc = rg_crc32c(RG_CRC32C_INIT, out, 20);
-	crc = rg_crc32c_final(rg_crc32c(crc, out + 24, len - RG_RECORD_HDR_BYTES));
-	memcpy(out + 20, &crc, 4);
 }
 
 /* ---- worker hooks (worker lcores) ---- */
@@ -305,17 +274,14 @@ rg_loadgen_create(const struct rg_loadgen_config *cfg, struct rg_loadgen **out, 
 		  size_t errlen)
 {
 	struct rg_loadgen *lg = rte_zmalloc("rg_loadgen", sizeof(*lg), RG_CACHE_LINE);
-	uint64_t s;
 	int rc;
 
 	*out = NULL;
 	if (lg == NULL)
 		return fail(err, errlen, -ENOMEM, "load generator: out of memory");
 	lg->cfg = *cfg;
-	s = cfg->seed;
-	for (size_t i = 0; i < sizeof(lg->filler); i++)
-		lg->filler[i] =
-		    i < FILLER_BYTES ? (uint8_t)rg_splitmix64(&s) : lg->filler[i % FILLER_BYTES];
+	rg_record_init(&lg->rec, cfg->seed, cfg->record_bytes, cfg->record_bytes_max);
+	rg_history_init(&lg->history);
 	lg->st = rte_zmalloc("rg_loadgen_streams", sizeof(lg->st[0]) * cfg->streams, RG_CACHE_LINE);
 	lg->dirty = rte_zmalloc("rg_loadgen_dirty", sizeof(uint32_t) * cfg->streams, 0);
 	lg->ns_hist =
@@ -338,7 +304,8 @@ rg_loadgen_create(const struct rg_loadgen_config *cfg, struct rg_loadgen **out, 
 		lg->paced_streams += st->ns >= cfg->flood_namespaces;
 		st->worker = rg_worker_of_stream(st->id, cfg->peer_lanes, cfg->workers);
 		st->next = 1;
-		st->c_next = lg->state->applied[k] + 1;
+		rg_history_stream_init(&st->h, st->id, lg->state->applied[k]);
+		st->c_next = st->h.next;
 		st->c_applied_sent = lg->state->applied[k];
 	}
 	if (lg->paced_streams > 0 && cfg->rate_records_s > 0) { /* once, not per record */
@@ -417,7 +384,7 @@ head_target(const struct rg_loadgen *lg, const struct lg_stream *st, uint64_t no
 static struct rte_mbuf *
 make_mbuf(struct rg_loadgen *lg, const struct lg_stream *st, uint64_t seq, uint64_t stamp)
 {
-	uint32_t len = record_len(lg, st->id, seq);
+	uint32_t len = rg_record_len(&lg->rec, st->id, seq);
 	struct rte_mbuf *m = rte_pktmbuf_alloc(lg->cfg.pool);
 	struct rg_ingress_hdr *h;
 
@@ -429,7 +396,7 @@ make_mbuf(struct rg_loadgen *lg, const struct lg_stream *st, uint64_t seq, uint6
 		return NULL;
 	}
 	*h = (struct rg_ingress_hdr){ .stream = st->id, .seq = seq, .version = 1, .len = len };
-	record_make(lg, st->id, seq, len, (uint8_t *)(h + 1), stamp);
+	rg_record_make(&lg->rec, st->id, seq, len, stamp, (uint8_t *)(h + 1));
 	return m;
 }
 
@@ -533,112 +500,95 @@ mark_dirty(struct rg_loadgen *lg, uint32_t k)
 	}
 }
 
-/* Feeds the bytes [off, off + len) of the current record to its header copy and CRC. */
-static void
-absorb(struct lg_stream *st, const uint8_t *p, uint32_t off, uint32_t len)
-{
-	uint32_t end = off + len;
-
-	for (uint32_t o = off; o < RG_MIN(end, (uint32_t)STAMP_END); o++)
-		st->c_hdr[o] = p[o - off];
-	if (off < 20)
-		st->c_crc = rg_crc32c(st->c_crc, p, RG_MIN(end, 20u) - off);
-	if (end > RG_RECORD_HDR_BYTES) {
-		uint32_t from = RG_MAX(off, (uint32_t)RG_RECORD_HDR_BYTES);
-
-		st->c_crc = rg_crc32c(st->c_crc, p + (from - off), end - from);
-	}
-}
-
-/* A whole record arrived: compare its header and CRC with what the generator made. */
-static int
-record_ok(const struct lg_stream *st, uint64_t seq, uint32_t len)
-{
-	uint8_t want[RG_RECORD_HDR_BYTES] = { 0 };
-	uint32_t crc;
-
-	memcpy(want, &st->id, 8);
-	memcpy(want + 8, &seq, 8);
-	memcpy(want + 16, &len, 4);
-	if (len < RG_RECORD_HDR_BYTES)
-		return memcmp(want, st->c_hdr, len) == 0;
-	memcpy(&crc, st->c_hdr + 20, 4);
-	return memcmp(want, st->c_hdr, 20) == 0 && crc == rg_crc32c_final(st->c_crc);
-}
-
 static double
 hist_quantile_us(const struct rg_loadgen *lg, double q)
 {
 	return (double)rg_hist_quantile(lg->hist, lg->hist_n, q) / 1e3;
 }
 
+/*
+ * Adds what the history counted since the last call to the state file's
+ * anomalies, which outlive this incarnation (and which the region's other
+ * consumer may add to as well: hence the atomic add, only when there is
+ * something to add). Called after every fragment, so a crash loses none.
+ */
+static void
+anomalies_keep(struct rg_loadgen *lg)
+{
+	for (int a = 0; a < LG_ANOM_MAX; a++) {
+		uint64_t n = lg->history.ctr[anomaly_ctr[a]];
+
+		if (n != lg->anomalies_kept[a]) {
+			__atomic_fetch_add(&lg->state->anomalies[a], n - lg->anomalies_kept[a],
+					   __ATOMIC_RELAXED);
+			lg->anomalies_kept[a] = n;
+		}
+	}
+}
+
+/* A worker opened stream st since its last delivery: it resumes where the region applied it. */
+static void
+follow_open(struct lg_stream *st)
+{
+	uint64_t gen = __atomic_load_n(&st->open_gen, __ATOMIC_ACQUIRE); /* pairs with H2 */
+	uint64_t at;
+
+	if (gen == st->c_open_seen)
+		return;
+	at = __atomic_load_n(&st->open_applied, __ATOMIC_RELAXED);
+	st->c_open_seen = gen;
+	if (rg_history_advance(&st->h, at))
+		st->c_applied_sent = RG_MAX(st->c_applied_sent, at);
+}
+
+/* A checked record carried its creation stamp: creation → delivery latency. */
+static void
+latency_sample(struct rg_loadgen *lg, const struct lg_stream *st, uint64_t mono, uint64_t stamp)
+{
+	uint32_t b = rg_hist_bucket(mono > stamp ? mono - stamp : 0);
+
+	lg->hist[b]++;
+	lg->hist_n++;
+	lg->ns_hist[st->ns][b]++;
+	lg->ns_hist_n[st->ns]++;
+}
+
 static void
 consume_one(struct rg_loadgen *lg, const struct rg_delivery *d, uint16_t worker, uint64_t now,
 	    uint64_t mono)
 {
+	const struct rg_rx_frag f = { .seq = d->seq,
+				      .data = d->data,
+				      .off = d->off,
+				      .len = d->len,
+				      .record_len = d->record_len,
+				      .version = d->version };
 	int64_t k = stream_index(lg, d->stream);
+	enum rg_history_class c;
 	struct lg_stream *st;
-	uint64_t gen;
+	uint64_t stamp;
 
 	if (k < 0) {
-		lg->state->anomalies[LG_corrupt_accepted]++;
+		rg_history_foreign(&lg->history);
+		anomalies_keep(lg);
 		return;
 	}
 	st = &lg->st[k];
 	st->c_worker = worker;
-	gen = __atomic_load_n(&st->open_gen, __ATOMIC_ACQUIRE); /* pairs with H2 */
-	if (gen != st->c_open_seen) {
-		uint64_t at = __atomic_load_n(&st->open_applied, __ATOMIC_RELAXED);
-
-		st->c_open_seen = gen;
-		if (at + 1 > st->c_next && st->c_off == 0) {
-			st->c_next = at + 1;
-			st->c_applied_sent = RG_MAX(st->c_applied_sent, at);
-		}
-	}
-	if (d->seq < st->c_next || (d->seq == st->c_next && d->off < st->c_off)) {
-		int late = d->seq >= st->gap_lo && d->seq < st->gap_hi;
-
-		lg->state->anomalies[late ? LG_reordered : LG_duplicated]++;
+	follow_open(st);
+	c = rg_history_deliver(&lg->history, &st->h, &f, &stamp);
+	anomalies_keep(lg);
+	publish_u64(&st->c_next, st->h.next);
+	if (!rg_history_completes(c))
 		return;
-	}
-	if (d->seq > st->c_next || d->off > st->c_off) {
-		lg->state->anomalies[LG_gaps]++;
-		st->gap_lo = st->c_next;
-		st->gap_hi = d->seq;
-		publish_u64(&st->c_next, d->seq);
-		st->c_off = d->off;
-		st->c_bad = 1;
-	}
-	if (st->c_off == 0)
-		st->c_crc = RG_CRC32C_INIT;
-	absorb(st, d->data, d->off, d->len);
-	st->c_off += d->len;
-	if (st->c_off < d->record_len)
-		return;
-	if (!st->c_bad && record_ok(st, d->seq, d->record_len)) {
-		publish_u64(&lg->checked, lg->checked + 1);
-		lg->checked_bytes += d->record_len;
-		if (d->record_len >= STAMP_END) {
-			uint64_t stamp;
-
-			memcpy(&stamp, st->c_hdr + STAMP_OFF, 8);
-			uint32_t b = rg_hist_bucket(mono > stamp ? mono - stamp : 0);
-
-			lg->hist[b]++;
-			lg->hist_n++;
-			lg->ns_hist[st->ns][b]++;
-			lg->ns_hist_n[st->ns]++;
-		}
-	} else {
-		lg->state->anomalies[LG_corrupt_accepted] += !st->c_bad;
+	if (c == RG_HISTORY_CHECKED) {
+		publish_u64(&lg->checked, lg->history.ctr[RG_HISTORY_CTR_checked]);
+		if (stamp != RG_RECORD_NO_STAMP)
+			latency_sample(lg, st, mono, stamp);
 	}
 	if (lg->first_ns == 0)
 		lg->first_ns = now;
 	lg->last_ns = now;
-	publish_u64(&st->c_next, d->seq + 1);
-	st->c_off = 0;
-	st->c_bad = 0;
 	mark_dirty(lg, (uint32_t)k);
 }
 
@@ -748,6 +698,23 @@ lanes_summary(const struct rg_loadgen *lg, double *rtt_ms, uint64_t *rtx, uint64
 	*rtt_ms = lanes ? rtt / lanes : 0;
 }
 
+static uint64_t
+checked_bytes(const struct rg_loadgen *lg)
+{
+	return lg->history.ctr[RG_HISTORY_CTR_checked_bytes];
+}
+
+/* The anomalies over every incarnation of the region's consumers. */
+static uint64_t
+state_anomalies(const struct rg_loadgen *lg)
+{
+	uint64_t n = 0;
+
+	for (int a = 0; a < LG_ANOM_MAX; a++)
+		n += lg->state->anomalies[a];
+	return n;
+}
+
 int
 rg_loadgen_progress(struct rg_loadgen *lg, uint64_t now_ns, FILE *f)
 {
@@ -781,24 +748,16 @@ rg_loadgen_progress(struct rg_loadgen *lg, uint64_t now_ns, FILE *f)
 			"rtt %.2f ms rtx %llu lanes up %llu anomalies %llu\n",
 			secs(now_ns), (unsigned long long)lg->checked,
 			(lg->checked - lg->last_checked) / dt,
-			(lg->checked_bytes - lg->last_bytes) * 8 / dt / 1e9,
+			(checked_bytes(lg) - lg->last_bytes) * 8 / dt / 1e9,
 			(unsigned long long)applied, rtt, (unsigned long long)rtx,
-			(unsigned long long)up,
-			(unsigned long long)(lg->state->anomalies[0] + lg->state->anomalies[1] +
-					     lg->state->anomalies[2] + lg->state->anomalies[3]));
+			(unsigned long long)up, (unsigned long long)state_anomalies(lg));
 	}
 	fflush(f);
 	lg->last_applied = applied;
 	lg->last_checked = lg->checked;
-	lg->last_bytes = lg->checked_bytes;
+	lg->last_bytes = checked_bytes(lg);
 	return 1;
 }
-
-static const char *const anomaly_names[LG_ANOM_MAX] = {
-#define LG_X(name) #name,
-	LG_ANOMALIES(LG_X)
-#undef LG_X
-};
 
 /* CPU time of this whole process (every thread: workers, load role), user + system. */
 static double
@@ -815,7 +774,7 @@ cpu_seconds(void)
 static int
 verdict_line(struct rg_loadgen *lg, uint64_t now_ns, char *buf, size_t len)
 {
-	uint64_t applied = applied_total(lg), anomalies = 0;
+	uint64_t applied = applied_total(lg);
 	double span = lg->cfg.role == RG_LOAD_CONSUMER ? secs(lg->last_ns - lg->first_ns)
 						       : secs(RG_MAX(lg->done_ns, now_ns));
 	int n, gen = lg->cfg.role == RG_LOAD_GENERATOR;
@@ -828,13 +787,12 @@ verdict_line(struct rg_loadgen *lg, uint64_t now_ns, char *buf, size_t len)
 		n += snprintf(buf + n, len - (size_t)n,
 			      ",\"records_published\":%llu,\"lost\":%llu,\"records_per_s\":%.0f",
 			      (unsigned long long)lg->made,
-			      (unsigned long long)(lg->made > applied ? lg->made - applied : 0),
+			      (unsigned long long)rg_history_lost(lg->made, applied),
 			      applied / span);
-	for (int a = 0; a < LG_ANOM_MAX && !gen; a++) {
-		anomalies += lg->state->anomalies[a];
-		n += snprintf(buf + n, len - (size_t)n, ",\"%s\":%llu", anomaly_names[a],
+	for (int a = 0; a < LG_ANOM_MAX && !gen; a++)
+		n += snprintf(buf + n, len - (size_t)n, ",\"%s\":%llu",
+			      rg_history_counter_names[anomaly_ctr[a]],
 			      (unsigned long long)lg->state->anomalies[a]);
-	}
 	if (!gen)
 		n += snprintf(
 		    buf + n, len - (size_t)n,
@@ -842,7 +800,7 @@ verdict_line(struct rg_loadgen *lg, uint64_t now_ns, char *buf, size_t len)
 		    "\"records_per_s\":%.0f,\"latency_p50_us\":%.1f,\"latency_p99_us\":%.1f,"
 		    "\"latency_p999_us\":%.1f",
 		    (unsigned long long)lg->checked, (unsigned long long)lg->state->incarnations,
-		    lg->checked_bytes * 8 / span / 1e9, lg->checked / span,
+		    checked_bytes(lg) * 8 / span / 1e9, lg->checked / span,
 		    hist_quantile_us(lg, 0.5), hist_quantile_us(lg, 0.99),
 		    hist_quantile_us(lg, 0.999));
 	/* Per namespace (fairness: a noisy neighbour must not hurt the others' tail). */
@@ -858,7 +816,8 @@ verdict_line(struct rg_loadgen *lg, uint64_t now_ns, char *buf, size_t len)
 	}
 	snprintf(buf + n, len - (size_t)n, ",\"seconds\":%.3f,\"cpu_seconds\":%.3f}", span,
 		 cpu_seconds());
-	return gen ? (lg->made > applied || lg->made == 0 ? -1 : 0) : (anomalies > 0 ? -1 : 0);
+	return gen ? (lg->made > applied || lg->made == 0 ? -1 : 0)
+		   : (state_anomalies(lg) > 0 ? -1 : 0);
 }
 
 /* The latency CDF for plots: <report>.latency.csv, one row per non-empty bucket. */

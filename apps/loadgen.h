@@ -3,12 +3,13 @@
  * The load generator and the verifying consumer, built into the daemon and
  * run on its main lcore (README: "Load generator and verifying consumer").
  *
- * Records. A record's bytes are a pure function of (stream, seq, length):
- * a 24-byte header {stream, seq, length, crc} then filler from a fixed
- * pseudo-random block; crc is CRC32C of every byte but its own four. So the
- * generator keeps no payloads ("the log" is its watermarks: a replay makes
- * the same bytes again) and the consumer checks each record with one CRC.
- * Records shorter than 24 bytes carry the first bytes of the header, crc 0.
+ * Records are dataplane/proto/record.h's: a record's bytes are a pure
+ * function of (stream, seq, length, stamp) and the seed, so the generator
+ * keeps no payloads ("the log" is its watermarks: a replay makes the same
+ * bytes again) and the consumer checks each record with one CRC. The stamp
+ * is the record's creation time (CLOCK_MONOTONIC ns, shared by processes on
+ * one host; a paced record's scheduled time), so the consumer measures
+ * creation-to-delivery latency.
  *
  * Generator: streams are spread over namespaces (stream k is in namespace
  * k % namespaces) and id = (namespace + 1) << 32 | (k + 1). It makes records
@@ -16,10 +17,11 @@
  * honours backpressure (a full ingress ring), and restarts a stream from the
  * seq the gateway's replay names. It never trims: watermarks suffice.
  *
- * Consumer: checks order, gaps, duplicates and the CRC of every record; it
- * applies what it has in order and keeps the applied watermarks in a mapped
- * state file, so after a crash it resumes from them (what was delivered but
- * not applied comes again, exactly once for the new incarnation).
+ * Consumer: checks order, gaps, duplicates and the CRC of every record with
+ * dataplane/proto/history.h; it applies what it has in order and keeps the
+ * applied watermarks and the anomaly counts in a mapped state file, so after
+ * a crash it resumes from them (what was delivered but not applied comes
+ * again, exactly once for the new incarnation).
  *
  * Threads: the worker hooks (replay, acked, applied, rx_open) run on worker
  * lcores and write the per-stream watermarks with release stores (H1); the
@@ -42,8 +44,6 @@
 #include <rte_ring.h>
 
 #include "worker.h"
-
-#define RG_RECORD_HDR_BYTES 24
 
 enum rg_load_role {
 	RG_LOAD_NONE,

@@ -4,7 +4,8 @@
  * "≥ 5× the records/s per core of a kernel-TCP relay doing the same job").
  * It moves the load generator's records (apps/loadgen.c), in the same streams
  * and namespaces and with the same ordering rule, over loopback TCP sockets,
- * one connection per lane, and checks them as the verifying consumer does.
+ * one connection per lane, and checks them as the verifying consumer does
+ * (dataplane/proto/history.h).
  * Plain C11 + POSIX: no DPDK. perf/tcp_relay.md says how to run it.
  *
  *   rg-tcp-relay --recv --port P --lanes N --streams S [--seconds T]
@@ -14,13 +15,13 @@
  * Each side prints one JSON line at the end (see print_recv(), print_send()).
  *
  * Invariants:
- *  1. A record is apps/loadgen.c's record_make() byte for byte (same seed,
- *     same bytes): a 24-byte header {stream u64, seq u64, len u32, crc u32},
- *     then the loadgen filler; crc is CRC32C over every byte but its own
- *     four. A record of at least 32 bytes carries its creation time
- *     (CLOCK_MONOTONIC ns) at [24, 32), under the CRC, as loadgen's do.
- *     Records are at least 24 bytes here: the receiver learns a record's
- *     stream from its own header.
+ *  1. A record is dataplane/proto/record.h's, as the load generator's are
+ *     (same seed, same bytes): a 24-byte header {stream u64, seq u64, len
+ *     u32, crc u32}, then the filler; crc is CRC32C over every byte but its
+ *     own four. A record of at least 32 bytes carries its creation time
+ *     (CLOCK_MONOTONIC ns) at [24, 32), under the CRC. Records are at least
+ *     24 bytes here: the receiver learns a record's stream and seq from its
+ *     own header.
  *  2. Stream k has id ((k % namespaces + 1) << 32) | (k + 1) and travels only
  *     on lane k % N, in seq order from 1; a lane's streams take turns
  *     (round-robin, one record each).
@@ -58,12 +59,10 @@
 
 #include "common.h"
 #include "hist.h"
-#include "crc32c.h"
+#include "history.h"
+#include "record.h"
 #include "wire.h"
 
-#define RECORD_HDR_BYTES   24 /* apps/loadgen.h: RG_RECORD_HDR_BYTES */
-#define RECORD_TS_BYTES    32 /* records this long carry their send time at [24, 32) */
-#define FILLER_BYTES       4096
 #define FRAME_HDR_BYTES    4
 #define END_FRAME_BYTES    12            /* the end mark: [u32 0][u64 records the lane carried] */
 #define BATCH_BYTES        (64u * 1024)  /* by default a send() carries up to about this much */
@@ -81,22 +80,21 @@
 #define RATE_SLEEP_NS_MAX  1000000ull /* a rate-limited sender naps at most this long */
 #define HIST_BUCKETS       RG_HIST_BUCKETS
 
-/* X-macro: what the receiver counts as wrong (the names are the JSON keys). */
-#define RX_ANOMALIES(X) \
-	X(gaps)         \
-	X(duplicated)   \
-	X(reordered)    \
-	X(corrupt)
+/*
+ * X-macro: what the receiver reports as wrong, in this order: its JSON key and
+ * the history checker's counter (history.h) behind it.
+ */
+#define RX_ANOMALIES(X)           \
+	X(gaps, gaps)             \
+	X(duplicated, duplicated) \
+	X(reordered, reordered)   \
+	X(corrupt, corrupt_accepted)
 
-enum rx_anomaly {
-#define RX_X(name) RX_##name,
-	RX_ANOMALIES(RX_X)
-#undef RX_X
-	RX_ANOM_MAX
-};
-
-static const char *const anomaly_names[RX_ANOM_MAX] = {
-#define RX_X(name) #name,
+static const struct {
+	const char *key;
+	enum rg_history_counter ctr;
+} rx_anomalies[] = {
+#define RX_X(key, ctr) { #key, RG_HISTORY_CTR_##ctr },
 	RX_ANOMALIES(RX_X)
 #undef RX_X
 };
@@ -120,9 +118,8 @@ struct hello {
 
 struct lane_stream {
 	uint64_t id;
-	uint64_t next; /* sender: the next seq to make; receiver: the next one expected */
-	/* receiver: the seqs [gap_lo, gap_hi) skipped by the last gap; late ones are reordered */
-	uint64_t gap_lo, gap_hi;
+	uint64_t next;              /* sender: the next seq to make */
+	struct rg_history_stream h; /* receiver: the stream's check; h.next is the seq expected */
 };
 
 /* One connection. Owned by one thread (invariant 3); cache-aligned so lanes share no line. */
@@ -134,19 +131,19 @@ struct lane {
 	size_t head, tail, cap;
 	int open, failed;
 	int ended;               /* the end mark was queued (sender) or taken (receiver) */
-	uint64_t records, bytes; /* made (sender) or checked (receiver) */
+	uint64_t records, bytes; /* sender: made */
 	/* sender */
 	uint32_t rr;
 	double rate_records_s;
 	/* receiver */
-	uint64_t anomalies[RX_ANOM_MAX];
+	struct rg_history history; /* records checked, their bytes, what was wrong */
 	uint64_t first_ns, last_ns;
 	uint64_t *hist; /* HIST_BUCKETS latency counts (ns, log-linear) */
 } __attribute__((aligned(RG_CACHE_LINE)));
 
 struct relay {
 	struct opts o;
-	uint8_t *filler; /* FILLER_BYTES, repeated so that any window of a record is contiguous */
+	struct rg_record_ctx rec; /* sender: the seed's filler and the record sizes */
 	struct lane *lanes;
 	uint64_t t0_ns, end_ns, deadline_ns;
 };
@@ -190,38 +187,6 @@ sleep_ns(uint64_t ns)
 	nanosleep(&ts, NULL);
 }
 
-static uint64_t
-load_le64(const uint8_t *p)
-{
-	uint64_t v;
-
-	memcpy(&v, p, 8);
-	return RG_LE64(v);
-}
-
-static uint32_t
-load_le32(const uint8_t *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, 4);
-	return RG_LE32(v);
-}
-
-static void
-store_le64(uint8_t *p, uint64_t v)
-{
-	v = RG_LE64(v);
-	memcpy(p, &v, 8);
-}
-
-static void
-store_le32(uint8_t *p, uint32_t v)
-{
-	v = RG_LE32(v);
-	memcpy(p, &v, 4);
-}
-
 /* ---- records (invariants 1 and 2) ---- */
 
 static uint64_t
@@ -239,56 +204,6 @@ stream_index(const struct opts *o, uint64_t id)
 	if (k >= o->streams || stream_id(o, (uint32_t)k) != id)
 		return -1;
 	return (int64_t)k;
-}
-
-/* As apps/loadgen.c: fixed, or drawn in [record_bytes, record_bytes_max] from (id, seq, seed). */
-static uint32_t
-record_len(const struct opts *o, uint64_t id, uint64_t seq)
-{
-	uint64_t h = id * 0x9e3779b97f4a7c15ull ^ seq ^ o->seed;
-
-	if (o->record_bytes_max <= o->record_bytes)
-		return o->record_bytes;
-	return o->record_bytes +
-	       (uint32_t)(rg_splitmix64(&h) % (o->record_bytes_max - o->record_bytes + 1));
-}
-
-/* CRC32C of bytes [0, 20) and [24, len): everything but the crc field. */
-static uint32_t
-record_crc(const uint8_t *rec, uint32_t len)
-{
-	uint32_t crc = rg_crc32c(RG_CRC32C_INIT, rec, 20);
-
-	return rg_crc32c_final(rg_crc32c(crc, rec + RECORD_HDR_BYTES, len - RECORD_HDR_BYTES));
-}
-
-/* Writes record (id, seq) of len ≥ 24 bytes sent at ts_ns: header, filler, time, then the CRC. */
-static void
-record_make(const struct relay *r, uint64_t id, uint64_t seq, uint32_t len, uint64_t ts_ns,
-	    uint8_t *out)
-{
-	store_le64(out, id);
-	store_le64(out + 8, seq);
-	store_le32(out + 16, len);
-	memcpy(out + RECORD_HDR_BYTES, r->filler + (seq * 131) % FILLER_BYTES,
-	       len - RECORD_HDR_BYTES);
-	if (len >= RECORD_TS_BYTES)
-		store_le64(out + RECORD_HDR_BYTES, ts_ns);
-	store_le32(out + 20, record_crc(out, len));
-}
-
-/* The same filler as apps/loadgen.c for the same seed. */
-static uint8_t *
-filler_make(uint64_t seed, uint32_t record_bytes_max)
-{
-	size_t n = FILLER_BYTES + record_bytes_max;
-	uint8_t *f = malloc(n);
-
-	if (f == NULL)
-		return NULL;
-	for (size_t i = 0; i < n; i++)
-		f[i] = i < FILLER_BYTES ? (uint8_t)rg_splitmix64(&seed) : f[i % FILLER_BYTES];
-	return f;
 }
 
 /* ---- latency: apps/hist.h, the estimator the verifying consumer uses too ---- */
@@ -309,9 +224,9 @@ static const struct opt_spec opt_specs[] = {
 	{ "--threads", 'u', offsetof(struct opts, threads), 1, LANES_MAX },
 	{ "--streams", 'u', offsetof(struct opts, streams), 1, STREAMS_MAX },
 	{ "--namespaces", 'u', offsetof(struct opts, namespaces), 1, STREAMS_MAX },
-	{ "--record-bytes", 'u', offsetof(struct opts, record_bytes), RECORD_HDR_BYTES,
+	{ "--record-bytes", 'u', offsetof(struct opts, record_bytes), RG_RECORD_HDR_BYTES,
 	  RG_RECORD_BYTES_MAX },
-	{ "--record-bytes-max", 'u', offsetof(struct opts, record_bytes_max), RECORD_HDR_BYTES,
+	{ "--record-bytes-max", 'u', offsetof(struct opts, record_bytes_max), RG_RECORD_HDR_BYTES,
 	  RG_RECORD_BYTES_MAX },
 	{ "--batch-bytes", 'u', offsetof(struct opts, batch_bytes), 1, RG_RECORD_BYTES_MAX },
 	{ "--rate", 'f', offsetof(struct opts, rate_records_s), 0, 1e12 },
@@ -451,8 +366,6 @@ lanes_destroy(struct relay *r)
 	}
 	free(r->lanes);
 	r->lanes = NULL;
-	free(r->filler);
-	r->filler = NULL;
 }
 
 /* Makes the lanes and their streams (invariant 2); 0 or -ENOMEM. fds start closed (-1). */
@@ -478,11 +391,13 @@ lanes_create(struct relay *r)
 		l->st = calloc(l->nstreams, sizeof(l->st[0]));
 		l->buf = malloc(cap);
 		l->hist = o->send ? NULL : calloc(HIST_BUCKETS, sizeof(l->hist[0]));
+		rg_history_init(&l->history);
 		if (l->st == NULL || l->buf == NULL || (!o->send && l->hist == NULL))
 			return -ENOMEM;
 		for (uint32_t j = 0; j < l->nstreams; j++) {
 			l->st[j].id = stream_id(o, i + j * o->lanes);
 			l->st[j].next = 1;
+			rg_history_stream_init(&l->st[j].h, l->st[j].id, 0);
 		}
 	}
 	return 0;
@@ -494,7 +409,7 @@ hello_encode(const struct hello *h, uint8_t out[sizeof(struct hello)])
 	const uint32_t *f = &h->magic;
 
 	for (size_t i = 0; i < sizeof(*h) / 4; i++)
-		store_le32(out + 4 * i, f[i]);
+		rg_wire_put_le32(out + 4 * i, f[i]);
 }
 
 static void
@@ -503,7 +418,7 @@ hello_decode(const uint8_t in[sizeof(struct hello)], struct hello *h)
 	uint32_t *f = &h->magic;
 
 	for (size_t i = 0; i < sizeof(*h) / 4; i++)
-		f[i] = load_le32(in + 4 * i);
+		f[i] = rg_wire_get_le32(in + 4 * i);
 }
 
 static void
@@ -565,10 +480,11 @@ lane_fill(const struct relay *r, struct lane *l, uint64_t now_ns)
 	}
 	while (l->tail < r->o.batch_bytes && l->records < due) {
 		struct lane_stream *s = &l->st[l->rr];
-		uint32_t len = record_len(&r->o, s->id, s->next);
+		uint32_t len = rg_record_len(&r->rec, s->id, s->next);
 
-		store_le32(l->buf + l->tail, len);
-		record_make(r, s->id, s->next, len, now_ns, l->buf + l->tail + FRAME_HDR_BYTES);
+		rg_wire_put_le32(l->buf + l->tail, len);
+		rg_record_make(&r->rec, s->id, s->next, len, now_ns,
+			       l->buf + l->tail + FRAME_HDR_BYTES);
 		l->tail += FRAME_HDR_BYTES + len;
 		l->records++;
 		l->bytes += len;
@@ -582,8 +498,8 @@ lane_fill(const struct relay *r, struct lane *l, uint64_t now_ns)
 static void
 lane_end_queue(struct lane *l)
 {
-	store_le32(l->buf + l->tail, 0);
-	store_le64(l->buf + l->tail + FRAME_HDR_BYTES, l->records);
+	rg_wire_put_le32(l->buf + l->tail, 0);
+	rg_wire_put_le64(l->buf + l->tail + FRAME_HDR_BYTES, l->records);
 	l->tail += END_FRAME_BYTES;
 	l->ended = 1;
 }
@@ -689,38 +605,31 @@ send_thread(void *arg)
 
 /* ---- receiver ---- */
 
-/* Checks one whole record of lane l (invariants 1 and 2) and counts it as good or wrong. */
+/*
+ * Checks one whole record of lane l (invariants 1 and 2) and counts it as
+ * good or wrong. Its stream and seq come from its own header: a stream that
+ * is not this lane's is corrupt; a wrong seq fails the record's check or
+ * shows as a gap, a duplicate or a reordering.
+ */
 static void
 record_check(const struct relay *r, struct lane *l, const uint8_t *rec, uint32_t len,
 	     uint64_t now_ns)
 {
-	uint64_t id = load_le64(rec), seq = load_le64(rec + 8);
-	int64_t k = stream_index(&r->o, id);
-	struct lane_stream *s;
+	const struct rg_rx_frag f = {
+		.seq = rg_wire_get_le64(rec + 8), .data = rec, .len = len, .record_len = len
+	};
+	int64_t k = stream_index(&r->o, rg_wire_get_le64(rec));
+	uint64_t stamp;
 
-	if (k < 0 || (uint32_t)k % r->o.lanes != l->idx || load_le32(rec + 16) != len ||
-	    load_le32(rec + 20) != record_crc(rec, len)) {
-		l->anomalies[RX_corrupt]++;
+	if (k < 0 || (uint32_t)k % r->o.lanes != l->idx) {
+		rg_history_foreign(&l->history);
 		return;
 	}
-	s = &l->st[(uint32_t)k / r->o.lanes];
-	if (seq < s->next) {
-		l->anomalies[seq >= s->gap_lo && seq < s->gap_hi ? RX_reordered : RX_duplicated]++;
+	if (rg_history_deliver(&l->history, &l->st[(uint32_t)k / r->o.lanes].h, &f, &stamp) !=
+	    RG_HISTORY_CHECKED)
 		return;
-	}
-	if (seq > s->next) {
-		l->anomalies[RX_gaps]++;
-		s->gap_lo = s->next;
-		s->gap_hi = seq;
-	}
-	s->next = seq + 1;
-	l->records++;
-	l->bytes += len;
-	if (len >= RECORD_TS_BYTES) {
-		uint64_t ts = load_le64(rec + RECORD_HDR_BYTES);
-
-		l->hist[rg_hist_bucket(now_ns > ts ? now_ns - ts : 0)]++;
-	}
+	if (stamp != RG_RECORD_NO_STAMP)
+		l->hist[rg_hist_bucket(now_ns > stamp ? now_ns - stamp : 0)]++;
 	if (l->first_ns == 0)
 		l->first_ns = now_ns;
 	l->last_ns = now_ns;
@@ -737,8 +646,8 @@ lane_end_take(struct lane *l, uint64_t count)
 	for (uint32_t j = 0; j < l->nstreams; j++) {
 		uint64_t last = count / l->nstreams + (j < count % l->nstreams);
 
-		if (l->st[j].next - 1 < last)
-			l->anomalies[RX_gaps]++;
+		if (l->st[j].h.next - 1 < last)
+			l->history.ctr[RG_HISTORY_CTR_gaps]++;
 	}
 	l->ended = 1;
 }
@@ -748,12 +657,12 @@ static int
 frames_consume(const struct relay *r, struct lane *l, uint64_t now_ns)
 {
 	while (l->tail - l->head >= FRAME_HDR_BYTES) {
-		uint32_t len = load_le32(l->buf + l->head);
+		uint32_t len = rg_wire_get_le32(l->buf + l->head);
 
 		if (len == 0 && !l->ended) {
 			if (l->tail - l->head < END_FRAME_BYTES)
 				break;
-			lane_end_take(l, load_le64(l->buf + l->head + FRAME_HDR_BYTES));
+			lane_end_take(l, rg_wire_get_le64(l->buf + l->head + FRAME_HDR_BYTES));
 			l->head += END_FRAME_BYTES;
 			continue;
 		}
@@ -763,7 +672,7 @@ frames_consume(const struct relay *r, struct lane *l, uint64_t now_ns)
 				"the byte stream is out of step\n",
 				l->idx, l->ended ? "after the end mark, a" : "a", len,
 				r->o.record_bytes, r->o.record_bytes_max);
-			l->anomalies[RX_corrupt]++;
+			l->history.ctr[RG_HISTORY_CTR_corrupt_accepted]++;
 			return -1;
 		}
 		if (l->tail - l->head < FRAME_HDR_BYTES + (size_t)len)
@@ -807,7 +716,7 @@ lane_recv(const struct relay *r, struct lane *l)
 	else if (l->tail > 0) {
 		fprintf(stderr, "rg-tcp-relay: lane %u: closed inside a frame (%zu bytes left)\n",
 			l->idx, l->tail);
-		l->anomalies[RX_corrupt]++;
+		l->history.ctr[RG_HISTORY_CTR_corrupt_accepted]++;
 	} else if (!l->ended) {
 		fprintf(stderr, "rg-tcp-relay: lane %u: closed without its end mark\n", l->idx);
 	}
@@ -873,7 +782,7 @@ hello_take(struct relay *r, const struct hello *h, const int *fds)
 		why = "the sender's --lanes, --streams or --namespaces differ from ours";
 	else if (h->lane >= o->lanes || fds[h->lane] >= 0)
 		why = "a lane number out of range or seen twice";
-	else if (h->record_bytes < RECORD_HDR_BYTES || h->record_bytes_max < h->record_bytes ||
+	else if (h->record_bytes < RG_RECORD_HDR_BYTES || h->record_bytes_max < h->record_bytes ||
 		 h->record_bytes_max > RG_RECORD_BYTES_MAX ||
 		 (o->record_bytes != 0 && (h->record_bytes != o->record_bytes ||
 					   h->record_bytes_max != o->record_bytes_max)))
@@ -988,7 +897,7 @@ listen_open(const struct opts *o)
 /* What the receiver's lanes counted, added up after the threads are joined. */
 struct rx_total {
 	uint64_t records, bytes, timed, first_ns, last_ns;
-	uint64_t anomalies[RX_ANOM_MAX];
+	struct rg_history history;
 	uint64_t hist[HIST_BUCKETS];
 };
 
@@ -1000,18 +909,17 @@ rx_merge(const struct relay *r, struct rx_total *t)
 	for (uint32_t i = 0; i < r->o.lanes; i++) {
 		const struct lane *l = &r->lanes[i];
 
-		t->records += l->records;
-		t->bytes += l->bytes;
-		if (l->records > 0)
+		rg_history_merge(&t->history, &l->history);
+		if (l->history.ctr[RG_HISTORY_CTR_checked] > 0)
 			t->first_ns = RG_MIN(t->first_ns, l->first_ns);
 		t->last_ns = RG_MAX(t->last_ns, l->last_ns);
 		for (uint32_t b = 0; b < HIST_BUCKETS; b++) {
 			t->hist[b] += l->hist[b];
 			t->timed += l->hist[b];
 		}
-		for (int a = 0; a < RX_ANOM_MAX; a++)
-			t->anomalies[a] += l->anomalies[a];
 	}
+	t->records = t->history.ctr[RG_HISTORY_CTR_checked];
+	t->bytes = t->history.ctr[RG_HISTORY_CTR_checked_bytes];
 }
 
 /*
@@ -1038,9 +946,11 @@ print_recv(const struct relay *r, double cpu_s)
 	       rg_hist_quantile(t.hist, t.timed, 0.5) / 1e3,
 	       rg_hist_quantile(t.hist, t.timed, 0.99) / 1e3,
 	       rg_hist_quantile(t.hist, t.timed, 0.999) / 1e3);
-	for (int a = 0; a < RX_ANOM_MAX; a++) {
-		printf(",\"%s\":%llu", anomaly_names[a], (unsigned long long)t.anomalies[a]);
-		bad += t.anomalies[a];
+	for (size_t a = 0; a < RG_ARRAY_SIZE(rx_anomalies); a++) {
+		uint64_t n = t.history.ctr[rx_anomalies[a].ctr];
+
+		printf(",\"%s\":%llu", rx_anomalies[a].key, (unsigned long long)n);
+		bad += n;
 	}
 	printf("}\n");
 	fflush(stdout);
@@ -1084,7 +994,7 @@ run_recv(struct relay *r)
 	if (print_recv(r, cpu_seconds() - cpu0) > 0 || rc != 0)
 		return 1;
 	for (uint32_t i = 0; i < r->o.lanes; i++)
-		if (r->lanes[i].records > 0)
+		if (r->lanes[i].history.ctr[RG_HISTORY_CTR_checked] > 0)
 			return 0;
 	return 1;
 }
@@ -1176,8 +1086,8 @@ run_send(struct relay *r)
 	double cpu0;
 	int rc;
 
-	r->filler = filler_make(r->o.seed, r->o.record_bytes_max);
-	if (r->filler == NULL || lanes_create(r) != 0) {
+	rg_record_init(&r->rec, r->o.seed, r->o.record_bytes, r->o.record_bytes_max);
+	if (lanes_create(r) != 0) {
 		fprintf(stderr, "rg-tcp-relay: out of memory\n");
 		return 1;
 	}

@@ -22,6 +22,7 @@
 
 #include <stdint.h>
 #include <stddef.h>
+#include <string.h>
 
 #include "common.h"
 
@@ -39,6 +40,43 @@
 #define RG_LE32(x) __builtin_bswap32(x)
 #define RG_LE64(x) __builtin_bswap64(x)
 #endif
+
+/*
+ * Little-endian fields at any (unaligned) address of a byte buffer, for
+ * formats that are not the packed structs below: the test record (record.h)
+ * and rg-tcp-relay's framing.
+ */
+static inline uint32_t
+rg_wire_get_le32(const uint8_t *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, 4);
+	return RG_LE32(v);
+}
+
+static inline uint64_t
+rg_wire_get_le64(const uint8_t *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, 8);
+	return RG_LE64(v);
+}
+
+static inline void
+rg_wire_put_le32(uint8_t *p, uint32_t v)
+{
+	v = RG_LE32(v);
+	memcpy(p, &v, 4);
+}
+
+static inline void
+rg_wire_put_le64(uint8_t *p, uint64_t v)
+{
+	v = RG_LE64(v);
+	memcpy(p, &v, 8);
+}
 
 /* Packet types (the header's type byte). */
 enum rg_pkt_type {

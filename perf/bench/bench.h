@@ -22,5 +22,6 @@ void rg_bench_reorder_register(void);
 void rg_bench_txq_register(void);
 void rg_bench_pacer_register(void);
 void rg_bench_core_register(void);
+void rg_bench_record_register(void);
 
 #endif /* RG_PERF_BENCH_BENCH_H */
