@@ -36,6 +36,8 @@
 #define IP_UDP_BYTES   28   /* IPv4 and UDP headers: pkt_bytes_max 0 is port.mtu less these */
 #define PEER_PREFIX    "peers.[]."
 #define BYTES_PER_MBIT 125000.0
+#define RG_STR_(x)     #x
+#define RG_STR(x)      RG_STR_(x)
 
 #define REQ     RG_PROFILE_F_REQUIRED
 #define POW2    RG_PROFILE_F_POW2
@@ -106,6 +108,39 @@ static const struct rg_profile_knob knobs[] = {
 	K_INT(TOP, port.mbuf_cache, "256", 0, 512, 0, "mbufs", "per-lcore cache of the pool"),
 	K_INT(TOP, port.numa_node, "-1", -1, 63, 0, "node",
 	      "the port's NUMA node, for the placement warning; -1: ask DPDK (a vdev has none)"),
+	K_INT(TOP, port.prefix_len, "24", 0, 32, 0, "bits",
+	      "the on-link subnet of port.ip: next hops in it are resolved by ARP directly"),
+	K_IPV4(TOP, port.router, "0.0.0.0", 0,
+	       "next hop for peers off the subnet; 0.0.0.0 = none (they must be on it)"),
+
+	K_STR(TOP, lan.device, "", 0, 255, 0,
+	      "a second port for clients (DPDK device string); \"\" = clients use port"),
+	K_IPV4(TOP, lan.ip, "0.0.0.0", 0, "this gateway's IPv4 address on the LAN port"),
+	K_MAC(TOP, lan.mac, "", 0, "source MAC address on the LAN port; \"\" = its own"),
+	K_INT(TOP, lan.udp_port, "7000", 1, 65535, 0, "", "UDP port clients send RGP to"),
+	K_INT(TOP, lan.mtu, "1500", 576, 9600, 0, "bytes",
+	      "largest IP packet on the LAN; must carry proto.pkt_bytes_max + 28"),
+	K_INT(TOP, lan.prefix_len, "24", 0, 32, 0, "bits", "the on-link subnet of lan.ip"),
+	K_IPV4(TOP, lan.router, "0.0.0.0", 0,
+	       "next hop for clients off the LAN subnet; 0.0.0.0 = none"),
+
+	K_INT(TOP, arp.retry_ms, "1000", 1, 3600000, 0, "ms",
+	      "between ARP requests for a next hop not resolved yet"),
+	K_INT(TOP, arp.retries, "3", 1, 255, 0, "requests",
+	      "unanswered requests before a next hop is FAILED (counted)"),
+	K_INT(TOP, arp.reachable_s, "30", 1, 3600, 0, "s",
+	      "a resolved next hop is trusted this long, then refreshed"),
+	K_INT(TOP, arp.failed_hold_ms, "5000", 0, 3600000, 0, "ms",
+	      "a FAILED next hop is asked for again after this"),
+
+	K_INT(TOP, relay.peer, "0", 0, 65534, 0, "",
+	      "the gateway peer that producer clients' streams go to; 0 = the first gateway peer"),
+	K_INT(TOP, relay.streams_max, "1024", 1, 1 << 20, 0, "streams",
+	      "relayed streams of one worker (each a receive and a send stream of its core)"),
+	K_INT(TOP, relay.subs_max, "256", 1, 1 << 16, 0, "subscriptions",
+	      "consumer subscriptions one worker keeps"),
+	K_INT64(TOP, relay.asm_bytes_max, "67108864", 1 << 20, 1LL << 40, 0, "bytes",
+		"memory one worker uses to put together records that arrive in fragments"),
 
 	K_INT(TOP, workers.count, "1", 1, 64, 0, "lcores", "worker lcores"),
 	K_INT(TOP, workers.burst, "32", 1, 512, 0, "pkts", "RX and TX burst size"),
@@ -221,11 +256,14 @@ static const struct rg_profile_knob knobs[] = {
 		"after the load generator finished: keep serving telemetry until SIGTERM or this "
 		"long"),
 
-	K_INT(PEER, id, NULL, 1, 65534, REQ, "", "the peer gateway's id"),
-	K_STR(PEER, region, NULL, 1, 31, REQ, "the peer's region"),
+	K_INT(PEER, id, NULL, 1, 65534, REQ, "", "the peer's id (a gateway's, or a client's)"),
+	K_ENUM(PEER, kind, "gateway", "gateway|client",
+	       "gateway: another repgate; client: a producer or consumer allowed to use this one"),
+	K_STR(PEER, region, "", 0, 31, 0, "the peer's region (required for a gateway)"),
 	K_IPV4(PEER, ip, NULL, REQ, "the peer's IPv4 address"),
-	K_MAC(PEER, mac, NULL, REQ, "MAC address of the next hop towards the peer"),
-	K_INT(PEER, udp_port, "7000", 1, 65535, 0, "", "the peer's RGP UDP port"),
+	K_MAC(PEER, mac, "", 0, "MAC of the next hop towards the peer; \"\" = resolved by ARP"),
+	K_INT(PEER, udp_port, "7000", 1, 65535, ZERO_OK, "",
+	      "the peer's RGP UDP port; a client's 0 = learned from its packets"),
 	K_INT(PEER, lanes, "1", 1, 256, 0, "lanes", "lanes to the peer, spread over the workers"),
 };
 
@@ -928,7 +966,8 @@ walk_peer(const struct loader *l, const config_setting_t *e, uint32_t i)
 
 	snprintf(disp, sizeof(disp), "peers.[%u]", i);
 	if (i >= RG_PROFILE_PEERS_MAX)
-		return fail_at(l, e, disp, "too many peers (at most 16)");
+		return fail_at(l, e, disp,
+			       "too many peers (at most " RG_STR(RG_PROFILE_PEERS_MAX) ")");
 	if (config_setting_type(e) != CONFIG_TYPE_GROUP) {
 		value_of(e, &v);
 		say(msg, sizeof(msg), "expected a group { id = ...; ... }, got %s",
@@ -1367,22 +1406,42 @@ ip_text(uint32_t ip, char buf[16])
 }
 
 /* Peer ids distinct and not ours, addresses distinct and not ours, unicast MACs. */
+/* A gateway peer needs a region and a port; a client may leave its port to be learned. */
+static int
+check_peer_kind(const struct rg_profile *p, uint32_t i, char *err, size_t errlen)
+{
+	const struct rg_profile_peer *a = &p->peers[i];
+
+	if (a->kind == RG_PROFILE_PEER_GATEWAY && a->region[0] == '\0')
+		return PEER_FAIL(p, i, region, err, errlen, "required for a gateway peer");
+	if (a->kind == RG_PROFILE_PEER_GATEWAY && a->udp_port == 0)
+		return PEER_FAIL(p, i, udp_port, err, errlen,
+				 "0 (learned) is for clients; a gateway peer needs its port");
+	return 0;
+}
+
 static int
 check_peers(const struct rg_profile *p, char *err, size_t errlen)
 {
 	char ip[16];
+	uint32_t gateways = 0;
 
-	if (p->npeers == 0)
+	for (uint32_t i = 0; i < p->npeers; i++)
+		gateways += p->peers[i].kind == RG_PROFILE_PEER_GATEWAY;
+	if (gateways == 0)
 		return vfail(p, p->src.peers, "peers", err, errlen,
-			     "at least one peer is required");
+			     "at least one gateway peer is required");
 	if ((p->port.mac[0] & 1) != 0)
 		return TOP_FAIL(p, port.mac, err, errlen, "a multicast address");
 	for (uint32_t i = 0; i < p->npeers; i++) {
 		const struct rg_profile_peer *a = &p->peers[i];
+		int rc;
 
 		if (a->id == p->gateway.id)
 			return PEER_FAIL(p, i, id, err, errlen, "%d is this gateway's own id",
 					 a->id);
+		if ((rc = check_peer_kind(p, i, err, errlen)) != 0)
+			return rc;
 		if (a->ip == p->port.ip && a->udp_port == p->port.udp_port)
 			return PEER_FAIL(p, i, ip, err, errlen,
 					 "%s:%d is this gateway's own address", ip_text(a->ip, ip),
@@ -1395,7 +1454,7 @@ check_peers(const struct rg_profile *p, char *err, size_t errlen)
 			if (a->id == b->id)
 				return PEER_FAIL(p, i, id, err, errlen,
 						 "%d is also the id of peers.[%u]", a->id, j);
-			if (a->ip == b->ip && a->udp_port == b->udp_port)
+			if (a->ip == b->ip && a->udp_port == b->udp_port && a->udp_port != 0)
 				return PEER_FAIL(p, i, ip, err, errlen,
 						 "%s:%d is also the address of peers.[%u]",
 						 ip_text(a->ip, ip), a->udp_port, j);
@@ -1404,11 +1463,34 @@ check_peers(const struct rg_profile *p, char *err, size_t errlen)
 	return 0;
 }
 
+/* The LAN port, and where producer clients' streams go. */
+static int
+check_lan_relay(const struct rg_profile *p, char *err, size_t errlen)
+{
+	if (p->lan.device[0] != '\0' && p->lan.ip == 0)
+		return vfail(p, SRC(p, lan.device), "lan.ip", err, errlen,
+			     "required when lan.device is set");
+	if ((p->lan.mac[0] & 1) != 0)
+		return TOP_FAIL(p, lan.mac, err, errlen, "a multicast address");
+	if (p->relay.peer != 0) {
+		for (uint32_t i = 0; i < p->npeers; i++)
+			if (p->peers[i].id == p->relay.peer)
+				return p->peers[i].kind == RG_PROFILE_PEER_GATEWAY
+					   ? 0
+					   : TOP_FAIL(p, relay.peer, err, errlen,
+						      "%d is a client, not a gateway",
+						      p->relay.peer);
+		return TOP_FAIL(p, relay.peer, err, errlen, "%d is not a configured peer",
+				p->relay.peer);
+	}
+	return 0;
+}
+
 static bool
 has_peer(const struct rg_profile *p, int32_t id)
 {
 	for (uint32_t i = 0; i < p->npeers; i++)
-		if (p->peers[i].id == id)
+		if (p->peers[i].id == id && p->peers[i].kind == RG_PROFILE_PEER_GATEWAY)
 			return true;
 	return false;
 }
@@ -1424,7 +1506,7 @@ check_load(const struct rg_profile *p, char *err, size_t errlen)
 		return vfail(p, SRC(p, load.role), "load.peer", err, errlen,
 			     "required when load.role is \"%.*s\"", n, name);
 	if (p->load.role != RG_PROFILE_ROLE_NONE && !has_peer(p, p->load.peer))
-		return TOP_FAIL(p, load.peer, err, errlen, "%d is not a configured peer",
+		return TOP_FAIL(p, load.peer, err, errlen, "%d is not a configured gateway peer",
 				p->load.peer);
 	if (p->load.role == RG_PROFILE_ROLE_GENERATOR)
 		for (uint32_t i = 0; i < p->npeers; i++) {
@@ -1533,6 +1615,8 @@ rg_profile_validate(const struct rg_profile *p, char *err, size_t errlen)
 
 	if (rc == 0)
 		rc = check_peers(p, err, errlen);
+	if (rc == 0)
+		rc = check_lan_relay(p, err, errlen);
 	if (rc == 0)
 		rc = check_load(p, err, errlen);
 	if (rc == 0)
@@ -1697,6 +1781,12 @@ ms_to_ns(double ms)
 	return (uint64_t)(ms * (double)RG_NS_PER_MS + 0.5); /* ms >= 0: the range says so */
 }
 
+int32_t
+rg_profile_peer_lanes(const struct rg_profile *p, uint32_t i)
+{
+	return p->peers[i].kind == RG_PROFILE_PEER_CLIENT ? p->workers.count : p->peers[i].lanes;
+}
+
 void
 rg_profile_core_config(const struct rg_profile *p, struct rg_core_config *cfg)
 {
@@ -1704,7 +1794,7 @@ rg_profile_core_config(const struct rg_profile *p, struct rg_core_config *cfg)
 
 	rg_core_config_default(cfg);
 	for (uint32_t i = 0; i < p->npeers && i < RG_PROFILE_PEERS_MAX; i++)
-		lanes += (uint32_t)p->peers[i].lanes;
+		lanes += (uint32_t)rg_profile_peer_lanes(p, i);
 	cfg->gateway_id = (uint16_t)p->gateway.id;
 	cfg->peers_max = (uint16_t)RG_MAX(p->npeers, 1u);
 	cfg->lanes_max = (uint16_t)RG_MAX(lanes, 1u);

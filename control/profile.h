@@ -42,11 +42,11 @@
 
 struct rg_core_config;
 
-#define RG_PROFILE_PEERS_MAX      16
+#define RG_PROFILE_PEERS_MAX      64
 #define RG_PROFILE_NAME_BYTES     32     /* region names: 31 characters and the NUL */
 #define RG_PROFILE_PATH_BYTES     256    /* device strings and file paths */
 #define RG_PROFILE_FILES_MAX      8      /* distinct files of one profile (it and its includes) */
-#define RG_PROFILE_KNOBS_MAX      96     /* rows of the knob table (src.knob is indexed by row) */
+#define RG_PROFILE_KNOBS_MAX      128    /* rows of the knob table (src.knob is indexed by row) */
 #define RG_PROFILE_PEER_KNOBS_MAX 8      /* rows with scope RG_PROFILE_SCOPE_PEER */
 #define RG_PROFILE_SRC_SET        0xFFFF /* rg_profile_src.file of a value set by --set */
 
@@ -111,6 +111,12 @@ enum rg_profile_role {
 	RG_PROFILE_ROLE_CONSUMER,
 };
 
+/* peers.[].kind */
+enum rg_profile_peer_kind {
+	RG_PROFILE_PEER_GATEWAY,
+	RG_PROFILE_PEER_CLIENT,
+};
+
 /* Where a value came from. */
 struct rg_profile_src {
 	uint16_t file; /* 0: default; 1..RG_PROFILE_FILES_MAX: src.files[file - 1]; or _SRC_SET */
@@ -119,10 +125,11 @@ struct rg_profile_src {
 
 struct rg_profile_peer {
 	int32_t id;
-	char region[RG_PROFILE_NAME_BYTES];
-	uint32_t ip; /* host byte order: 10.0.0.2 is 0x0a000002 */
-	uint8_t mac[6];
-	int32_t udp_port;
+	enum rg_profile_peer_kind kind;
+	char region[RG_PROFILE_NAME_BYTES]; /* gateways: required; clients: "" */
+	uint32_t ip;                        /* host byte order: 10.0.0.2 is 0x0a000002 */
+	uint8_t mac[6];                     /* all zero: resolved by ARP */
+	int32_t udp_port;                   /* clients: 0 = learned from their packets */
 	int32_t lanes;
 };
 
@@ -143,8 +150,31 @@ struct rg_profile {
 		int32_t tx_desc;
 		int32_t mbufs;
 		int32_t mbuf_cache;
-		int32_t numa_node; /* -1: ask DPDK */
+		int32_t numa_node;  /* -1: ask DPDK */
+		int32_t prefix_len; /* the on-link subnet of ip */
+		uint32_t router;    /* next hop off the subnet; 0: none */
 	} port;
+	struct {
+		char device[RG_PROFILE_PATH_BYTES]; /* "": clients come on port */
+		uint32_t ip;
+		uint8_t mac[6];
+		int32_t udp_port;
+		int32_t mtu;
+		int32_t prefix_len;
+		uint32_t router;
+	} lan;
+	struct {
+		int32_t retry_ms;
+		int32_t retries;
+		int32_t reachable_s;
+		int32_t failed_hold_ms;
+	} arp;
+	struct {
+		int32_t peer; /* 0: the first gateway peer */
+		int32_t streams_max;
+		int32_t subs_max;
+		int64_t asm_bytes_max;
+	} relay;
 	struct {
 		int32_t count;
 		int32_t burst; /* packets */
@@ -276,5 +306,7 @@ const char *rg_profile_type_name(enum rg_profile_type t);
  * incarnation, mem and rng stay the caller's to set.
  */
 void rg_profile_core_config(const struct rg_profile *p, struct rg_core_config *cfg);
+/* The lanes of peers.[i]: a gateway's lanes knob; a client gets one per worker. */
+int32_t rg_profile_peer_lanes(const struct rg_profile *p, uint32_t i);
 
 #endif /* RG_CONTROL_PROFILE_H */

@@ -25,7 +25,7 @@
 #include "profile.h"
 
 /* The top-level knobs in the table: a row lost or added shows here (update it on purpose). */
-#define KNOBS_TOP 75
+#define KNOBS_TOP 92
 
 #define ERR_BYTES 1024
 
@@ -128,8 +128,8 @@ test_profile_table_well_formed(void **state)
 		peers += peer;
 		checked++;
 	}
-	assert_int_equal(checked, KNOBS_TOP + 6);
-	assert_int_equal(peers, 6);
+	assert_int_equal(checked, KNOBS_TOP + 7);
+	assert_int_equal(peers, 7);
 	assert_true(n <= RG_PROFILE_KNOBS_MAX && peers <= RG_PROFILE_PEER_KNOBS_MAX);
 	assert_int_equal(knob("port.mtu")->min, 576);
 	assert_int_equal(knob("port.mtu")->max, 9600);
@@ -316,7 +316,7 @@ test_profile_load_errors_cite_file_and_line(void **state)
 		  "), "
 		  "got a group" },
 		{ "too_many_peers.conf", -EINVAL,
-		  "@/too_many_peers.conf:19: peers.[16]: too many peers (at most 16)" },
+		  "@/too_many_peers.conf:67: peers.[64]: too many peers (at most 64)" },
 		{ "nope.conf", -ENOENT, "@/nope.conf: cannot open: No such file or directory" },
 	};
 
@@ -329,9 +329,9 @@ test_profile_validate_errors_cite_file_and_line(void **state)
 {
 	static const struct error_case cases[] = {
 		{ "no_peer.conf", -EINVAL,
-		  "@/no_peer.conf:4: peers: at least one peer is required" },
+		  "@/no_peer.conf:4: peers: at least one gateway peer is required" },
 		{ "unknown_load_peer.conf", -EINVAL,
-		  "@/unknown_load_peer.conf:10: load.peer: 9 is not a configured peer" },
+		  "@/unknown_load_peer.conf:10: load.peer: 9 is not a configured gateway peer" },
 		{ "dup_peer.conf", -EINVAL,
 		  "@/dup_peer.conf:8: peers.[1].id: 2 is also the id of peers.[0]" },
 		/* A required peer field that is absent: the line of its peer's "{". */
@@ -347,7 +347,7 @@ test_profile_validate_errors_cite_file_and_line(void **state)
 }
 
 struct set_case {
-	const char *sets[3];
+	const char *sets[4];
 	const char *want;
 };
 
@@ -362,7 +362,7 @@ test_profile_validate_cross_field_rules(void **state)
 		{ { "load.peer=0" },
 		  "@/good.conf:30: load.peer: required when load.role is \"generator\"" },
 		{ { "load.role=consumer", "load.peer=3", "peers.[1].id=4" },
-		  "--set load.peer: 3 is not a configured peer" },
+		  "--set load.peer: 3 is not a configured gateway peer" },
 		{ { "proto.pkt_bytes_max=9000" },
 		  "--set proto.pkt_bytes_max: 9000 does not fit port.mtu 9000 (at most 8972)" },
 		{ { "proto.inflight_bytes_max=1000" },
@@ -385,7 +385,20 @@ test_profile_validate_cross_field_rules(void **state)
 		{ { "peers.[0].mac=03:00:00:00:00:02" },
 		  "--set peers.[0].mac: a multicast address" },
 		{ { "port.mac=01:00:5e:00:00:01" }, "--set port.mac: a multicast address" },
-		{ { "peers.[2].id=5" }, "--set peers.[2].region: required, not set" },
+		{ { "peers.[2].id=5" }, "--set peers.[2].ip: required, not set" },
+		{ { "peers.[2].id=5", "peers.[2].ip=10.9.9.9" },
+		  "--set peers.[2].region: required for a gateway peer" },
+		{ { "peers.[2].id=5", "peers.[2].ip=10.9.9.9", "peers.[2].region=C",
+		    "peers.[2].udp_port=0" },
+		  "--set peers.[2].udp_port: 0 (learned) is for clients; a gateway peer needs its "
+		  "port" },
+		{ { "peers.[2].id=5", "peers.[2].ip=10.9.9.9", "peers.[2].kind=client",
+		    "relay.peer=5" },
+		  "--set relay.peer: 5 is a client, not a gateway" },
+		{ { "relay.peer=77" }, "--set relay.peer: 77 is not a configured peer" },
+		{ { "lan.device=net_tap0" }, "--set lan.ip: required when lan.device is set" },
+		{ { "peers.[0].kind=client", "peers.[1].kind=client" },
+		  "@/good.conf:17: peers: at least one gateway peer is required" },
 	};
 	size_t checked = 0;
 
@@ -602,7 +615,7 @@ test_profile_dump_round_trip(void **state)
 	unlink(path);
 	if (rc != 0)
 		fail_msg("%s\n%s", err, text);
-	assert_int_equal(assert_same_values(&p, &q), KNOBS_TOP + 3 * 6);
+	assert_int_equal(assert_same_values(&p, &q), KNOBS_TOP + 3 * 7);
 	if (rg_profile_validate(&q, err, sizeof(err)) != 0)
 		fail_msg("%s", err);
 	/* The dump says where each value came from. */
