@@ -44,7 +44,8 @@ static int
 make_pools(struct rg_app *app)
 {
 	const struct rg_profile *p = &app->prof;
-	unsigned room = RTE_PKTMBUF_HEADROOM + RTE_MAX(2048u, (unsigned)p->port.mtu + 64);
+	unsigned mtu = (unsigned)RTE_MAX(p->port.mtu, p->lan.device[0] ? p->lan.mtu : 0);
+	unsigned room = RTE_PKTMBUF_HEADROOM + RTE_MAX(2048u, mtu + 64);
 	unsigned rec_bytes = (unsigned)RTE_MAX(p->load.record_bytes, p->load.record_bytes_max), n;
 
 	app->pkt_pool =
@@ -153,37 +154,89 @@ rg_app_check_profile(const struct rg_profile *p, char *err, size_t errlen)
 	return 0;
 }
 
+/* Our address on a port: the profile's IP and UDP port, its MAC unless the profile pins one. */
+static void
+local_endpoint(struct rg_endpoint *ep, uint32_t ip, int udp_port, const struct rg_port *port,
+	       const uint8_t mac[6])
+{
+	ep->ip = ip;
+	ep->port = (uint16_t)udp_port;
+	memcpy(ep->mac, port->mac.addr_bytes, 6);
+	if (memcmp(mac, "\0\0\0\0\0\0", 6) != 0)
+		memcpy(ep->mac, mac, 6);
+}
+
+static void
+worker_peers(struct rg_app *app)
+{
+	const struct rg_profile *p = &app->prof;
+	struct rg_worker_config *c = &app->wcfg;
+	/* a client's packets fit its LAN's MTU, which may carry less than the WAN's */
+	uint32_t client_pkt = (uint32_t)RTE_MIN((app->lan_open ? p->lan.mtu : p->port.mtu) - 28,
+						(int)c->core.pkt_bytes_max);
+
+	for (uint32_t i = 0; i < p->npeers; i++) {
+		const struct rg_profile_peer *pp = &p->peers[i];
+		int client = pp->kind == RG_PROFILE_PEER_CLIENT;
+
+		c->peers[i] = (struct rg_worker_peer){
+			.gw = (uint16_t)pp->id,
+			.lanes = (uint16_t)rg_profile_peer_lanes(p, i),
+			.client = (uint8_t)client,
+			.port = (uint8_t)(client && app->lan_open ? 1 : 0),
+			.pinned = memcmp(pp->mac, "\0\0\0\0\0\0", 6) != 0,
+			.ep.ip = pp->ip,
+			.ep.port = (uint16_t)pp->udp_port,
+			.learned = client ? &app->learned[i] : NULL,
+			.pkt_bytes = client ? client_pkt : 0,
+		};
+		memcpy(c->peers[i].ep.mac, pp->mac, 6);
+		if (client && pp->udp_port != 0) /* a fixed client port: known from the start */
+			app->learned[i].port = (uint16_t)pp->udp_port;
+	}
+	c->npeers = (uint16_t)p->npeers;
+}
+
+/* Where producer clients' streams go: relay.peer, else the first gateway peer. */
+static uint16_t
+relay_peer(const struct rg_profile *p)
+{
+	if (p->relay.peer != 0)
+		return (uint16_t)p->relay.peer;
+	for (uint32_t i = 0; i < p->npeers; i++)
+		if (p->peers[i].kind == RG_PROFILE_PEER_GATEWAY)
+			return (uint16_t)p->peers[i].id;
+	return 0;
+}
+
 static void
 worker_config(struct rg_app *app)
 {
 	const struct rg_profile *p = &app->prof;
 	struct rg_worker_config *c = &app->wcfg;
-	uint32_t lanes = 0;
 
 	memset(c, 0, sizeof(*c));
 	c->workers = app->nworkers;
 	c->tsc0 = app->tsc0;
-	c->port = &app->port;
 	c->pool = app->pkt_pool;
 	rg_profile_core_config(p, &c->core);
 	c->core.incarnation = new_incarnation();
 	c->core.gateway_id = (uint16_t)p->gateway.id;
-	for (uint32_t i = 0; i < p->npeers; i++) {
-		c->peers[i] = (struct rg_worker_peer){ .gw = (uint16_t)p->peers[i].id,
-						       .lanes = (uint16_t)p->peers[i].lanes,
-						       .ep.ip = p->peers[i].ip,
-						       .ep.port = (uint16_t)p->peers[i].udp_port };
-		memcpy(c->peers[i].ep.mac, p->peers[i].mac, 6);
-		lanes += (uint32_t)p->peers[i].lanes;
+	worker_peers(app);
+	c->ports[0] = (struct rg_worker_port){ .port = &app->port, .arp = app->arp[0] };
+	local_endpoint(&c->ports[0].local, p->port.ip, p->port.udp_port, &app->port, p->port.mac);
+	c->nports = 1;
+	if (app->lan_open) {
+		c->ports[1] = (struct rg_worker_port){ .port = &app->lan, .arp = app->arp[1] };
+		local_endpoint(&c->ports[1].local, p->lan.ip, p->lan.udp_port, &app->lan,
+			       p->lan.mac);
+		c->nports = 2;
 	}
-	c->npeers = (uint16_t)p->npeers;
-	c->core.peers_max = (uint16_t)RTE_MAX(1u, p->npeers);
-	c->core.lanes_max = (uint16_t)RTE_MAX(1u, lanes);
-	c->local.ip = p->port.ip;
-	c->local.port = (uint16_t)p->port.udp_port;
-	memcpy(c->local.mac, app->port.mac.addr_bytes, 6);
-	if (memcmp(p->port.mac, "\0\0\0\0\0\0", 6) != 0)
-		memcpy(c->local.mac, p->port.mac, 6);
+	c->relay = (struct rg_relay_config){ .streams_max = (uint32_t)p->relay.streams_max,
+					     .subs_max = (uint32_t)p->relay.subs_max,
+					     .stage_max = 1024 };
+	c->relay_peer = relay_peer(p);
+	c->asm_bytes_max = (uint64_t)p->relay.asm_bytes_max;
 	c->udp_src_base = UDP_SRC_BASE;
 	c->burst = (uint16_t)RTE_MIN(p->workers.burst, RG_WORKER_BURST_MAX);
 	c->idle = p->workers.idle == RG_PROFILE_IDLE_SPIN    ? RG_IDLE_SPIN
@@ -312,22 +365,102 @@ pick_lcores(struct rg_app *app)
 }
 
 static int
-open_port(struct rg_app *app)
+open_one_port(struct rg_app *app, struct rg_port *port, const char *device, int mtu, int *opened)
 {
 	const struct rg_profile *p = &app->prof;
-	struct rg_port_config pc = { .device = p->port.device,
+	struct rg_port_config pc = { .device = device,
 				     .queues = app->nworkers,
 				     .rx_desc = (uint16_t)p->port.rx_desc,
 				     .tx_desc = (uint16_t)p->port.tx_desc,
-				     .mtu = (uint16_t)p->port.mtu,
+				     .mtu = (uint16_t)mtu,
 				     .pool = app->pkt_pool };
 	char err[512] = "";
 
-	if (rg_port_open(&app->port, &pc, err, sizeof(err)) != 0) {
+	if (rg_port_open(port, &pc, err, sizeof(err)) != 0) {
 		fprintf(stderr, "repgate: %s\n", err);
 		return -1;
 	}
-	app->port_open = 1;
+	*opened = 1;
+	return 0;
+}
+
+/* The WAN port, and the LAN port for clients when the profile has one. */
+static int
+open_ports(struct rg_app *app)
+{
+	const struct rg_profile *p = &app->prof;
+
+	if (open_one_port(app, &app->port, p->port.device, p->port.mtu, &app->port_open) != 0)
+		return -1;
+	if (p->lan.device[0] == '\0')
+		return 0;
+	return open_one_port(app, &app->lan, p->lan.device, p->lan.mtu, &app->lan_open);
+}
+
+static int
+arp_table(struct rg_app *app, int k, uint32_t ip, const uint8_t mac[6], int prefix_len,
+	  uint32_t router)
+{
+	const struct rg_profile *p = &app->prof;
+	struct rg_arp_config cfg;
+	char why[256] = "";
+
+	rg_arp_config_default(&cfg);
+	cfg.ip = ip;
+	memcpy(cfg.mac, mac, 6);
+	cfg.prefix_len = (uint8_t)prefix_len;
+	cfg.router_ip = router;
+	cfg.retry_ns = (uint64_t)p->arp.retry_ms * RG_NS_PER_MS;
+	cfg.retries_max = (uint32_t)p->arp.retries;
+	cfg.reachable_ns = (uint64_t)p->arp.reachable_s * RG_NS_PER_S;
+	cfg.failed_hold_ns = (uint64_t)p->arp.failed_hold_ms * RG_NS_PER_MS;
+	app->arp[k] = rte_zmalloc_socket("rg_arp", sizeof(*app->arp[k]), RTE_CACHE_LINE_SIZE,
+					 (int)rte_socket_id());
+	if (app->arp[k] == NULL || rg_arp_config_check(&cfg, why, sizeof(why)) != 0 ||
+	    rg_arp_init(app->arp[k], &cfg) != 0) {
+		fprintf(stderr, "repgate: ARP on %s: %s\n", k ? "lan" : "port",
+			why[0] ? why : "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+/* One ARP table per port, with every next hop the profile names on it (pinned when it has a MAC). */
+static int
+make_arp(struct rg_app *app)
+{
+	const struct rg_profile *p = &app->prof;
+	uint8_t mac[6];
+
+	app->learned = rte_zmalloc("rg_learned", sizeof(app->learned[0]) * RTE_MAX(1u, p->npeers),
+				   RTE_CACHE_LINE_SIZE);
+	memcpy(mac, memcmp(p->port.mac, "\0\0\0\0\0\0", 6) ? p->port.mac : app->port.mac.addr_bytes,
+	       6);
+	if (app->learned == NULL ||
+	    arp_table(app, 0, p->port.ip, mac, p->port.prefix_len, p->port.router) != 0)
+		return -1;
+	if (app->lan_open) {
+		memcpy(mac,
+		       memcmp(p->lan.mac, "\0\0\0\0\0\0", 6) ? p->lan.mac : app->lan.mac.addr_bytes,
+		       6);
+		if (arp_table(app, 1, p->lan.ip, mac, p->lan.prefix_len, p->lan.router) != 0)
+			return -1;
+	}
+	for (uint32_t i = 0; i < p->npeers; i++) {
+		const struct rg_profile_peer *pp = &p->peers[i];
+		int k = pp->kind == RG_PROFILE_PEER_CLIENT && app->lan_open;
+		int pinned = memcmp(pp->mac, "\0\0\0\0\0\0", 6) != 0;
+		int rc = rg_arp_add_dst(app->arp[k], pp->ip, pinned ? pp->mac : NULL);
+
+		if (rc != 0) {
+			fprintf(stderr, "repgate: %s: peers.[%u].ip: %s: %s\n", p->src.files[0], i,
+				rc == -EHOSTUNREACH ? "off the subnet, and no router nor MAC for it"
+				: rc == -EEXIST     ? "its MAC contradicts another peer's"
+						    : "no ARP entry for it",
+				strerror(-rc));
+			return -1;
+		}
+	}
 	return 0;
 }
 
@@ -428,9 +561,12 @@ start_ctl(struct rg_app *app)
 	cc.tsc0 = app->tsc0;
 	cc.workers = app->workers;
 	cc.nworkers = app->nworkers;
-	for (uint32_t i = 0; i < p->npeers && i < RG_MEMBERSHIP_PEERS_MAX; i++) {
-		cc.peers[i].gw = (uint16_t)p->peers[i].id;
-		snprintf(cc.peers[i].region, sizeof(cc.peers[i].region), "%s", p->peers[i].region);
+	for (uint32_t i = 0; i < p->npeers && cc.npeers < RG_MEMBERSHIP_PEERS_MAX; i++) {
+		if (p->peers[i].kind != RG_PROFILE_PEER_GATEWAY)
+			continue; /* clients fail over themselves (librepgate): not members */
+		cc.peers[cc.npeers].gw = (uint16_t)p->peers[i].id;
+		snprintf(cc.peers[cc.npeers].region, sizeof(cc.peers[cc.npeers].region), "%s",
+			 p->peers[i].region);
 		cc.npeers++;
 	}
 	if (rg_ctl_start(&app->ctl, &cc) != 0)
@@ -473,16 +609,17 @@ rg_app_start(struct rg_app *app)
 	app->workers =
 	    rte_zmalloc("rg_workers", sizeof(app->workers[0]) * app->nworkers, RTE_CACHE_LINE_SIZE);
 	if (app->workers == NULL || pick_lcores(app) != 0 || make_pools(app) != 0 ||
-	    open_port(app) != 0 || make_rings(app) != 0)
+	    open_ports(app) != 0 || make_arp(app) != 0 || make_rings(app) != 0)
 		return -1;
 	worker_config(app);
 	if (make_loadgen(app) != 0 || make_workers(app) != 0)
 		return -1;
 	check_placement(app);
-	printf("repgate: gateway %u (%s) up: port %s, %u worker(s), %u peer(s), load %s, WAN "
+	printf("repgate: gateway %u (%s) up: port %s%s%s, %u worker(s), %u peer(s), load %s, WAN "
 	       "emulator %s\n",
-	       app->prof.gateway.id, app->prof.gateway.region, app->port.name, app->nworkers,
-	       app->prof.npeers,
+	       app->prof.gateway.id, app->prof.gateway.region, app->port.name,
+	       app->lan_open ? ", LAN port " : "", app->lan_open ? app->lan.name : "",
+	       app->nworkers, app->prof.npeers,
 	       app->prof.load.role == RG_PROFILE_ROLE_GENERATOR  ? "generator"
 	       : app->prof.load.role == RG_PROFILE_ROLE_CONSUMER ? "consumer"
 								 : "none",
@@ -666,6 +803,11 @@ rg_app_fini(struct rg_app *app)
 	rg_loadgen_destroy(app->lg);
 	if (app->port_open)
 		rg_port_close(&app->port);
+	if (app->lan_open)
+		rg_port_close(&app->lan);
+	for (int k = 0; k < RG_WORKER_PORTS_MAX; k++)
+		rte_free(app->arp[k]);
+	rte_free(app->learned);
 	rte_mempool_free(app->rec_pool);
 	rte_mempool_free(app->pkt_pool);
 	rte_free(app->workers);

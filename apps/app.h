@@ -28,8 +28,12 @@ struct rg_app {
 	/* running */
 	struct rg_profile prof;
 	struct rg_worker_config wcfg; /* common to every worker; index and rings differ */
-	struct rg_port port;
+	struct rg_port port; /* the WAN port (peers; clients too when there is no LAN port) */
 	int port_open;
+	struct rg_port lan; /* the LAN port for clients (lan.device), when there is one */
+	int lan_open;
+	struct rg_arp *arp[RG_WORKER_PORTS_MAX]; /* one per port, shared by its workers */
+	struct rg_worker_learned *learned;       /* per peer: a client's learned address */
 	struct rte_mempool *pkt_pool, *rec_pool;
 	struct rte_ring *ingress[RG_WORKER_LANES_MAX], *delivery[RG_WORKER_LANES_MAX];
 	struct rte_ring *applied[RG_WORKER_LANES_MAX], *dispatch[RG_WORKER_LANES_MAX];

@@ -172,6 +172,56 @@ rng_next(void *ctx)
 	return rg_splitmix64(ctx);
 }
 
+/* ---- the relay's ops (on the worker's thread) ---- */
+
+static uint16_t
+relay_route(void *ctx, uint16_t client, uint64_t stream)
+{
+	struct rg_worker *w = ctx;
+
+	(void)client, (void)stream;
+	return w->cfg.relay_peer;
+}
+
+/* A reassembly buffer: rte_malloc'd, within the worker's asm_bytes_max. */
+static uint8_t *
+relay_buf_alloc(void *ctx, uint32_t len, void **handle)
+{
+	struct rg_worker *w = ctx;
+	uint8_t *b;
+
+	if (w->asm_bytes + len > w->cfg.asm_bytes_max)
+		return NULL;
+	b = rte_malloc_socket("rg_asm", (size_t)len + RG_CACHE_LINE, RG_CACHE_LINE,
+			      (int)rte_socket_id());
+	if (b == NULL)
+		return NULL;
+	memcpy(b, &len, sizeof(len)); /* its size, for the free: the record starts a line later */
+	w->asm_bytes += len;
+	*handle = b;
+	return b + RG_CACHE_LINE;
+}
+
+static void
+relay_buf_free(void *ctx, void *handle)
+{
+	struct rg_worker *w = ctx;
+	uint32_t len;
+
+	memcpy(&len, handle, sizeof(len));
+	w->asm_bytes -= len;
+	rte_free(handle);
+}
+
+static void
+relay_pkt_hold(void *ctx, void *pkt)
+{
+	(void)ctx;
+	rte_mbuf_refcnt_update(pkt, 1);
+}
+
+/* ---- setup ---- */
+
 static int
 add_peers(struct rg_worker *w)
 {
@@ -183,6 +233,13 @@ add_peers(struct rg_worker *w)
 		const struct rg_worker_peer *p = &c->peers[i];
 
 		rc = rg_core_add_peer(w->core, p->gw, p->lanes);
+		if (rc == 0 && p->client)
+			rc = rg_core_peer_set_passive(w->core, p->gw, 1);
+		if (rc == 0 && p->pkt_bytes != 0)
+			rc = rg_core_peer_set_pkt_bytes(w->core, p->gw, p->pkt_bytes);
+		if (rc == 0)
+			rc = rg_relay_add_peer(w->relay, p->gw,
+					       p->client ? RG_RELAY_CLIENT : RG_RELAY_GATEWAY);
 		if (rc != 0)
 			return rc;
 		for (uint16_t l = c->index; l < p->lanes; l += c->workers)
@@ -192,39 +249,63 @@ add_peers(struct rg_worker *w)
 	return 0;
 }
 
+static int
+make_relay(struct rg_worker *w, const struct rg_core_cb *local, struct rg_core_cb *cb)
+{
+	const struct rg_relay_ops ops = { .route = relay_route,
+					  .buf_alloc = relay_buf_alloc,
+					  .buf_free = relay_buf_free,
+					  .pkt_hold = relay_pkt_hold,
+					  .pkt_release = cb_free,
+					  .ctx = w };
+	struct rg_relay_config rc = w->cfg.relay;
+	int err;
+
+	rc.peers_max = (uint16_t)RG_MAX(w->cfg.npeers, 1u);
+	err = rg_relay_create(&rc, &ops, local, &w->cfg.core.mem, &w->relay);
+	if (err == 0)
+		rg_relay_core_cb(w->relay, cb);
+	return err;
+}
+
 int
 rg_worker_init(struct rg_worker *w, const struct rg_worker_config *cfg, char *err, size_t errlen)
 {
-	static uint64_t rng_state; /* one stream of randomness per process, seeded from the TSC */
 	struct rg_core_config cc = cfg->core;
-	struct rg_core_cb cb = { .deliver = cb_deliver,
-				 .rx_hold = cb_rx_hold,
-				 .rx_release = cb_free,
-				 .tx_release = cb_free,
-				 .rx_open = cb_rx_open,
-				 .replay = cb_replay,
-				 .acked = cb_acked,
-				 .applied = cb_applied,
-				 .ctx = w };
+	/* The bench instrument's endpoints (the in-daemon load roles): the relay's local streams. */
+	const struct rg_core_cb local = { .deliver = cb_deliver,
+					  .rx_hold = cb_rx_hold,
+					  .rx_release = cb_free,
+					  .tx_release = cb_free,
+					  .rx_open = cb_rx_open,
+					  .replay = cb_replay,
+					  .acked = cb_acked,
+					  .applied = cb_applied,
+					  .ctx = w };
 	struct rg_wanem_ops ops = {
 		.copy = wan_copy, .drop = cb_free, .bytes = wan_bytes, .ctx = w
 	};
+	struct rg_core_cb cb;
 	int rc;
 
 	memset(w, 0, sizeof(*w));
 	w->cfg = *cfg;
 	w->tsc0 = cfg->tsc0 != 0 ? cfg->tsc0 : rte_rdtsc();
 	w->ns_mult = ns_mult();
-	if (rng_state == 0)
-		rng_state = rte_rdtsc() ^ (uint64_t)getpid() << 32;
+	/* each worker its own randomness: no state shared between lcores */
+	w->rng_state = rte_rdtsc() ^ (uint64_t)getpid() << 32 ^ (uint64_t)cfg->index << 48;
 	cc.mem = (struct rg_mem){ .alloc = mem_alloc, .free = mem_free, .ctx = NULL };
-	cc.rng = (struct rg_rng){ .next = rng_next, .ctx = &rng_state };
+	cc.rng = (struct rg_rng){ .next = rng_next, .ctx = &w->rng_state };
 	w->cfg.core = cc; /* rg_worker_fini frees with the same allocator */
 	rc = rg_core_config_check(&cc, err, errlen);
 	if (rc == 0)
-		rc = rg_core_create(&cc, &cb, &w->core);
+		rc = make_relay(w, &local, &cb);
 	if (rc == 0)
+		rc = rg_core_create(&cc, &cb, &w->core);
+	if (rc == 0) {
+		rg_relay_attach(w->relay, w->core);
 		rc = add_peers(w);
+	}
 	if (rc == 0 && cfg->wan_on)
 		rc = rg_wanem_init(&w->wan, &cfg->wan, &ops, &cc.mem);
 	if (rc == -ENOMEM)
@@ -258,14 +339,18 @@ rg_worker_fini(struct rg_worker *w)
 	for (uint16_t i = 0; i < w->npend; i++)
 		rte_pktmbuf_free(w->pend[(w->pend_head + i) % RG_WORKER_BURST_MAX]);
 	rte_pktmbuf_free_bulk(w->txb, w->ntx);
-	rte_pktmbuf_free_bulk(w->out, w->nout);
-	w->nout = 0;
+	for (uint16_t p = 0; p < RG_WORKER_PORTS_MAX; p++) {
+		rte_pktmbuf_free_bulk(w->out[p], w->nout[p]);
+		w->nout[p] = 0;
+	}
 	rte_pktmbuf_free_bulk(w->spare, w->nspare);
 	w->npend = w->ntx = w->nspare = 0;
 	if (w->cfg.wan_on)
 		rg_wanem_fini(&w->wan, &w->cfg.core.mem);
-	rg_core_destroy(w->core);
+	rg_core_destroy(w->core); /* releases the relay's records through its callbacks */
+	rg_relay_destroy(w->relay);
 	w->core = NULL;
+	w->relay = NULL;
 }
 
 void
@@ -288,33 +373,70 @@ rg_worker_port_held(struct rg_worker *w)
 
 /* ---- the loop's steps; each returns how much work it did ---- */
 
-static const struct rg_worker_peer *
-peer_by_gw(const struct rg_worker *w, uint16_t gw)
+static struct rg_worker_peer *
+peer_by_gw(struct rg_worker *w, uint16_t gw)
 {
-	for (uint16_t i = 0; i < w->cfg.npeers; i++) /* a handful of peers */
+	for (uint16_t i = 0; i < w->cfg.npeers; i++) /* bounded by npeers, a handful to dozens */
 		if (w->cfg.peers[i].gw == gw)
 			return &w->cfg.peers[i];
 	return NULL;
 }
 
-/* Hands the core one RGP packet whose mbuf data starts at the RGP header. */
+/* Hands the core one RGP packet whose mbuf data starts at the RGP header; the relay follows. */
 static void
 recv_rgp(struct rg_worker *w, struct rte_mbuf *m, uint64_t now)
 {
 	rg_core_recv(w->core, rte_pktmbuf_mtod(m, const uint8_t *), rte_pktmbuf_data_len(m), m,
 		     now);
-	rte_pktmbuf_free(m); /* the core and the consumer took their own references */
+	rte_pktmbuf_free(m); /* the core, the relay and the consumer took their own references */
+	rg_relay_flush(w->relay, now);
+}
+
+/*
+ * A client's packets tell where it is: its port (the IP was checked against
+ * the profile). A newer incarnation, or the same, wins (rg_worker_learned).
+ */
+static void
+learn(struct rg_worker_peer *p, uint16_t src_port, uint64_t src_inc)
+{
+	struct rg_worker_learned *l = p->learned;
+	uint64_t inc = __atomic_load_n(&l->inc, __ATOMIC_RELAXED);
+
+	if (src_inc < inc)
+		return; /* a straggler of an older process */
+	if (src_inc > inc)
+		__atomic_store_n(&l->inc, src_inc, __ATOMIC_RELAXED);
+	if (__atomic_load_n(&l->port, __ATOMIC_RELAXED) != src_port)
+		__atomic_store_n(&l->port, src_port, __ATOMIC_RELAXED);
+}
+
+static void tx_raw(struct rg_worker *w, uint16_t port, const uint8_t *frame, size_t len);
+
+/* An ARP frame: the port's table learns from it; a request for us is answered on this port. */
+static void
+rx_arp(struct rg_worker *w, uint16_t port, struct rte_mbuf *m, uint64_t now)
+{
+	uint8_t reply[RG_ARP_FRAME_BYTES];
+	size_t n = rg_arp_input(w->cfg.ports[port].arp, rte_pktmbuf_mtod(m, const uint8_t *),
+				rte_pktmbuf_data_len(m), now, reply, sizeof(reply));
+
+	WCTR(w, rx_arp)++;
+	rte_pktmbuf_free(m);
+	if (n > 0)
+		tx_raw(w, port, reply, n);
 }
 
 /* Checks a frame's addresses; gives it to the core or to the worker that owns its lane. */
 static void
-rx_frame(struct rg_worker *w, struct rte_mbuf *m, uint64_t now)
+rx_frame(struct rg_worker *w, uint16_t port, struct rte_mbuf *m, uint64_t now)
 {
-	const uint8_t *f;
-	const struct rg_worker_peer *p;
+	const struct rg_worker_port *wp = &w->cfg.ports[port];
+	struct rg_worker_peer *p;
 	struct rg_frame_info fi;
 	enum rg_frame_drop d;
+	const uint8_t *f;
 	uint16_t gw, lane, owner;
+	uint64_t inc;
 
 	/* A port with small buffers (memif's 2 KiB by default) chains a jumbo frame. */
 	if (RG_UNLIKELY(m->nb_segs > 1) && rte_pktmbuf_linearize(m) != 0) {
@@ -323,23 +445,27 @@ rx_frame(struct rg_worker *w, struct rte_mbuf *m, uint64_t now)
 		return;
 	}
 	f = rte_pktmbuf_mtod(m, const uint8_t *);
-	d = rg_frame_parse(f, rte_pktmbuf_data_len(m), &w->cfg.local, !w->cfg.port->rx_ip_csum,
-			   &fi);
-	if (d == RG_FRAME_OK && fi.payload_len < RG_HDR_BYTES)
+	if (RG_UNLIKELY(rg_arp_is_arp(f, rte_pktmbuf_data_len(m)))) {
+		rx_arp(w, port, m, now);
+		return;
+	}
+	d = rg_frame_parse(f, rte_pktmbuf_data_len(m), &wp->local, !wp->port->rx_ip_csum, &fi);
+	if (d == RG_FRAME_OK &&
+	    rg_wire_peek_route(f + fi.payload_off, fi.payload_len, &gw, &lane, &inc) != 0)
 		d = RG_FRAME_DROP_BAD_LENGTH;
 	if (d != RG_FRAME_OK) {
 		w->st.frame_drop[d]++;
 		rte_pktmbuf_free(m);
 		return;
 	}
-	gw = (uint16_t)(f[fi.payload_off + 6] | f[fi.payload_off + 7] << 8);
-	lane = (uint16_t)(f[fi.payload_off + 4] | f[fi.payload_off + 5] << 8);
 	p = peer_by_gw(w, gw);
-	if (p == NULL || p->ep.ip != fi.src_ip) {
-		WCTR(w, rx_peer_mismatch)++; /* a gateway id from an address that is not its own */
+	if (p == NULL || p->ep.ip != fi.src_ip || p->port != port) {
+		WCTR(w, rx_peer_mismatch)++; /* an id not ours, or from an address not its own */
 		rte_pktmbuf_free(m);
 		return;
 	}
+	if (p->client)
+		learn(p, fi.src_port, inc);
 	rte_pktmbuf_adj(m, (uint16_t)fi.payload_off);
 	rte_pktmbuf_trim(m, (uint16_t)(rte_pktmbuf_data_len(m) - fi.payload_len));
 	owner = (uint16_t)(lane % w->cfg.workers);
@@ -375,12 +501,17 @@ static unsigned
 do_rx(struct rg_worker *w, uint64_t now)
 {
 	struct rte_mbuf *m[RG_WORKER_BURST_MAX];
-	unsigned n, k = 0;
+	unsigned n = 0, k = 0;
 
-	n = rte_eth_rx_burst(w->cfg.port->id, w->cfg.index, m, w->cfg.burst);
-	WCTR(w, rx_frames) += n;
-	for (unsigned i = 0; i < n; i++)
-		rx_frame(w, m[i], now);
+	for (uint16_t port = 0; port < w->cfg.nports; port++) {
+		unsigned got =
+		    rte_eth_rx_burst(w->cfg.ports[port].port->id, w->cfg.index, m, w->cfg.burst);
+
+		WCTR(w, rx_frames) += got;
+		for (unsigned i = 0; i < got; i++)
+			rx_frame(w, port, m[i], now);
+		n += got;
+	}
 	if (w->cfg.workers > 1) {
 		k = rte_ring_dequeue_burst(w->cfg.dispatch[w->cfg.index], (void **)m, w->cfg.burst,
 					   NULL);
@@ -462,42 +593,93 @@ do_ingress(struct rg_worker *w)
 }
 
 /*
- * Gives the port what is ready. A full TX queue is backpressure, not loss:
+ * Gives a port what is ready. A full TX queue is backpressure, not loss:
  * what did not fit stays, in order, for the next iteration, and no new
  * packet is built while any waits (do_tx).
  */
 static unsigned
-port_flush(struct rg_worker *w)
+port_flush(struct rg_worker *w, uint16_t port)
 {
-	uint16_t sent;
+	struct rte_mbuf **out = w->out[port];
+	uint16_t sent, n = w->nout[port];
 
-	if (w->nout == 0)
+	if (n == 0)
 		return 0;
-	sent = rte_eth_tx_burst(w->cfg.port->id, w->cfg.index, w->out, w->nout);
+	sent = rte_eth_tx_burst(w->cfg.ports[port].port->id, w->cfg.index, out, n);
 	WCTR(w, tx_frames) += sent;
-	if (sent < w->nout) {
+	if (sent < n) {
 		WCTR(w, tx_full)++;
-		memmove(w->out, w->out + sent, (w->nout - sent) * sizeof(w->out[0]));
+		memmove(out, out + sent, (size_t)(n - sent) * sizeof(out[0]));
 	}
-	w->nout = (uint16_t)(w->nout - sent);
+	w->nout[port] = (uint16_t)(n - sent);
 	return sent;
 }
 
-/* Packets just built go through the WAN emulator when it is on, else straight out. */
+static unsigned
+ports_flush(struct rg_worker *w)
+{
+	unsigned sent = 0;
+
+	for (uint16_t port = 0; port < w->cfg.nports; port++)
+		sent += port_flush(w, port);
+	return sent;
+}
+
+static int
+ports_waiting(const struct rg_worker *w)
+{
+	for (uint16_t port = 0; port < w->cfg.nports; port++)
+		if (w->nout[port] > 0)
+			return 1;
+	return 0;
+}
+
+/* One packet onto a port's out queue (it must have room: callers keep it to one burst). */
+static void
+out_push(struct rg_worker *w, uint16_t port, struct rte_mbuf *m)
+{
+	if (w->nout[port] >= RG_ARRAY_SIZE(w->out[port])) {
+		WCTR(w, tx_full)++;
+		rte_pktmbuf_free(m);
+		return;
+	}
+	w->out[port][w->nout[port]++] = m;
+}
+
+/* A frame built outside the core (ARP): copied into an mbuf for the port, past the emulator. */
+static void
+tx_raw(struct rg_worker *w, uint16_t port, const uint8_t *frame, size_t len)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(w->cfg.pool);
+	char *d;
+
+	if (m == NULL || (d = rte_pktmbuf_append(m, (uint16_t)len)) == NULL) {
+		WCTR(w, tx_no_mbuf)++;
+		rte_pktmbuf_free(m);
+		return;
+	}
+	memcpy(d, frame, len);
+	WCTR(w, tx_arp)++;
+	out_push(w, port, m);
+}
+
+/* Packets just built go through the WAN emulator when it is on (to gateways), else straight out. */
 static void
 tx_flush(struct rg_worker *w, uint64_t now)
 {
-	if (w->ntx == 0)
-		return;
-	if (w->cfg.wan_on) {
-		rg_wanem_enqueue(&w->wan, (void **)w->txb, w->ntx, now); /* it owns them now */
-	} else {
-		RG_ASSERT(w->nout + w->ntx <= RG_ARRAY_SIZE(w->out));
-		memcpy(w->out + w->nout, w->txb, w->ntx * sizeof(w->txb[0]));
-		w->nout = (uint16_t)(w->nout + w->ntx);
+	struct rte_mbuf *wan[RG_WORKER_BURST_MAX];
+	uint16_t nwan = 0;
+
+	for (uint16_t i = 0; i < w->ntx; i++) {
+		if (w->txwan[i])
+			wan[nwan++] = w->txb[i];
+		else
+			out_push(w, w->txport[i], w->txb[i]);
 	}
+	if (nwan > 0)
+		rg_wanem_enqueue(&w->wan, (void **)wan, nwan, now); /* it owns them now */
 	w->ntx = 0;
-	port_flush(w);
+	ports_flush(w);
 }
 
 static struct rte_mbuf *
@@ -513,6 +695,78 @@ tx_mbuf(struct rg_worker *w)
 	return w->spare[w->nspare - 1];
 }
 
+/* An ARP request for ip on port, at most as often as the table lets it go (arp.h). */
+static void
+arp_request(struct rg_worker *w, uint16_t port, uint32_t ip)
+{
+	uint8_t frame[RG_ARP_FRAME_BYTES];
+	size_t n = rg_arp_build_request(w->cfg.ports[port].arp, ip, frame, sizeof(frame));
+
+	if (n > 0)
+		tx_raw(w, port, frame, n);
+}
+
+/*
+ * Where a packet to peer p goes now: its endpoint with the next hop's MAC (ARP,
+ * unless pinned) and, for a client, the port it was last heard from. 0, or
+ * -1 when it cannot leave yet (counted tx_unresolved; the core sends again).
+ */
+static int
+resolve(struct rg_worker *w, const struct rg_worker_peer *p, struct rg_endpoint *ep, uint64_t now)
+{
+	uint32_t req = 0;
+
+	*ep = p->ep;
+	if (p->client && (ep->port = __atomic_load_n(&p->learned->port, __ATOMIC_RELAXED)) == 0) {
+		WCTR(w, tx_unresolved)++;
+		return -1;
+	}
+	if (p->pinned)
+		return 0;
+	if (rg_arp_resolve_dst(w->cfg.ports[p->port].arp, p->ep.ip, now, ep->mac, &req) != 1) {
+		if (req != 0)
+			arp_request(w, p->port, req);
+		WCTR(w, tx_unresolved)++;
+		return -1;
+	}
+	if (req != 0) /* usable, but stale: a refresh is due */
+		arp_request(w, p->port, req);
+	return 0;
+}
+
+/* Frames a packet the core built for peer p in m; -1 when it cannot leave (m is kept). */
+static int
+frame_for(struct rg_worker *w, struct rte_mbuf *m, size_t n, const struct rg_tx_meta *meta,
+	  uint64_t now)
+{
+	const struct rg_worker_peer *p = peer_by_gw(w, meta->peer_gw);
+	const struct rg_worker_port *wp;
+	struct rg_endpoint ep;
+
+	RG_ASSERT(p != NULL);
+	if (resolve(w, p, &ep, now) != 0)
+		return -1;
+	wp = &w->cfg.ports[p->port];
+	/*
+	 * A lane to a gateway leaves from udp_src_base + lane, the entropy RSS
+	 * spreads lanes by; one to a client from our port, which is how its
+	 * socket knows the gateway (by address and port).
+	 */
+	rg_frame_build(rte_pktmbuf_mtod(m, uint8_t *), &wp->local, &ep,
+		       p->client ? wp->local.port : (uint16_t)(w->cfg.udp_src_base + meta->lane), n,
+		       wp->port->tx_ip_csum);
+	m->data_len = m->pkt_len = (uint32_t)(RG_FRAME_HDR_BYTES + n);
+	if (wp->port->tx_ip_csum) {
+		m->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM;
+		m->l2_len = RG_ETH_HDR_BYTES;
+		m->l3_len = RG_IP4_HDR_BYTES;
+	}
+	w->txport[w->ntx] = p->port;
+	w->txwan[w->ntx] = w->cfg.wan_on && !p->client; /* the emulator is the WAN's */
+	w->txb[w->ntx++] = m;
+	return 0;
+}
+
 /* Builds packets until the core has nothing more that may leave now. */
 static unsigned
 do_tx(struct rg_worker *w, uint64_t now)
@@ -520,11 +774,10 @@ do_tx(struct rg_worker *w, uint64_t now)
 	const uint16_t room = (uint16_t)RG_MIN(w->cfg.core.pkt_bytes_max, UINT16_MAX);
 	unsigned built = 0;
 
-	if (w->nout > 0 && port_flush(w) == 0)
-		return 0; /* the port is full: build nothing until it takes what waits */
-	for (; built < w->cfg.burst && w->nout == 0; built++) {
+	if (ports_waiting(w) && ports_flush(w) == 0 && ports_waiting(w))
+		return 0; /* the ports are full: build nothing until they take what waits */
+	for (; built < w->cfg.burst && !ports_waiting(w); built++) {
 		struct rte_mbuf *m = tx_mbuf(w);
-		const struct rg_worker_peer *p;
 		struct rg_tx_meta meta;
 		uint8_t *data;
 		size_t n;
@@ -537,19 +790,9 @@ do_tx(struct rg_worker *w, uint64_t now)
 				 now);
 		if (n == 0)
 			break;
+		if (frame_for(w, m, n, &meta, now) != 0)
+			continue; /* not addressable yet: the mbuf stays spare for the next packet */
 		w->nspare--;
-		p = peer_by_gw(w, meta.peer_gw);
-		RG_ASSERT(p != NULL);
-		rg_frame_build(data, &w->cfg.local, &p->ep,
-			       (uint16_t)(w->cfg.udp_src_base + meta.lane), n,
-			       w->cfg.port->tx_ip_csum);
-		m->data_len = m->pkt_len = (uint32_t)(RG_FRAME_HDR_BYTES + n);
-		if (w->cfg.port->tx_ip_csum) {
-			m->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM;
-			m->l2_len = RG_ETH_HDR_BYTES;
-			m->l3_len = RG_IP4_HDR_BYTES;
-		}
-		w->txb[w->ntx++] = m;
 		if (w->ntx == w->cfg.burst)
 			tx_flush(w, now);
 	}
@@ -557,7 +800,7 @@ do_tx(struct rg_worker *w, uint64_t now)
 	return built;
 }
 
-/* Sends what the WAN emulator released by now. */
+/* Sends what the WAN emulator released by now (onto the WAN port, ports[0]). */
 static unsigned
 do_wan(struct rg_worker *w, uint64_t now)
 {
@@ -565,12 +808,43 @@ do_wan(struct rg_worker *w, uint64_t now)
 
 	if (!w->cfg.wan_on)
 		return 0;
-	port_flush(w);
-	room = (unsigned)RG_ARRAY_SIZE(w->out) - w->nout;
-	n = rg_wanem_dequeue(&w->wan, (void **)(w->out + w->nout), RG_MIN(room, w->cfg.burst), now);
-	w->nout = (uint16_t)(w->nout + n);
-	port_flush(w);
+	port_flush(w, 0);
+	room = (unsigned)RG_ARRAY_SIZE(w->out[0]) - w->nout[0];
+	n = rg_wanem_dequeue(&w->wan, (void **)(w->out[0] + w->nout[0]), RG_MIN(room, w->cfg.burst),
+			     now);
+	w->nout[0] = (uint16_t)(w->nout[0] + n);
+	port_flush(w, 0);
 	return n;
+}
+
+/*
+ * Worker 0 keeps the ports' next hops resolved before the first packet needs
+ * them and fresh when idle (arp.h: rg_arp_poll), every 10 ms; and announces
+ * our addresses once at start.
+ */
+static void
+do_arp(struct rg_worker *w, uint64_t now)
+{
+	uint32_t ips[16];
+
+	if (w->cfg.index != 0 || now < w->arp_next_ns)
+		return;
+	for (uint16_t port = 0; port < w->cfg.nports; port++) {
+		struct rg_arp *a = w->cfg.ports[port].arp;
+		unsigned n;
+
+		if (w->arp_next_ns == 0) {
+			uint8_t frame[RG_ARP_FRAME_BYTES];
+			size_t len = rg_arp_build_announce(a, frame, sizeof(frame));
+
+			if (len > 0)
+				tx_raw(w, port, frame, len);
+		}
+		n = rg_arp_poll(a, now, ips, RG_ARRAY_SIZE(ips));
+		for (unsigned i = 0; i < n; i++)
+			arp_request(w, port, ips[i]);
+	}
+	w->arp_next_ns = now + 10 * RG_NS_PER_MS;
 }
 
 int
@@ -629,7 +903,11 @@ share_delivery_ring(struct rg_worker *w)
 {
 	unsigned size, room;
 
-	if (w->cfg.delivery == NULL)
+	/*
+	 * Only a local consumer (the bench instrument) delivers into the ring;
+	 * relayed streams are bounded by their next hop's send queue instead.
+	 */
+	if (w->cfg.delivery == NULL || w->cfg.hooks.rx_open == NULL)
 		return;
 	size = rte_ring_get_capacity(w->cfg.delivery);
 	room = RG_MIN(rte_ring_free_count(w->cfg.delivery), size / 2);
@@ -642,6 +920,12 @@ publish_stats(struct rg_worker *w, uint64_t now)
 {
 	w->st.now_ns = now;
 	rg_core_stats(w->core, &w->st.core);
+	rg_relay_stats(w->relay, &w->st.relay);
+	w->st.asm_bytes = w->asm_bytes;
+	if (now >= w->relay_usage_next_ns) { /* O(streams): every 100 ms, not every ms */
+		w->st.relay_queued = rg_core_relay_queued(w->core);
+		w->relay_usage_next_ns = now + 100 * RG_NS_PER_MS;
+	}
 	if (w->cfg.wan_on)
 		rg_wanem_stats(&w->wan, &w->st.wan);
 	w->st.nlanes = (uint16_t)RG_MIN(rg_core_lanes(w->core), RG_WORKER_LANES_MAX);
@@ -719,16 +1003,20 @@ iteration(struct rg_worker *w)
 	work = do_rx(w, now);
 	work += do_applied(w);
 	/*
-	 * Fragments the consumer refused when its ring was full go as soon as it
-	 * has room, whether or not it applied anything (it may be mid-record).
-	 * Cheap when nothing waits: the core's blocked list is empty.
+	 * Fragments refused for want of room — the bench consumer's ring, or a
+	 * relayed stream's next hop — go as soon as there is room, whether or
+	 * not anything was applied (a record may be half delivered). Cheap when
+	 * nothing waits: the core's blocked list is empty.
 	 */
-	if (w->nstage < w->stage_room)
-		work += rg_core_drain(w->core);
+	work += rg_core_drain(w->core);
+	rg_relay_flush(w->relay, now);
 	work += do_ingress(w);
 	flush_deliveries(w);
-	if (now >= w->deadline_ns)
+	if (now >= w->deadline_ns) {
 		rg_core_on_timer(w->core, now);
+		rg_relay_flush(w->relay, now);
+	}
+	do_arp(w, now);
 	work += do_tx(w, now);
 	work += do_wan(w, now);
 	w->deadline_ns = rg_core_next_deadline(w->core, now);

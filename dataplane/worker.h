@@ -36,15 +36,18 @@
 #include <rte_mbuf.h>
 #include <rte_ring.h>
 
+#include "arp.h"
 #include "core.h"
 #include "frame.h"
 #include "port.h"
+#include "relay.h"
 #include "stab.h"
 #include "wanem.h"
 
 #define RG_WORKER_BURST_MAX 512
-#define RG_WORKER_PEERS_MAX 16
+#define RG_WORKER_PEERS_MAX 64
 #define RG_WORKER_LANES_MAX 64
+#define RG_WORKER_PORTS_MAX 2 /* the WAN port, and the LAN port for clients when there is one */
 
 enum rg_idle {
 	RG_IDLE_SPIN,  /* poll without pause: lowest latency, burns the core */
@@ -52,10 +55,35 @@ enum rg_idle {
 	RG_IDLE_SLEEP, /* after idle_polls empty polls, sleep up to sleep_us (or the next deadline) */
 };
 
+/*
+ * A client's address as its packets show it, shared by the workers of a
+ * gateway (a client's lanes spread over them): any worker that receives a
+ * packet from the client's IP writes it, relaxed atomics each field, a
+ * newer incarnation or the same one wins; every worker reads it to send.
+ */
+struct rg_worker_learned {
+	uint64_t inc;
+	uint16_t port; /* 0: not heard from yet */
+	uint16_t reserved[3];
+};
+
 struct rg_worker_peer {
 	uint16_t gw;
 	uint16_t lanes;
-	struct rg_endpoint ep;
+	uint8_t client; /* a producer or consumer client (passive: learned port, no emulator) */
+	uint8_t port;   /* index in rg_worker_config.ports it is reached on */
+	uint8_t pinned; /* ep.mac is from the profile: no ARP for it */
+	uint32_t
+	    pkt_bytes; /* largest packet to it: its port's MTU less IPv4 and UDP (0: the core's) */
+	struct rg_endpoint ep;             /* a client's ep.port is its learned one (learned) */
+	struct rg_worker_learned *learned; /* clients: shared by the workers (app-owned) */
+};
+
+/* One port of the worker: its queue pair (index = worker index), our address, its ARP table. */
+struct rg_worker_port {
+	struct rg_port *port;
+	struct rg_endpoint local;
+	struct rg_arp *arp; /* shared by every worker of the port (arp.h: lock-free) */
 };
 
 /* A record published through the ingress ring: the mbuf's data starts with this header. */
@@ -118,12 +146,15 @@ struct rg_worker_config {
 	uint16_t index, workers;
 	uint64_t
 	    tsc0; /* the TSC at the clock's zero, shared by every worker and the control thread */
-	struct rg_port *port;
+	struct rg_worker_port ports[RG_WORKER_PORTS_MAX];
+	uint16_t nports;
 	struct rte_mempool *pool; /* packets the worker builds */
 	struct rg_core_config core;
+	struct rg_relay_config relay;
+	uint16_t relay_peer;    /* where producer clients' streams go */
+	uint64_t asm_bytes_max; /* the relay's reassembly buffers, this worker */
 	struct rg_worker_peer peers[RG_WORKER_PEERS_MAX];
 	uint16_t npeers;
-	struct rg_endpoint local;
 	uint16_t udp_src_base; /* a lane's frames leave from udp_src_base + lane */
 	uint16_t burst;
 	enum rg_idle idle;
@@ -148,9 +179,12 @@ struct rg_worker_config {
 	X(rx_chained)         \
 	X(rx_dispatched)      \
 	X(rx_peer_mismatch)   \
+	X(rx_arp)             \
 	X(tx_frames)          \
 	X(tx_full)            \
 	X(tx_no_mbuf)         \
+	X(tx_unresolved)      \
+	X(tx_arp)             \
 	X(ingress_records)    \
 	X(ingress_stale)      \
 	X(ingress_syncing)    \
@@ -173,6 +207,9 @@ struct rg_worker_stats {
 	uint64_t frame_drop[RG_FRAME_DROP_MAX];
 	uint64_t busy_cycles, idle_cycles;
 	struct rg_core_stats core;
+	struct rg_relay_stats relay;
+	uint64_t relay_queued; /* records held in relayed send queues (refreshed every 100 ms) */
+	uint64_t asm_bytes;    /* reassembly buffers held */
 	struct rg_wanem_stats wan;
 	struct rg_lane_info lanes[RG_WORKER_LANES_MAX];
 	uint16_t nlanes;
@@ -182,7 +219,11 @@ struct rg_worker_stats {
 struct rg_worker {
 	struct rg_worker_config cfg;
 	struct rg_core *core;
+	struct rg_relay *relay;
 	struct rg_wanem wan;
+	uint64_t rng_state; /* this worker's randomness (lane packet-number starts) */
+	uint64_t asm_bytes; /* reassembly buffers held (relay ops) */
+	uint64_t arp_next_ns, relay_usage_next_ns;
 	uint64_t tsc0, ns_mult; /* ns = (tsc - tsc0) * ns_mult >> 32 */
 	uint64_t deadline_ns;
 	uint64_t pub_next_ns;
@@ -196,12 +237,14 @@ struct rg_worker {
 	/* deliveries staged during one rx burst, flushed to the delivery ring after it */
 	struct rg_delivery stage[RG_WORKER_BURST_MAX * 4];
 	uint32_t nstage, stage_room;
-	/* packets built and not yet given to the port or the emulator */
+	/* packets built and not yet given to a port or the emulator, and where each goes */
 	struct rte_mbuf *txb[RG_WORKER_BURST_MAX];
+	uint8_t txport[RG_WORKER_BURST_MAX];
+	uint8_t txwan[RG_WORKER_BURST_MAX]; /* through the emulator */
 	uint16_t ntx;
-	/* packets for the port (past the emulator) that its TX queue has not taken yet */
-	struct rte_mbuf *out[2 * RG_WORKER_BURST_MAX];
-	uint16_t nout;
+	/* per port: packets (past the emulator) that its TX queue has not taken yet */
+	struct rte_mbuf *out[RG_WORKER_PORTS_MAX][2 * RG_WORKER_BURST_MAX];
+	uint16_t nout[RG_WORKER_PORTS_MAX];
 	struct rte_mbuf *spare[RG_WORKER_BURST_MAX]; /* allocated in bulk, not used yet */
 	uint16_t nspare;
 	struct rg_worker_stats st;

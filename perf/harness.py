@@ -124,7 +124,7 @@ def run_pair(pt, secs, out):
     try:
         if os.path.exists(SOCK):
             os.unlink(SOCK)
-        args = lambda side, role: [str(REPGATE), "--profile", str(ROOT / f"profiles/demo-{side}.conf")] + \
+        args = lambda side, role: [str(REPGATE), "--profile", str(ROOT / f"profiles/bench-{side}.conf")] + \
             sum((["--set", x] for x in sets + [
                 f"port.device=net_memif0,role={role},socket={SOCK},{MEMIF}",
                 f"load.report={out / (tag + '-' + side + '.json')}",

@@ -48,13 +48,13 @@ pair() {
 	local sets=(--set wan.enabled=false --set load.rate_records_s=0 --set load.record_bytes="$rec"
 		--set load.duration_s="$secs" --set load.progress_ms=0)
 	rm -f "$sock" "$out/$tag-b.state"
-	$bin/apps/repgate --profile profiles/demo-a.conf "${sets[@]}" \
+	$bin/apps/repgate --profile profiles/bench-a.conf "${sets[@]}" \
 		--set port.device="$(memif server $sock)" --set load.report="$out/$tag-a.json" \
 		-l 0,1 $eal --file-prefix rg-ratio-a >"$out/$tag-a.log" 2>&1 &
 	a=$!
 	pids+=($a)
 	wait_sock "$sock"
-	$bin/apps/repgate --profile profiles/demo-b.conf "${sets[@]}" \
+	$bin/apps/repgate --profile profiles/bench-b.conf "${sets[@]}" \
 		--set port.device="$(memif client $sock)" --set load.report="$out/$tag-b.json" \
 		--set load.state_file="$out/$tag-b.state" \
 		-l 0,1 $eal --file-prefix rg-ratio-b >"$out/$tag-b.log" 2>&1 &

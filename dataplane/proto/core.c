@@ -977,16 +977,16 @@ write_data_frame(struct rg_core *c, struct rg_lane *l, struct pkt *k, struct rg_
  * (RG_PREAMBLE_BYTES_MAX), so a lost fragment is always sent again whole.
  */
 static uint32_t
-data_room(const struct rg_core *c, const struct pkt *k, uint32_t want, int may_cut)
+data_room(const struct rg_lane *l, const struct pkt *k, uint32_t want, int may_cut)
 {
 	size_t room = pkt_room(k);
 
 	if (room < sizeof(struct rg_wire_data))
 		return UINT32_MAX;
-	room = RG_MIN(room - sizeof(struct rg_wire_data), (size_t)c->frag_bytes_max);
+	room = RG_MIN(room - sizeof(struct rg_wire_data), (size_t)l->frag_bytes_max);
 	if (want <= room)
 		return want;
-	return may_cut && room >= c->data_room_min ? (uint32_t)room : UINT32_MAX;
+	return may_cut && room >= l->data_room_min ? (uint32_t)room : UINT32_MAX;
 }
 
 static void
@@ -1007,7 +1007,7 @@ write_rtx(struct rg_core *c, struct rg_lane *l, struct pkt *k)
 		 * becomes one frame in flight and the queue never holds more than
 		 * the frames that were in flight (the bound rtx_push asserts).
 		 */
-		n = data_room(c, k, f->len, 0);
+		n = data_room(l, k, f->len, 0);
 		if (n == UINT32_MAX)
 			return;
 		write_data_frame(c, l, k, s, f->rec, f->off, n);
@@ -1054,12 +1054,12 @@ write_class(struct rg_core *c, struct rg_lane *l, struct pkt *k, int cls)
 			s->sq &= (uint8_t)~RG_SQ_ACT;
 			continue;
 		}
-		n = data_room(c, k, c->txpool.recs[s->q.cur].len - s->q.cur_off, 1);
+		n = data_room(l, k, c->txpool.recs[s->q.cur].len - s->q.cur_off, 1);
 		if (n == UINT32_MAX)
 			return 0;
 		if (!b->turn) {
 			b->turn = 1;
-			b->deficit += c->frag_bytes_max;
+			b->deficit += l->frag_bytes_max;
 		}
 		if (n > b->deficit) { /* its turn is over: the next bucket's */
 			b->turn = 0;
@@ -1116,8 +1116,8 @@ lane_has_work(const struct rg_lane *l)
 static void
 write_eliciting(struct rg_core *c, struct rg_lane *l, struct pkt *k, uint64_t now_ns)
 {
-	int may = rg_recovery_can_send(&l->rec, c->cfg.pkt_bytes_max, 1) &&
-		  rg_pacer_ready(&l->pacer, c->cfg.pkt_bytes_max, now_ns);
+	int may = rg_recovery_can_send(&l->rec, l->pkt_bytes_max, 1) &&
+		  rg_pacer_ready(&l->pacer, l->pkt_bytes_max, now_ns);
 
 	if (!may && !l->probe)
 		return;
@@ -1245,9 +1245,7 @@ static size_t
 lane_write(struct rg_core *c, struct rg_lane *l, uint8_t *buf, size_t cap, uint64_t now_ns)
 {
 	const struct rg_peer *peer = &c->peers[l->peer];
-	struct pkt k = { .buf = buf,
-			 .pos = RG_HDR_BYTES,
-			 .end = RG_MIN(cap, c->cfg.pkt_bytes_max) };
+	struct pkt k = { .buf = buf, .pos = RG_HDR_BYTES, .end = RG_MIN(cap, l->pkt_bytes_max) };
 	struct rg_hdr h;
 	uint64_t pn;
 
@@ -1321,12 +1319,11 @@ lane_deadline(struct rg_core *c, struct rg_lane *l, uint64_t now_ns)
 	if (l->close_due || l->probe || l->subq_head != l->subq_tail)
 		return now_ns;
 	/* Data and heartbeats wait for the window and the pacer; the PTO covers a full window. */
-	if (rg_recovery_can_send(&l->rec, c->cfg.pkt_bytes_max, 1)) {
+	if (rg_recovery_can_send(&l->rec, l->pkt_bytes_max, 1)) {
 		uint64_t want =
 		    lane_has_work(l) ? now_ns : l->last_eliciting_ns + c->cfg.ping_interval_ns;
 
-		d = RG_MIN(d,
-			   RG_MAX(want, rg_pacer_next_ns(&l->pacer, c->cfg.pkt_bytes_max, now_ns)));
+		d = RG_MIN(d, RG_MAX(want, rg_pacer_next_ns(&l->pacer, l->pkt_bytes_max, now_ns)));
 	}
 	return d;
 }

@@ -252,6 +252,13 @@ int rg_core_add_peer(struct rg_core *c, uint16_t peer_gw, uint16_t lanes_total);
  * HELLO, until it has spoken (its incarnation is known). 0 or -ENOENT.
  */
 int rg_core_peer_set_passive(struct rg_core *c, uint16_t peer_gw, int passive);
+/*
+ * The largest packet to peer_gw (its link's MTU less IPv4 and UDP headers:
+ * a client's LAN may carry less than the WAN); pkt_bytes_max until set.
+ * Before its lanes are added. 0, -ENOENT, -EBUSY (it has lanes), -EINVAL
+ * (256 .. RG_PKT_BYTES_MAX, within inflight_bytes_max and the pacing burst).
+ */
+int rg_core_peer_set_pkt_bytes(struct rg_core *c, uint16_t peer_gw, uint32_t bytes);
 /* The lane count peer_gw's HELLO announced (0 until one arrived; again 0 after it restarted). */
 uint16_t rg_core_peer_lanes(const struct rg_core *c, uint16_t peer_gw);
 /* peer_gw's incarnation as this core knows it (0: not yet). */

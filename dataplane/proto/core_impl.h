@@ -120,10 +120,11 @@ struct rg_rtxq {
 struct rg_peer {
 	uint16_t gw;
 	uint16_t lanes_total;
-	uint16_t *lane_map;  /* lane id → index in rg_core.lanes, or RG_NIL16 */
-	uint64_t inc;        /* the peer's incarnation; 0 = not known yet */
-	uint16_t lanes_seen; /* the lane count its HELLO announced; 0 = none seen yet */
-	uint8_t passive;     /* a client: we send nothing until it has spoken */
+	uint16_t *lane_map;     /* lane id → index in rg_core.lanes, or RG_NIL16 */
+	uint64_t inc;           /* the peer's incarnation; 0 = not known yet */
+	uint16_t lanes_seen;    /* the lane count its HELLO announced; 0 = none seen yet */
+	uint8_t passive;        /* a client: we send nothing until it has spoken */
+	uint32_t pkt_bytes_max; /* largest packet to it (its link's MTU less IPv4 and UDP) */
 };
 
 /* A SUBSCRIBE reply a lane owes (gateway side): written once, untracked (the client asks again). */
@@ -152,8 +153,11 @@ struct rg_sub {
 struct rg_lane {
 	uint16_t peer; /* index in rg_core.peers */
 	uint16_t id;
-	uint8_t probe;     /* the probe timeout fired: send an ack-eliciting packet now */
-	uint8_t hello_due; /* the peer addressed an old incarnation of us: tell it */
+	uint32_t pkt_bytes_max;  /* largest packet built on it: its peer's */
+	uint32_t frag_bytes_max; /* the largest fragment: fits beside RG_PREAMBLE_BYTES_MAX */
+	uint32_t data_room_min;  /* do not start a fragment in less room than this */
+	uint8_t probe;           /* the probe timeout fired: send an ack-eliciting packet now */
+	uint8_t hello_due;       /* the peer addressed an old incarnation of us: tell it */
 	uint8_t close_due;
 	struct rg_ackr ackr;
 	struct rg_recovery rec;
@@ -229,8 +233,6 @@ struct rg_core {
 	struct rg_rxpool rxpool;
 	struct rg_rxslot *slots; /* streams_max windows of rx_window_records */
 	struct rg_idxq blocked;  /* receive streams whose consumer refused a delivery */
-	uint32_t data_room_min;  /* do not start a fragment in less room than this */
-	uint32_t frag_bytes_max; /* the largest fragment: fits beside RG_PREAMBLE_BYTES_MAX */
 	uint32_t rx_deliver_cap; /* records past applied a receive stream may deliver */
 	uint32_t nrx;            /* receive streams */
 	struct rg_sub *subs;     /* subs_max subscriptions this core asked for (client side) */

@@ -158,9 +158,6 @@ rg_core_create(const struct rg_core_config *cfg, const struct rg_core_cb *cb, st
 		return -ENOMEM;
 	c->cfg = *cfg;
 	c->cb = *cb;
-	c->data_room_min = RG_MIN(256u, cfg->pkt_bytes_max / 4);
-	c->frag_bytes_max = (uint32_t)(cfg->pkt_bytes_max - RG_HDR_BYTES -
-				       sizeof(struct rg_wire_data) - RG_PREAMBLE_BYTES_MAX);
 	c->rx_deliver_cap = UINT32_MAX;
 	c->nrx = 0;
 	c->peers = rg_mem_alloc(mem, sizeof(c->peers[0]) * cfg->peers_max);
@@ -268,7 +265,35 @@ rg_core_add_peer(struct rg_core *c, uint16_t peer_gw, uint16_t lanes_total)
 	p->inc = 0;
 	p->lanes_seen = 0;
 	p->passive = 0;
+	p->pkt_bytes_max = c->cfg.pkt_bytes_max;
 	c->npeers++;
+	return 0;
+}
+
+/* A lane's packet size and what follows from it (fragments always fit beside the preamble). */
+static void
+lane_set_pkt_bytes(struct rg_lane *l, uint32_t bytes)
+{
+	l->pkt_bytes_max = bytes;
+	l->data_room_min = RG_MIN(256u, bytes / 4);
+	l->frag_bytes_max =
+	    (uint32_t)(bytes - RG_HDR_BYTES - sizeof(struct rg_wire_data) - RG_PREAMBLE_BYTES_MAX);
+}
+
+int
+rg_core_peer_set_pkt_bytes(struct rg_core *c, uint16_t peer_gw, uint32_t bytes)
+{
+	uint16_t p = peer_index(c, peer_gw);
+
+	if (p == RG_NIL16)
+		return -ENOENT;
+	if (bytes < 256 || bytes > RG_PKT_BYTES_MAX || bytes > c->cfg.inflight_bytes_max ||
+	    (c->cfg.pace_rate_bytes_per_s != 0 && bytes > c->cfg.pace_burst_bytes))
+		return -EINVAL;
+	for (uint16_t k = 0; k < c->peers[p].lanes_total; k++) /* its lanes take it when added */
+		if (c->peers[p].lane_map[k] != RG_NIL16)
+			return -EBUSY;
+	c->peers[p].pkt_bytes_max = bytes;
 	return 0;
 }
 
@@ -327,7 +352,7 @@ lane_cc_init(struct rg_core *c, struct rg_lane *l, uint64_t now_ns)
 		.pacing = cfg->pacing,
 		.rate_bytes_per_s = cfg->pace_rate_bytes_per_s,
 		.cwnd_bytes_max = cfg->inflight_bytes_max,
-		.pkt_bytes = cfg->pkt_bytes_max,
+		.pkt_bytes = l->pkt_bytes_max,
 		.initial_rtt_ns = cfg->initial_rtt_ns,
 	};
 
@@ -398,6 +423,7 @@ rg_core_add_lane(struct rg_core *c, uint16_t peer_gw, uint16_t lane_id, uint64_t
 	memset(l, 0, sizeof(*l));
 	l->peer = p;
 	l->id = lane_id;
+	lane_set_pkt_bytes(l, c->peers[p].pkt_bytes_max);
 	err = rg_recovery_init(&l->rec, &rc, &cfg->mem, rg_core_pn_start(c));
 	if (err == 0)
 		err = rg_idxq_init(&l->ctlq, cfg->streams_max, &cfg->mem);

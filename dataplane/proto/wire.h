@@ -154,6 +154,25 @@ struct rg_wire_hdr {
 static_assert(sizeof(struct rg_wire_hdr) == 32, "RGP header is 32 bytes");
 #define RG_HDR_BYTES ((size_t)sizeof(struct rg_wire_hdr))
 
+/*
+ * The fields a port's RX path routes by, read from an RGP packet before it
+ * is validated (the core validates it): who sent it, on which lane, from
+ * which incarnation. 0, or -1 when len is shorter than a header.
+ */
+static inline int
+rg_wire_peek_route(const uint8_t *pkt, size_t len, uint16_t *src_gw, uint16_t *lane,
+		   uint64_t *src_inc)
+{
+	const struct rg_wire_hdr *w = (const struct rg_wire_hdr *)pkt;
+
+	if (len < sizeof(*w))
+		return -1;
+	*src_gw = RG_LE16(w->src_gw);
+	*lane = RG_LE16(w->lane);
+	*src_inc = RG_LE64(w->src_inc);
+	return 0;
+}
+
 /* The decoded header; pn is still the truncated 32-bit value (see rg_pn_decode). */
 struct rg_hdr {
 	uint8_t type;

@@ -23,7 +23,7 @@ trap cleanup EXIT
 
 run() { # run NODE: starts a gateway with port.numa_node=NODE, waits until up, stops it
 	rm -f "$sock"
-	"$repgate" --profile "$root/profiles/demo-a.conf" --set load.role=none \
+	"$repgate" --profile "$root/profiles/bench-a.conf" --set load.role=none \
 		--set port.numa_node="$1" \
 		--set port.device="net_memif0,role=server,socket=$sock,socket-abstract=no" \
 		-l 0,1 $eal_mem --no-pci --log-level='*:warning' --file-prefix="$prefix" \

@@ -28,7 +28,7 @@ syntax_error.conf syntax_error.conf:4: syntax error
 LIST
 
 # A bad --set is refused too.
-out=$("$repgate" --check-profile "$root/profiles/demo-a.conf" --set port.mtu=99999 2>&1)
+out=$("$repgate" --check-profile "$root/profiles/bench-a.conf" --set port.mtu=99999 2>&1)
 rc=$?
 checked=$((checked + 1))
 if [ $rc -eq 0 ] || ! grep -q "port.mtu=99999: out of range" <<<"$out"; then

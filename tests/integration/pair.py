@@ -1,8 +1,8 @@
 # SPDX-License-Identifier: Apache-2.0
 """The integration harness: two real repgate gateways over net_memif (DESIGN §5).
 
-A Pair is region A (the load generator, memif server, profiles/demo-a.conf) and region B
-(the verifying consumer, memif client, profiles/demo-b.conf), each a real `repgate` process
+A Pair is region A (the load generator, memif server, profiles/bench-a.conf) and region B
+(the verifying consumer, memif client, profiles/bench-b.conf), each a real `repgate` process
 with its own EAL file prefix, the pair with its own memif socket, and everything else (logs,
 JSON reports, B's state file) under the test's work dir, so tests never collide. A Side
 reads its process's stdout and stderr on threads, timestamps every line with the monotonic
@@ -42,7 +42,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "scripts"))
 import verdict  # noqa: E402  (scripts/verdict.py: the same merge as make demo)
 
-PROFILE = {"a": ROOT / "profiles" / "demo-a.conf", "b": ROOT / "profiles" / "demo-b.conf"}
+PROFILE = {"a": ROOT / "profiles" / "bench-a.conf", "b": ROOT / "profiles" / "bench-b.conf"}
 MEMIF_ARGS = "socket-abstract=no,bsize=10240,rsize=12"
 
 GEN_RE = re.compile(r"^\[\s*([\d.]+)s\] generator: made (\d+) applied (\d+) \((\d+) rec/s\) "
