@@ -826,6 +826,66 @@ cmd_wan(const char *cmd, const char *params, struct rte_tel_data *d)
 	return 0;
 }
 
+/*
+ * The relay's buffers against their limits, summed over the workers
+ * (DESIGN §3.5: every hop bounded): records held in relayed send queues
+ * (at most proto.tx_records_max a worker, proto.tx_stream_records_max a
+ * stream), records staged (0 between the workers' flushes), reassembly
+ * bytes (at most relay.asm_bytes_max a worker), and the relay's counters.
+ */
+static void
+relay_dict(struct rg_app *app, struct rte_tel_data *d)
+{
+	uint64_t queued = 0, staged = 0, assembling = 0, asm_bytes = 0, streams = 0, subs = 0;
+	uint64_t ctr[RG_RLY_CTR_MAX] = { 0 };
+
+	for (uint16_t w = 0; w < app->nworkers; w++) {
+		rg_worker_stats(&app->workers[w], &tel.st);
+		queued += tel.st.relay_queued;
+		staged += tel.st.relay.staged;
+		assembling += tel.st.relay.assembling;
+		asm_bytes += tel.st.asm_bytes;
+		streams += tel.st.relay.streams;
+		subs += tel.st.relay.subs;
+		for (int i = 0; i < RG_RLY_CTR_MAX; i++)
+			ctr[i] += tel.st.relay.ctr[i];
+	}
+	add_u(d, "workers", app->nworkers);
+	add_u(d, "streams", streams);
+	add_u(d, "subscriptions", subs);
+	add_u(d, "queued_records", queued);
+	add_u(d, "queued_records_max", (uint64_t)app->nworkers * app->wcfg.core.tx_records_max);
+	add_u(d, "stream_records_max", app->wcfg.core.tx_stream_records_max);
+	add_u(d, "window_records", app->wcfg.core.rx_window_records);
+	add_u(d, "staged_records", staged);
+	add_u(d, "assembling_records", assembling);
+	add_u(d, "asm_bytes", asm_bytes);
+	add_u(d, "asm_bytes_max", (uint64_t)app->nworkers * app->wcfg.asm_bytes_max);
+	for (int i = 0; i < RG_RLY_CTR_MAX; i++) {
+		char key[48];
+
+		snprintf(key, sizeof(key), "ctr_%s", rg_relay_counter_name(i));
+		add_u(d, key, ctr[i]);
+	}
+}
+
+static int
+cmd_relay(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	struct rg_app *app = rg_telemetry_hold();
+
+	(void)cmd;
+	(void)params;
+	if (app == NULL) {
+		rg_telemetry_release();
+		return not_running(d);
+	}
+	rte_tel_data_start_dict(d);
+	relay_dict(app, d);
+	rg_telemetry_release();
+	return 0;
+}
+
 int
 rg_telemetry_register(void)
 {
@@ -851,6 +911,9 @@ rg_telemetry_register(void)
 		  "Per worker: cycles, loops, frames, counters, rates. No parameters" },
 		{ "/repgate/wan", cmd_wan,
 		  "The WAN emulator. Parameters (optional) change it: delay_ms=50,loss=0.01,..." },
+		{ "/repgate/relay", cmd_relay,
+		  "The relay: streams, subscriptions, buffers held against their limits, counters. "
+		  "No parameters" },
 	};
 
 	for (size_t i = 0; i < RG_ARRAY_SIZE(cmds); i++) {
