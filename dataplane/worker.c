@@ -382,16 +382,6 @@ peer_by_gw(struct rg_worker *w, uint16_t gw)
 	return NULL;
 }
 
-/* Hands the core one RGP packet whose mbuf data starts at the RGP header; the relay follows. */
-static void
-recv_rgp(struct rg_worker *w, struct rte_mbuf *m, uint64_t now)
-{
-	rg_core_recv(w->core, rte_pktmbuf_mtod(m, const uint8_t *), rte_pktmbuf_data_len(m), m,
-		     now);
-	rte_pktmbuf_free(m); /* the core, the relay and the consumer took their own references */
-	rg_relay_flush(w->relay, now);
-}
-
 /*
  * A client's packets tell where it is: its port (the IP was checked against
  * the profile). A newer incarnation, or the same, wins (rg_worker_learned).
@@ -408,6 +398,43 @@ learn(struct rg_worker_peer *p, uint16_t src_port, uint64_t src_inc)
 		__atomic_store_n(&l->inc, src_inc, __ATOMIC_RELAXED);
 	if (__atomic_load_n(&l->port, __ATOMIC_RELAXED) != src_port)
 		__atomic_store_n(&l->port, src_port, __ATOMIC_RELAXED);
+}
+
+/*
+ * A client's UDP source port rides with its packet in the mbuf (hash.usr:
+ * RX_FROM_CLIENT | port), so whichever worker the lane's owner is learns it,
+ * and only from a packet the core took as the client's own: its tag checked
+ * and its incarnation not stale (accepted, or addressed to an older us).
+ */
+#define RX_FROM_CLIENT 0x10000u
+
+static int
+rx_identified(int rc)
+{
+	return rc == RG_DROP_NONE || rc == RG_WIRE_DROP_MAX + RG_DROP_WRONG_DST ||
+	       rc == RG_WIRE_DROP_MAX + RG_DROP_NO_HANDSHAKE || rc == RG_WIRE_DROP_MAX + RG_DROP_REFUSED ||
+	       rc == RG_WIRE_DROP_MAX + RG_DROP_DUP_PACKET;
+}
+
+/* Hands the core one RGP packet whose mbuf data starts at the RGP header; the relay follows. */
+static void
+recv_rgp(struct rg_worker *w, struct rte_mbuf *m, uint64_t now)
+{
+	const uint8_t *pkt = rte_pktmbuf_mtod(m, const uint8_t *);
+	uint32_t from = m->hash.usr;
+	int rc = rg_core_recv(w->core, pkt, rte_pktmbuf_data_len(m), m, now);
+
+	if ((from & RX_FROM_CLIENT) && rx_identified(rc)) {
+		uint16_t gw, lane;
+		uint64_t inc;
+		struct rg_worker_peer *p;
+
+		if (rg_wire_peek_route(pkt, rte_pktmbuf_data_len(m), &gw, &lane, &inc) == 0 &&
+		    (p = peer_by_gw(w, gw)) != NULL && p->client)
+			learn(p, (uint16_t)from, inc);
+	}
+	rte_pktmbuf_free(m); /* the core, the relay and the consumer took their own references */
+	rg_relay_flush(w->relay, now);
 }
 
 static void tx_raw(struct rg_worker *w, uint16_t port, const uint8_t *frame, size_t len);
@@ -464,8 +491,7 @@ rx_frame(struct rg_worker *w, uint16_t port, struct rte_mbuf *m, uint64_t now)
 		rte_pktmbuf_free(m);
 		return;
 	}
-	if (p->client)
-		learn(p, fi.src_port, inc);
+	m->hash.usr = p->client ? RX_FROM_CLIENT | fi.src_port : 0;
 	rte_pktmbuf_adj(m, (uint16_t)fi.payload_off);
 	rte_pktmbuf_trim(m, (uint16_t)(rte_pktmbuf_data_len(m) - fi.payload_len));
 	owner = (uint16_t)(lane % w->cfg.workers);

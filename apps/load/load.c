@@ -22,6 +22,9 @@
  * then tells the gateway (rg_client_applied). It runs until SIGTERM/SIGINT,
  * or --idle-exit seconds without a record once it has checked one.
  *
+ * Signals: SIGTERM/SIGINT end the run at once (verdict as it stands); SIGUSR1 ends the
+ * generator's making of records (it still waits, up to --drain, for them to be applied).
+ *
  * Exit status: 0 when the verdict passes; 1 when it fails; 2 when no gateway
  * answered within --connect-timeout; 64 for a usage error.
  */
@@ -101,6 +104,8 @@ struct load {
 	uint32_t paced;
 	double per_stream;
 	uint64_t t0, made, checked, checked_bytes, first_ns, last_ns, done_ns;
+	uint64_t backpressure; /* generator: publishes that said -EAGAIN */
+	uint64_t stopped_ns;   /* generator: when SIGUSR1 ended the making */
 	uint64_t lat[RG_HIST_BUCKETS], lat_n;
 	uint64_t (*ns_lat)[RG_HIST_BUCKETS];
 	uint64_t *ns_lat_n;
@@ -108,12 +113,20 @@ struct load {
 	int connected, unreachable, refused;
 };
 
-static volatile sig_atomic_t stop_signal;
+static volatile sig_atomic_t stop_signal, stop_making;
 
 static void
 on_signal(int sig)
 {
 	stop_signal = sig;
+}
+
+/* SIGUSR1: the generator makes no new records from now on (it still waits for them applied). */
+static void
+on_usr1(int sig)
+{
+	(void)sig;
+	stop_making = 1;
 }
 
 static double
@@ -485,7 +498,8 @@ on_event(void *ctx, const struct rg_client_event *ev)
 static int
 making(const struct load *l, uint64_t now)
 {
-	return secs(now) < l->o.duration_s && (l->o.records_max == 0 || l->made < l->o.records_max);
+	return !stop_making && secs(now) < l->o.duration_s &&
+	       (l->o.records_max == 0 || l->made < l->o.records_max);
 }
 
 static int
@@ -518,6 +532,7 @@ generate_stream(struct load *l, struct stream *s, uint64_t now)
 
 		rg_record_make(&l->rec, s->id, s->next, len, stamp, l->buf);
 		rc = rg_client_publish(l->c, s->id, s->next, 1, l->buf, len);
+		l->backpressure += rc == -EAGAIN;
 		if (rc == -EAGAIN || rc == -ENOTCONN)
 			break;
 		if (rc != 0) {
@@ -602,7 +617,8 @@ progress(struct load *l, uint64_t now)
 		       (double)cs.rtt_ns / 1e6, cs.rtx_frames, rg_client_gateway(l->c) != 0);
 		for (uint32_t n = 0; n < RG_MIN(l->o.namespaces, (uint32_t)NS_SHOWN); n++)
 			printf(" %" PRIu64, lag[n]);
-		printf("\n");
+		printf(" backpressure %" PRIu64 " held %" PRIu64 "\n", l->backpressure,
+		       cs.held_records);
 	} else {
 		printf("[%6.1fs] consumer: checked %" PRIu64 " (%.0f rec/s, %.3f Gbit/s) applied "
 		       "%" PRIu64 " rtt %.2f ms rtx %" PRIu64 " lanes up %d anomalies %" PRIu64
@@ -644,9 +660,10 @@ verdict_generator(struct load *l, uint64_t now, char *buf, size_t len)
 	snprintf(buf, len,
 		 "{\"role\":\"generator\",\"records_delivered\":%" PRIu64
 		 ",\"records_published\":%" PRIu64 ",\"lost\":%" PRIu64
-		 ",\"records_per_s\":%.0f,\"seconds\":%.3f,\"cpu_seconds\":%.3f}",
+		 ",\"records_per_s\":%.0f,\"backpressure\":%" PRIu64
+		 ",\"seconds\":%.3f,\"cpu_seconds\":%.3f}",
 		 applied, l->made, rg_history_lost(l->made, applied),
-		 (double)applied / RG_MAX(span, 1e-9), span, cpu_seconds());
+		 (double)applied / RG_MAX(span, 1e-9), l->backpressure, span, cpu_seconds());
 	return l->made == 0 || l->made > applied ? -1 : 0;
 }
 
@@ -770,7 +787,12 @@ step(struct load *l, uint64_t now)
 			generate_stream(l, &l->st[k], now);
 		if (!making(l, now) && l->done_ns == 0 && all_applied(l))
 			l->done_ns = now;
-		return l->done_ns != 0 || secs(now) >= l->o.duration_s + l->o.drain_s;
+		if (stop_making && l->stopped_ns == 0)
+			l->stopped_ns = now;
+		return l->done_ns != 0 ||
+		       secs(now) >= RG_MIN(l->o.duration_s, secs(l->stopped_ns ? l->stopped_ns
+										: now)) +
+					l->o.drain_s;
 	}
 	apply(l);
 	return l->o.idle_exit_s > 0 && l->last_ns != 0 &&
@@ -790,6 +812,7 @@ main(int argc, char **argv)
 	}
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
+	signal(SIGUSR1, on_usr1);
 	signal(SIGPIPE, SIG_IGN);
 	l.t0 = rg_client_now_ns();
 	if (setup(&l) != 0)
