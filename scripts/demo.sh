@@ -1,34 +1,43 @@
 #!/usr/bin/env bash
-# make demo: two real repgate gateways over net_memif on this machine.
+# make demo: region A and region B on this machine, every hop a real process.
 #
-#   region A (profiles/demo-a.conf): the load generator, memif server
-#   region B (profiles/demo-b.conf): the verifying consumer, memif client
+#   producer P  (repgate-load --role generator, librepgate client 10)   netns rg-demo-lan-a
+#      │ kernel UDP over net_tap: 10.1.0.1 → 10.1.0.2
+#   gateway A   (repgate, profiles/demo-a.conf)                          memif server
+#      │ net_memif through the WAN emulator: 30 ms one way, 0.5 % loss, reordering
+#   gateway B   (repgate, profiles/demo-b.conf)                          memif client
+#      │ kernel UDP over net_tap: 10.2.0.2 → 10.2.0.1
+#   consumer C  (repgate-load --role verifier, librepgate client 20)    netns rg-demo-lan-b
 #
-# 64 streams in 4 namespaces of 1 KiB records for 30 s, through the WAN emulator shim:
-# 30 ms one-way delay, 0.5 % loss, some reordering (profiles/demo.conf). Both progress lines
-# are shown live ("A |", "B |"); A exits once its duration is over and everything it made
-# was applied; then B is stopped with SIGTERM and scripts/verdict.py merges both verdicts.
-# Exit status: verdict.py's (0 pass, 1 fail, 2 a verdict is missing), or 1 if a gateway
-# failed to start or stop. Logs, JSON verdicts and B's state file: build/demo/.
+# 64 streams in 4 namespaces of 1 KiB records at RG_DEMO_RATE records/s for RG_DEMO_SECONDS.
+# Each gateway's LAN is a net_tap port; its kernel side is moved into a network namespace of
+# the demo's own, where the client runs, so nothing touches the host's interfaces. All four
+# show a progress line a second ("A |", "B |", "P |", "C |"). P ends by itself (its duration,
+# then until everything it made is applied); C is stopped once it applied all of it; the
+# gateways are stopped; scripts/verdict.py merges P's and C's verdicts. Exit status:
+# verdict.py's (0 pass, 1 fail, 2 a verdict is missing), or 1 if a process failed to start.
+# Logs, JSON verdicts and C's state: build/demo/. Nothing is left behind on any exit:
+# processes (stopped by pid), namespaces, the memif socket, rg-* DPDK runtime files.
 #
 # Env: RG_EAL_MEM       EAL memory args (default: what scripts/hugepages.sh prints);
-#      RG_DEMO_SECONDS  A's load.duration_s (default: the profile's, 30).
-# Nothing is left behind on any exit: gateways, the memif socket, rg-* DPDK runtime files.
+#      RG_DEMO_SECONDS  P's --duration (default 20); RG_DEMO_RATE (default 40000).
 set -u
 
 cd "$(dirname "$0")/.." || exit 1
 bin=build/release/apps/repgate
+load=build/release/apps/load/repgate-load
 out=build/demo
 sock=/run/repgate/demo.sock # port.device in demo-a.conf and demo-b.conf
-duration=${RG_DEMO_SECONDS:-30}
+duration=${RG_DEMO_SECONDS:-20}
+rate=${RG_DEMO_RATE:-40000}
+streams=(--streams 64 --namespaces 4 --record-bytes 1024)
 
-apid='' bpid='' afol='' bfol=''
+apid='' bpid='' ppid_='' cpid='' fols=()
 say() { echo "demo: $*"; }
 die() {
 	echo "demo: $*" >&2
 	exit 1
 }
-
 alive() { [ -n "$1" ] && kill -0 "$1" 2>/dev/null; }
 
 # Waits up to $2 seconds for pid $1 to exit; 0 if it did.
@@ -56,10 +65,14 @@ cleanup()
 {
 	local rc=$?
 	trap - EXIT INT TERM
-	stop "$apid" "A"
-	stop "$bpid" "B"
-	for f in $afol $bfol; do alive "$f" && kill "$f" 2>/dev/null; done
+	stop "$ppid_" P
+	stop "$cpid" C
+	stop "$apid" A
+	stop "$bpid" B
+	for f in "${fols[@]}"; do alive "$f" && kill "$f" 2>/dev/null; done
 	wait 2>/dev/null
+	ip netns del rg-demo-lan-a 2>/dev/null
+	ip netns del rg-demo-lan-b 2>/dev/null
 	rm -f "$sock"
 	scripts/eal-cleanup.sh
 	exit "$rc"
@@ -68,69 +81,97 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-[ -x "$bin" ] || die "$bin is not built: run make build"
-case $duration in '' | *[!0-9.]*) die "RG_DEMO_SECONDS must be a number of seconds" ;; esac
+[ -x "$bin" ] && [ -x "$load" ] || die "$bin or $load is not built: run make build"
+[ "$(id -u)" -eq 0 ] || die "the demo needs root (DPDK ports, taps, network namespaces)"
+case $duration$rate in '' | *[!0-9.]*) die "RG_DEMO_SECONDS and RG_DEMO_RATE must be numbers" ;; esac
 mkdir -p "$out" "$(dirname "$sock")" || die "cannot create $out or $(dirname "$sock")"
-# One demo at a time on this machine: the socket path is fixed by the profiles. (fd 9 holds
-# the lock; the gateways do not inherit it.)
+# One demo at a time on this machine: the socket path and the namespaces are fixed.
 exec 9>"$(dirname "$sock")/demo.lock"
 flock -n 9 || die "another demo is running (it holds $(dirname "$sock")/demo.lock)"
 
 scripts/eal-cleanup.sh
 if [ "${RG_EAL_MEM+set}" = set ]; then mem=$RG_EAL_MEM; else mem=$(scripts/hugepages.sh); fi
-rm -f "$sock" "$out"/a.json "$out"/b.json "$out"/b.state "$out"/[ab].log "$out"/[ab].err
+rm -f "$sock" "$out"/*.json "$out"/c.state "$out"/*.log "$out"/*.err
 # shellcheck disable=SC2206 # the memory args are words
 eal=(-l '0,1' $mem --no-pci "--log-level=*:warning")
+for ns in rg-demo-lan-a rg-demo-lan-b; do
+	ip netns del "$ns" 2>/dev/null
+	ip netns add "$ns" && ip -n "$ns" link set lo up || die "cannot create network namespace $ns"
+done
 
-# Shows a log file live with a prefix until the gateway writing it has exited.
+# Shows a log file live with a prefix until the process writing it has exited.
 follow()
 {
 	tail -n +1 -F --pid="$2" "$1" 2>/dev/null 9>&- | sed -u "s/^/$3 | /" 9>&- &
+	fols+=($!)
 }
 
-say "region A (generator) → region B (verifying consumer) over net_memif: 64 streams in 4"
-say "namespaces, 1 KiB records, ${duration} s; emulated WAN: 30 ms one-way, 0.5 % loss, reordering"
-say "logs, JSON verdicts and state in $out/ (a.log, a.err, a.json, b.log, b.err, b.json)"
+# Moves gateway $1's new tap into LAN namespace $2 and gives its kernel side address $3.
+lan_up()
+{
+	local iface=$1 ns=$2 addr=$3 i
+	for i in $(seq 100); do ip link show "$iface" >/dev/null 2>&1 && break; sleep 0.1; done
+	ip link set "$iface" netns "$ns" && ip -n "$ns" addr add "$addr" dev "$iface" &&
+		ip -n "$ns" link set "$iface" up || die "cannot bring $iface up in $ns"
+}
+
+say "P (producer client) → gateway A → emulated WAN (30 ms one way, 0.5 % loss) → gateway B"
+say "→ C (verifying consumer client): 64 streams in 4 namespaces, 1 KiB records, $rate/s, ${duration} s"
+say "logs, JSON verdicts and C's state in $out/"
 
 # A is the memif server: it makes the socket, which the client B needs when it starts.
-"$bin" --profile profiles/demo-a.conf --set load.duration_s="$duration" "${eal[@]}" \
-	--file-prefix rg-demo-a >"$out/a.log" 2>"$out/a.err" 9>&- &
+"$bin" --profile profiles/demo-a.conf "${eal[@]}" --file-prefix rg-demo-a \
+	>"$out/a.log" 2>"$out/a.err" 9>&- &
 apid=$!
 follow "$out/a.log" "$apid" A
-afol=$!
 for _ in $(seq 150); do
 	[ -S "$sock" ] && break
 	alive "$apid" || break
 	sleep 0.1
 done
 [ -S "$sock" ] || die "A did not create $sock within 15 s: see $out/a.err: $(tail -n 3 "$out/a.err")"
-
 "$bin" --profile profiles/demo-b.conf "${eal[@]}" --file-prefix rg-demo-b \
 	>"$out/b.log" 2>"$out/b.err" 9>&- &
 bpid=$!
 follow "$out/b.log" "$bpid" B
-bfol=$!
+lan_up rg-demo-a rg-demo-lan-a 10.1.0.1/24
+lan_up rg-demo-b rg-demo-lan-b 10.2.0.1/24
 
-# A ends by itself: duration, then until all it made is applied (its own drain bound is 60 s).
-limit=$((SECONDS + ${duration%.*} + 90))
-while alive "$apid"; do
-	if ! alive "$bpid"; then
-		wait "$bpid"
-		echo "demo: B exited early (status $?): see $out/b.err: $(tail -n 3 "$out/b.err")" >&2
-		break
-	fi
-	if [ $SECONDS -ge $limit ]; then
-		echo "demo: A still running $((${duration%.*} + 90)) s after start: stopping it" >&2
-		break
-	fi
+ip netns exec rg-demo-lan-b "$load" --role verifier --id 20 --gateway 2@10.2.0.2:7000 \
+	"${streams[@]}" --state-file "$out/c.state" --report "$out/c.json" \
+	>"$out/c.log" 2>"$out/c.err" 9>&- &
+cpid=$!
+follow "$out/c.log" "$cpid" C
+ip netns exec rg-demo-lan-a "$load" --role generator --id 10 --gateway 1@10.1.0.2:7000 \
+	"${streams[@]}" --rate "$rate" --duration "$duration" --report "$out/p.json" \
+	>"$out/p.log" 2>"$out/p.err" 9>&- &
+ppid_=$!
+follow "$out/p.log" "$ppid_" P
+
+# P ends by itself: its duration, then until all it made is applied (its drain bound: 60 s).
+limit=$((SECONDS + ${duration%.*} + 70))
+while alive "$ppid_"; do
+	for p in "$apid:A" "$bpid:B" "$cpid:C"; do
+		alive "${p%%:*}" || { echo "demo: ${p#*:} exited early: see $out/" >&2; break 2; }
+	done
+	[ $SECONDS -lt $limit ] || { echo "demo: P still running: stopping it" >&2; break; }
 	sleep 0.2
 done
+wait "$ppid_" 2>/dev/null
+# C has everything once it applied all P made: wait for that (bounded), then stop it.
+want=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["records_delivered"])' \
+	"$out/p.json" 2>/dev/null || echo 0)
+for _ in $(seq 100); do
+	got=$(tail -n 1 "$out/c.log" | sed -n 's/.* applied \([0-9]*\) .*/\1/p')
+	[ -n "$got" ] && [ "$got" -ge "$want" ] && break
+	sleep 0.1
+done
+stop "$cpid" C
 stop "$apid" A
-wait "$apid" 2>/dev/null
 stop "$bpid" B
-wait "$afol" "$bfol" 2>/dev/null
-afol='' bfol=''
+for f in "${fols[@]}"; do wait "$f" 2>/dev/null; done
+fols=()
 
 grep -h '^repgate: final counters' "$out/a.err" "$out/b.err" | sed 's/^/  /'
-say "logs: $out/a.log $out/a.err $out/b.log $out/b.err; verdicts: $out/a.json $out/b.json"
-scripts/verdict.py "$out/a.json" "$out/b.json"
+say "logs: $out/{a,b,p,c}.{log,err}; verdicts: $out/p.json $out/c.json"
+scripts/verdict.py "$out/p.json" "$out/c.json"

@@ -22,7 +22,7 @@ while read -r name where; do
 done <<'LIST'
 typo_key.conf typo_key.conf:4: port.mtuu: unknown key
 negative_rate.conf negative_rate.conf:4: load.rate_records_s: out of range
-no_peer.conf no_peer.conf:4: peers: at least one peer is required
+no_peer.conf no_peer.conf:4: peers: at least one gateway peer is required
 bad_ipv4.conf bad_ipv4.conf:5: peers.\[0\].ip: not an IPv4 address
 syntax_error.conf syntax_error.conf:4: syntax error
 LIST
