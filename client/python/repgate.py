@@ -298,6 +298,7 @@ class Client:
         self._c = None
         self._error = None
         self._in_cb = 0  # inside a callback (close() would free the client under the library)
+        self._replayed = set()  # streams whose replay callback ran (publish_wait)
         cfg = _Config()
         lib.rg_client_config_default(ctypes.byref(cfg))
         gateways = list(gateways)
@@ -342,6 +343,7 @@ class Client:
 
     def _t_replay(self, _ctx, stream, from_seq):
         self._in_cb += 1
+        self._replayed.add(stream)
         try:
             if self._on["replay"]:
                 self._on["replay"](stream, from_seq)
@@ -456,10 +458,17 @@ class Client:
                       "rg_client_publish")
 
     def publish_wait(self, stream, seq, version, data, timeout):
-        """publish(), polling while it says Backpressure, for at most timeout seconds: Timeout."""
+        """publish(), polling while it says Backpressure, for at most timeout seconds: Timeout.
+
+        The polls may run on_replay for this stream; the library then tries seq again and
+        says EINVAL (seq is no longer the next one): that is raised as Resyncing, since the
+        replay callback has said where to publish from."""
         b, n = self._bytes(data)
+        self._replayed.discard(stream)
         rc = self._lib.rg_client_publish_wait(self._handle(), stream, seq, version, b, n,
                                               _ns(timeout))
+        if rc == -_errno.EINVAL and stream in self._replayed:
+            rc = -_errno.ENOTCONN
         return self._after(rc, "rg_client_publish_wait")
 
     # ---- consumer ----
