@@ -13,6 +13,7 @@ pkgs=(
 	libclang-rt-14-dev llvm                                  # libFuzzer/sanitizer runtimes (only
 	                                                         # Recommended by clang), llvm-symbolizer
 	binutils gnuplot-nox iproute2                            # nm (lint), perf plots, veth/netns
+	golang-go                                                # the Go binding (client/go): Go 1.19, stdlib only
 )
 
 missing=()

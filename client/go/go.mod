@@ -1,0 +1,3 @@
+module repgate.dev/repgate
+
+go 1.19

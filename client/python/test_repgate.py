@@ -1,0 +1,406 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Tests of the Python binding: producer -> A -> B -> consumer through a gateway pair.
+
+The pair: RG_TEST_GW_A=id@addr:port and RG_TEST_GW_B=id@addr:port when set (real daemons,
+with RG_TEST_CLIENTS_A / RG_TEST_CLIENTS_B the client ids their profiles list: 10,11,12,13 and
+20,21,22,23 when unset), else rg-softgw-pair (RG_SOFTGW_PAIR, or this tree's build/debug one)
+started here on ports it picks and stopped at the end. Every wait is bounded; every test counts
+its checks and fails when it checked nothing. Standard library only:
+
+    RG_LIBREPGATE=build/release/client/librepgate.so python3 client/python/test_repgate.py
+"""
+
+import errno
+import itertools
+import os
+import socket
+import subprocess
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import repgate  # noqa: E402
+
+VERSION = 9
+PAIR = None  # (gateway A, gateway B, ids of A's clients, ids of B's clients)
+PAIR_PROC = None
+PAIR_ERROR = None
+CHECKS = 0
+_next_ids = [itertools.count(), itertools.count()]
+_run = int(time.time() * 1000) & 0xFFFF
+_runs = itertools.count(1)
+
+
+def rec_len(seq):
+    if seq % 97 == 0:
+        return 0
+    if seq % 50 == 0:
+        return 4000 + seq % 3000
+    return seq * 7 % 600
+
+
+def rec_data(stream, seq):
+    base = (stream * 31 + seq * 131) & 0xFF
+    return bytes((base + i * 7) & 0xFF for i in range(rec_len(seq)))
+
+
+def stream_ids(ns, n):
+    """n stream ids of namespace ns that no earlier run used (shard = run << 8 | k)."""
+    run = ((_run << 8) + next(_runs)) & 0xFFFFFF
+    return [ns << 32 | run << 8 | k for k in range(1, n + 1)]
+
+
+def parse_gateway(s):
+    gid, rest = s.split("@")
+    addr, port = rest.rsplit(":", 1)
+    return repgate.Gateway(int(gid), addr, int(port))
+
+
+def start_pair():
+    ids_a = [int(x) for x in os.environ.get("RG_TEST_CLIENTS_A", "10,11,12,13").split(",")]
+    ids_b = [int(x) for x in os.environ.get("RG_TEST_CLIENTS_B", "20,21,22,23").split(",")]
+    if os.environ.get("RG_TEST_GW_A") or os.environ.get("RG_TEST_GW_B"):
+        return (parse_gateway(os.environ["RG_TEST_GW_A"]),
+                parse_gateway(os.environ["RG_TEST_GW_B"]), ids_a, ids_b), None
+    here = os.path.dirname(os.path.abspath(__file__))
+    exe = os.environ.get("RG_SOFTGW_PAIR") or os.path.join(
+        here, "..", "..", "build", "debug", "tests", "lib", "rg-softgw-pair")
+    if not os.path.exists(exe):
+        raise unittest.SkipTest(f"no gateway pair: set RG_TEST_GW_A/B or RG_SOFTGW_PAIR ({exe})")
+    proc = subprocess.Popen(
+        [exe, "--a-id", "1", "--b-id", "2", "--a-clients", ",".join(map(str, ids_a)),
+         "--b-clients", ",".join(map(str, ids_b)), "--seconds", "150"],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        line = proc.stdout.readline()  # bounded: the pair prints it at once, or dies
+        ports = dict(kv.split("=") for kv in line.split())
+        a = repgate.Gateway(1, "127.0.0.1", int(ports["a_port"]))
+        b = repgate.Gateway(2, "127.0.0.1", int(ports["b_port"]))
+    except (ValueError, KeyError):
+        stop_pair(proc)
+        raise RuntimeError(f"rg-softgw-pair said {line!r}")
+    return (a, b, ids_a, ids_b), proc
+
+
+def stop_pair(proc):
+    if proc is None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(5)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def setUpModule():
+    global PAIR, PAIR_PROC
+    PAIR, PAIR_PROC = start_pair()
+
+
+def tearDownModule():
+    stop_pair(PAIR_PROC)
+
+
+def client_id(side):
+    ids = PAIR[2 + side]
+    return ids[next(_next_ids[side]) % len(ids)]
+
+
+def pump(clients, cond, timeout, step=None):
+    """Polls clients (select over their sockets) until cond() holds; False after timeout s."""
+    end = time.monotonic() + timeout
+    while not cond():  # bounded by timeout
+        if time.monotonic() >= end:
+            return False
+        if step is not None:
+            step()
+        repgate.run_all(clients, 0.002)
+    return True
+
+
+class Consumer:
+    """Checks every record (order, version, bytes) and applies it at once, from inside."""
+
+    def __init__(self, test, gw, **kw):
+        self.test = test
+        self.next, self.got, self.events = {}, {}, []
+        self.block = False
+        self.refused = 0
+        self.c = repgate.Client(client_id(1), [gw], on_deliver=self.deliver,
+                                on_event=self.events.append, **kw)
+        test.addCleanup(self.c.close)
+
+    def deliver(self, stream, seq, version, data):
+        if self.block:
+            self.refused += 1
+            return False
+        want = self.next.get(stream, 1)
+        self.test.check(seq == want, f"stream {stream:#x}: seq {seq}, want {want}")
+        self.test.check(version == VERSION, f"seq {seq}: version {version}")
+        self.test.check(data == rec_data(stream, seq), f"seq {seq}: not the bytes published")
+        self.next[stream] = seq + 1
+        self.got[stream] = self.got.get(stream, 0) + 1
+        self.c.applied(stream, seq)
+
+
+class Producer:
+    def __init__(self, test, gw):
+        self.test = test
+        self.from_, self.applied, self.events = {}, {}, []
+        self.cursor = {}
+        self.backpressured = 0
+        self.c = repgate.Client(client_id(0), [gw], on_replay=self.replay,
+                                on_applied=self.on_applied, on_event=self.events.append)
+        test.addCleanup(self.c.close)
+
+    def replay(self, stream, from_seq):
+        self.from_[stream] = from_seq
+        self.cursor[stream] = from_seq  # publish from there (the C contract: before any publish)
+
+    def on_applied(self, stream, applied):
+        self.test.check(applied >= self.applied.get(stream, 0), "applied went back")
+        self.applied[stream] = applied
+
+    def publish_some(self, stream, upto):
+        """Publishes what it may (until Backpressure or Resyncing), at most up to upto."""
+        while stream in self.cursor and self.cursor[stream] <= upto:  # bounded by upto
+            seq = self.cursor[stream]
+            try:
+                self.c.publish(stream, seq, VERSION, rec_data(stream, seq))
+            except repgate.Backpressure:
+                self.backpressured += 1
+                return
+            except repgate.Resyncing:
+                return
+            self.cursor[stream] = seq + 1
+
+
+class BindingTest(unittest.TestCase):
+    def setUp(self):
+        self.checks = 0
+
+    def tearDown(self):
+        if sys.exc_info() == (None, None, None) and self.checks == 0:
+            raise AssertionError("nothing was checked")
+
+    def check(self, cond, msg):
+        global CHECKS
+        self.checks += 1
+        CHECKS += 1
+        if not cond:
+            raise AssertionError(msg)
+
+    def test_round_trip_through_gateway_pair(self):
+        n = 2000
+        a, b = PAIR[0], PAIR[1]
+        (stream,) = stream_ids(5, 1)
+        co = Consumer(self, b)
+        co.c.subscribe(stream, 0)
+        p = Producer(self, a)
+        p.c.open(stream)
+        both = [p.c, co.c]
+        t0 = time.monotonic()
+        self.check(pump(both, lambda: stream in p.from_, 10), "no replay")
+        self.check(p.from_[stream] == 1, f"the first replay from {p.from_[stream]}")
+        self.check(p.c.gateway() == a[0], f"serving gateway {p.c.gateway()}")
+        self.check(pump(both, lambda: p.applied.get(stream, 0) >= n, 40,
+                        lambda: p.publish_some(stream, n)),
+                   f"applied {p.applied.get(stream)} of {n}")
+        took = time.monotonic() - t0
+        self.check(co.got.get(stream) == n and co.next[stream] == n + 1,
+                   f"consumer took {co.got.get(stream)}")
+        ps, cs = p.c.stats(), co.c.stats()
+        self.check(ps["published"] == n and ps["applied"] == n, f"producer stats {ps}")
+        self.check(cs["delivered"] == n, f"consumer stats {cs}")
+        self.check(pump(both, lambda: p.c.stats()["held_records"] == 0, 5), "records still held")
+        self.check(any(e.type == repgate.EV_CONNECTED and e.gateway == a[0] for e in p.events),
+                   f"producer events {p.events}")
+        self.check(any(e.type == repgate.EV_SUBSCRIBED and e.key == stream for e in co.events),
+                   f"consumer events {co.events}")
+        print(f"# python round trip: {n} records, {cs['delivered_bytes']} bytes in {took:.3f} s",
+              file=sys.stderr)
+
+    def test_backpressure_from_a_slow_consumer(self):
+        a, b = PAIR[0], PAIR[1]
+        (stream,) = stream_ids(5, 1)
+        co = Consumer(self, b)
+        co.block = True
+        co.c.subscribe(stream, 0)
+        p = Producer(self, a)
+        p.c.open(stream)
+        both = [p.c, co.c]
+        self.check(pump(both, lambda: stream in p.from_, 10), "no replay")
+        # 1 s of a producer that publishes all it may while the consumer refuses everything
+        end = time.monotonic() + 1.0
+        pump(both, lambda: time.monotonic() >= end, 2, lambda: p.publish_some(stream, 10**6))
+        stopped = p.cursor[stream] - 1
+        self.check(p.backpressured > 100, f"Backpressure {p.backpressured} times")
+        self.check(co.refused > 0, "the consumer never refused")
+        self.check(0 < stopped <= 3 * (1024 + 256), f"the producer stopped at {stopped}")
+        with self.assertRaises(repgate.Timeout) as cm:
+            p.c.publish_wait(stream, stopped + 1, VERSION, rec_data(stream, stopped + 1), 0.05)
+        self.check(cm.exception.errno == errno.ETIMEDOUT, f"{cm.exception!r}")
+        with self.assertRaises(repgate.Backpressure) as cm:
+            p.c.publish(stream, stopped + 1, VERSION, rec_data(stream, stopped + 1))
+        self.check(cm.exception.errno == errno.EAGAIN and isinstance(cm.exception, OSError),
+                   f"{cm.exception!r}")
+        print(f"# python slow consumer: the producer stopped at {stopped} records; "
+              f"Backpressure {p.backpressured} times", file=sys.stderr)
+        co.block = False
+        upto = stopped + 300
+        self.check(pump(both, lambda: p.applied.get(stream, 0) >= upto, 40,
+                        lambda: p.publish_some(stream, upto)),
+                   f"applied {p.applied.get(stream)} of {upto}")
+        self.check(co.got.get(stream) == upto, f"consumer took {co.got.get(stream)} of {upto}")
+
+    def test_callback_exceptions_come_out_of_poll(self):
+        a, b = PAIR[0], PAIR[1]
+        (stream,) = stream_ids(5, 1)
+        co = Consumer(self, b)
+        boom = {"left": 1}
+        plain = co.deliver
+
+        def deliver(stream_, seq, version, data):
+            if boom["left"] and seq == 5:
+                boom["left"] -= 1
+                raise KeyError("a consumer bug")
+            return plain(stream_, seq, version, data)
+
+        co.c._on["deliver"] = deliver
+        co.c.subscribe(stream, 0)
+        p = Producer(self, a)
+        p.c.open(stream)
+        raised = []
+
+        def step():
+            p.publish_some(stream, 20)
+            try:
+                co.c.poll()
+            except KeyError as e:
+                raised.append(e)
+
+        self.check(pump([p.c], lambda: p.applied.get(stream, 0) >= 20, 20, step),
+                   f"applied {p.applied.get(stream)} of 20")
+        self.check(len(raised) == 1, f"raised {raised}")
+        self.check(co.got[stream] == 20 and co.next[stream] == 21,
+                   "the record whose callback raised was not delivered again")
+
+    def test_error_mapping(self):
+        for code, cls, err in [
+            (-errno.EAGAIN, repgate.Backpressure, errno.EAGAIN),
+            (-errno.ENOTCONN, repgate.Resyncing, errno.ENOTCONN),
+            (repgate.ENOTACTIVE, repgate.NotActive, errno.EROFS),
+            (-errno.EINVAL, repgate.InvalidArgument, errno.EINVAL),
+            (-errno.ENOENT, repgate.NoStream, errno.ENOENT),
+            (-errno.EEXIST, repgate.Exists, errno.EEXIST),
+            (-errno.ENOSPC, repgate.NoSpace, errno.ENOSPC),
+            (-errno.ENOMEM, repgate.NoMemory, errno.ENOMEM),
+            (-errno.EDEADLK, repgate.Deadlock, errno.EDEADLK),
+            (-errno.ETIMEDOUT, repgate.Timeout, errno.ETIMEDOUT),
+        ]:
+            e = repgate.error_of(code)
+            self.check(type(e) is cls and e.errno == err and e.code == code, f"{code}: {e!r}")
+        self.check("ENOTACTIVE" in str(repgate.error_of(repgate.ENOTACTIVE)), "ENOTACTIVE name")
+        other = repgate.error_of(-errno.EADDRINUSE)
+        self.check(type(other) is repgate.RepgateError and "in use" in str(other), repr(other))
+
+        # Configs the library refuses.
+        gw = (1, "127.0.0.1", 9)
+        for kw in [dict(id=0, gateways=[gw]), dict(id=7, gateways=[]),
+                   dict(id=7, gateways=[(1, "10.0.0.300", 9)]),
+                   dict(id=7, gateways=[(1, "1" * 64, 9)]),
+                   dict(id=7, gateways=[(7, "127.0.0.1", 9)]),
+                   dict(id=7, gateways=[gw] * 9),
+                   dict(id=7, gateways=[gw], window_records=100)]:
+            with self.assertRaises(repgate.InvalidArgument):
+                repgate.Client(**kw)
+            self.check(True, "")
+        busy = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.addCleanup(busy.close)
+        busy.bind(("127.0.0.1", 0))
+        busy_port = busy.getsockname()[1]
+        with self.assertRaises(repgate.RepgateError) as cm:
+            repgate.Client(7, [gw], bind_addr="127.0.0.1", bind_port=busy_port)
+        self.check(cm.exception.errno == errno.EADDRINUSE, repr(cm.exception))
+
+        # The defaults as repgate.h documents them: the struct layout matches the C one.
+        cfg = repgate._Config()
+        repgate.load().rg_client_config_default(repgate.ctypes.byref(cfg))
+        self.check((cfg.streams_max, cfg.stream_records_max, cfg.records_max, cfg.bytes_max,
+                    cfg.window_records, cfg.pkt_bytes_max, cfg.connect_timeout_ns,
+                    cfg.dead_after_ns) == (1024, 1024, 65536, 64 << 20, 256, 1472, 5 * 10**9,
+                                           1500 * 10**6), "defaults")
+        self.check(repgate.ctypes.sizeof(repgate._Config) == 672 and
+                   repgate.ctypes.sizeof(repgate._Stats) == 152, "struct sizes")
+
+        # A client whose gateway never answers (busy reads nothing).
+        events = []
+        with repgate.Client(7, [(1, "127.0.0.1", busy_port)], connect_timeout=0.2,
+                            on_event=events.append) as lone:
+            s, s2 = stream_ids(5, 2)
+            for f, exc in [(lambda: lone.open(0), repgate.InvalidArgument),
+                           (lambda: lone.open(s), None),
+                           (lambda: lone.open(s), repgate.Exists),
+                           (lambda: lone.publish(s, 1, VERSION, b"x"), repgate.Resyncing),
+                           (lambda: lone.publish(s2, 1, VERSION, b""), repgate.NoStream),
+                           (lambda: lone.publish(s, 1, VERSION, bytes(repgate.RECORD_MAX + 1)),
+                            repgate.InvalidArgument),
+                           (lambda: lone.subscribe(s, 0), repgate.Exists),
+                           (lambda: lone.subscribe(0), repgate.InvalidArgument),
+                           (lambda: lone.subscribe(s2, (1 << 64) - 1), repgate.InvalidArgument),
+                           (lambda: lone.subscribe_ns(0), repgate.InvalidArgument),
+                           (lambda: lone.applied(s2, 1), repgate.NoStream),
+                           (lambda: lone.subscribe(s2), None),
+                           (lambda: lone.applied(s2, 1), repgate.InvalidArgument)]:
+                if exc is None:
+                    self.check(f() == 0, "a call that should work")
+                else:
+                    with self.assertRaises(exc):
+                        f()
+                    self.check(True, "")
+            self.check(lone.gateway() == 0 and lone.fileno() >= 0, "gateway, fd")
+            self.check(pump([lone], lambda: any(e.type == repgate.EV_UNREACHABLE
+                                                for e in events), 3), f"events {events}")
+        self.check(lone.closed, "closed")
+        with self.assertRaises(repgate.ClientClosed):
+            lone.publish(s, 1, VERSION, b"")
+        lone.close()  # again: nothing
+
+        # Re-entry: the library says Deadlock, the binding raises it out of poll.
+        (s3,) = stream_ids(5, 1)
+        co = Consumer(self, PAIR[1])
+        co.c.subscribe(s3, 0)
+        p = Producer(self, PAIR[0])
+        p.c.open(s3)
+        seen = []
+
+        def deliver(stream, seq, version, data):
+            try:
+                co.c.poll()
+            except repgate.Deadlock as e:
+                seen.append(e)
+            return None
+
+        co.c._on["deliver"] = deliver
+        self.check(pump([p.c, co.c], lambda: seen, 10, lambda: p.publish_some(s3, 3)),
+                   "no record came")
+        self.check(seen[0].errno == errno.EDEADLK, repr(seen[0]))
+
+
+def main():
+    prog = unittest.main(module=__name__, exit=False, verbosity=2)
+    res = prog.result
+    print(f"repgate python tests: {CHECKS} checks")
+    if not res.wasSuccessful():
+        sys.exit(1)
+    if CHECKS == 0:
+        skipped = len(res.skipped)
+        print("repgate python tests: nothing was checked" + (" (skipped)" if skipped else ""))
+        sys.exit(77 if skipped else 1)
+    sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()
