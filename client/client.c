@@ -233,7 +233,13 @@ ns_subscribed(const struct rg_client *c, uint32_t ns)
 	return 0;
 }
 
-/* The gateway wants to send us stream: where our consumer stands. */
+/*
+ * The gateway wants to send us stream: where our consumer stands. A stream
+ * the app has not asked for (yet: a consumer that restarted may subscribe
+ * to it later, or never) waits (-EINPROGRESS): its request is acked, so the
+ * lane it shares with the streams we do want stays clean (a refusal would
+ * leave its packets unacked, data and all), and a later subscribe takes it.
+ */
 static int
 cb_rx_open(void *ctx, uint16_t gw, uint64_t stream, uint64_t *applied)
 {
@@ -245,19 +251,34 @@ cb_rx_open(void *ctx, uint16_t gw, uint64_t stream, uint64_t *applied)
 	if (s != NULL) {
 		if (s->kind != CS_RX)
 			return -EPERM;
+		if (s->offered)
+			return -EINPROGRESS;
 		*applied = s->applied;
 		return 0;
 	}
-	if (!ns_subscribed(c, (uint32_t)(stream >> 32)))
-		return -EPERM;
-	if (c->cb.stream_applied != NULL && c->cb.stream_applied(c->cb.ctx, stream, &a) != 0)
-		return -EPERM;
+	if (!ns_subscribed(c, (uint32_t)(stream >> 32)) ||
+	    (c->cb.stream_applied != NULL && c->cb.stream_applied(c->cb.ctx, stream, &a) != 0)) {
+		if ((s = stream_add(c, stream, CS_RX)) == NULL)
+			return -ENOSPC;
+		s->offered = 1;
+		return -EINPROGRESS;
+	}
 	if (a == UINT64_MAX || (s = stream_add(c, stream, CS_RX)) == NULL)
 		return -ENOSPC;
 	s->by_ns = 1;
 	s->applied = s->delivered = a;
 	*applied = a;
 	return 0;
+}
+
+/* The app asks for a stream the gateway offered already: it is taken from applied on. */
+static void
+take_offered(struct rg_client *c, struct cl_stream *s, uint64_t applied, int by_ns)
+{
+	s->offered = 0;
+	s->by_ns = (uint8_t)by_ns;
+	s->applied = s->delivered = applied;
+	rg_core_rx_accept(c->core, s->id, applied); /* -EALREADY/-ENOENT: it asks again anyway */
 }
 
 static int
@@ -586,7 +607,7 @@ open_streams(struct rg_client *c)
 		if (s->kind == CS_TX && !s->opened &&
 		    rg_core_tx_open(c->core, g->id, s->id, rg_stream_lane(s->id, g->lanes)) == 0)
 			s->opened = 1;
-		if (s->kind == CS_RX && !s->by_ns && !s->subbed &&
+		if (s->kind == CS_RX && !s->by_ns && !s->subbed && !s->offered &&
 		    rg_core_subscribe(c->core, g->id, RG_SUB_STREAM, s->id, c->now_ns) == 0)
 			s->subbed = 1;
 	}
@@ -689,6 +710,7 @@ dispatch(struct rg_client *c)
 			rg_core_applied(c->core, s->id, s->applied);
 		if (p & CS_P_REPLAY) {
 			s->ready = 1; /* inv. 3 */
+			s->replays++;
 			if (c->cb.replay != NULL)
 				c->cb.replay(c->cb.ctx, s->id, s->replay_from);
 		}
@@ -822,10 +844,14 @@ rg_client_publish_wait(struct rg_client *c, uint64_t stream, uint64_t seq, uint3
 		       const void *data, uint32_t len, uint64_t timeout_ns)
 {
 	uint64_t end = rg_client_now_ns() + timeout_ns;
+	struct cl_stream *s = stream_of(c, stream);
+	uint32_t replays = s != NULL ? s->replays : 0;
 	int rc;
 
 	/* Bounded by timeout_ns: each round runs the loop for at most a millisecond. */
 	for (;;) {
+		if (s != NULL && s->replays != replays)
+			return -ENOTCONN; /* a replay ran meanwhile: seq may be stale; it named where */
 		rc = rg_client_publish(c, stream, seq, version, data, len);
 		if (rc != -EAGAIN)
 			return rc;
@@ -848,7 +874,14 @@ rg_client_subscribe(struct rg_client *c, uint64_t stream, uint64_t applied)
 		return -EINVAL;
 	if (c->in_core)
 		return -EDEADLK;
-	if (stream_of(c, stream) != NULL)
+	s = stream_of(c, stream);
+	if (s != NULL && s->kind == CS_RX && s->offered) {
+		take_offered(c, s, applied, 0);
+		if (c->serving >= 0)
+			open_streams(c); /* the gateway records the subscription too */
+		return 0;
+	}
+	if (s != NULL)
 		return -EEXIST;
 	s = stream_add(c, stream, CS_RX);
 	if (s == NULL)
@@ -871,6 +904,16 @@ rg_client_subscribe_ns(struct rg_client *c, uint32_t ns)
 	if (c->nns >= CL_NS_MAX)
 		return -ENOSPC;
 	c->ns[c->nns++] = (struct cl_ns){ .ns = ns };
+	for (uint32_t i = 0; i < c->nstreams; i++) { /* streams of it offered already */
+		struct cl_stream *s = &c->streams[i];
+		uint64_t a = 0;
+
+		if (s->kind == CS_RX && s->offered && (uint32_t)(s->id >> 32) == ns &&
+		    (c->cb.stream_applied == NULL ||
+		     c->cb.stream_applied(c->cb.ctx, s->id, &a) == 0) &&
+		    a != UINT64_MAX)
+			take_offered(c, s, a, 1);
+	}
 	if (c->serving >= 0)
 		open_streams(c);
 	return 0;
@@ -881,7 +924,7 @@ rg_client_applied(struct rg_client *c, uint64_t stream, uint64_t seq)
 {
 	struct cl_stream *s = stream_of(c, stream);
 
-	if (s == NULL || s->kind != CS_RX)
+	if (s == NULL || s->kind != CS_RX || s->offered)
 		return -ENOENT;
 	if (seq > s->delivered)
 		return -EINVAL;

@@ -64,8 +64,10 @@ struct cl_stream {
 	uint8_t ready;   /* send: inv. 3 */
 	uint8_t pending; /* CS_P_* */
 	uint8_t dirty;
-	uint8_t by_ns;  /* receive: came with a namespace subscription */
-	uint8_t subbed; /* receive: asked for at the serving gateway */
+	uint8_t by_ns;    /* receive: came with a namespace subscription */
+	uint8_t subbed;   /* receive: asked for at the serving gateway */
+	uint8_t offered;  /* receive: the gateway offered it, the app has not asked: it waits */
+	uint32_t replays; /* send: replay callbacks run (rg_client_publish_wait sees one) */
 	uint64_t replay_from;
 	uint64_t applied;   /* send: the consumer's, as last told; receive: what the app said */
 	uint64_t delivered; /* receive: the last seq handed to deliver and taken */

@@ -24,8 +24,8 @@
  * rg_client_publish_wait(). Inside deliver and stream_applied, only
  * rg_client_applied() may be called (it takes effect when deliver returns);
  * the other callbacks may call anything but rg_client_poll(),
- * rg_client_run(), rg_client_publish_wait() and rg_client_destroy() (those
- * say -EDEADLK). Different clients are independent.
+ * rg_client_run() and rg_client_publish_wait() (those say -EDEADLK) and
+ * rg_client_destroy() (never). Different clients are independent.
  *
  * Producer. rg_client_open() a stream; the replay callback then names the
  * seq to publish from (the consumer's applied watermark + 1: 1 for a new
@@ -142,7 +142,8 @@ struct rg_client_cb {
 	/*
 	 * Consumer, namespace subscriptions: stream of a subscribed namespace
 	 * arrives for the first time; set *applied to its durable watermark (0:
-	 * from the start) and return 0, or return -errno to refuse it. NULL: 0.
+	 * from the start) and return 0, or return -errno to leave it waiting
+	 * (it is not delivered; the gateway's send stream stays open). NULL: 0.
 	 */
 	int (*stream_applied)(void *ctx, uint64_t stream, uint64_t *applied);
 	void (*event)(void *ctx, const struct rg_client_event *ev);
@@ -195,15 +196,19 @@ int rg_client_publish(struct rg_client *c, uint64_t stream, uint64_t seq, uint32
 		      const void *data, uint32_t len);
 /*
  * rg_client_publish(), polling the client while it says -EAGAIN, for at most
- * timeout_ns: then -ETIMEDOUT. Any other result is returned at once.
+ * timeout_ns: then -ETIMEDOUT. Any other result is returned at once; so is
+ * -ENOTCONN when the stream's replay callback ran during the wait (seq may
+ * be stale: publish from where it said).
  */
 int rg_client_publish_wait(struct rg_client *c, uint64_t stream, uint64_t seq, uint32_t version,
 			   const void *data, uint32_t len, uint64_t timeout_ns);
 
 /*
  * Consumer: receive stream from after applied (what this consumer made
- * durable; 0 for everything). 0; -EINVAL (id 0, or applied UINT64_MAX);
- * -EEXIST (already subscribed); -ENOSPC.
+ * durable; 0 for everything). A stream the gateway offered before the app
+ * asked (it resumes what an earlier incarnation of this client received)
+ * waits until then, and is taken here. 0; -EINVAL (id 0, or applied
+ * UINT64_MAX); -EEXIST (already subscribed); -ENOSPC.
  */
 int rg_client_subscribe(struct rg_client *c, uint64_t stream, uint64_t applied);
 /* Consumer: every stream of namespace ns (nonzero). 0, -EINVAL, -EEXIST, -ENOSPC. */

@@ -412,7 +412,8 @@ static int
 rx_identified(int rc)
 {
 	return rc == RG_DROP_NONE || rc == RG_WIRE_DROP_MAX + RG_DROP_WRONG_DST ||
-	       rc == RG_WIRE_DROP_MAX + RG_DROP_NO_HANDSHAKE || rc == RG_WIRE_DROP_MAX + RG_DROP_REFUSED ||
+	       rc == RG_WIRE_DROP_MAX + RG_DROP_NO_HANDSHAKE ||
+	       rc == RG_WIRE_DROP_MAX + RG_DROP_REFUSED ||
 	       rc == RG_WIRE_DROP_MAX + RG_DROP_DUP_PACKET;
 }
 

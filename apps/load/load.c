@@ -790,9 +790,9 @@ step(struct load *l, uint64_t now)
 		if (stop_making && l->stopped_ns == 0)
 			l->stopped_ns = now;
 		return l->done_ns != 0 ||
-		       secs(now) >= RG_MIN(l->o.duration_s, secs(l->stopped_ns ? l->stopped_ns
-										: now)) +
-					l->o.drain_s;
+		       secs(now) >=
+			   RG_MIN(l->o.duration_s, secs(l->stopped_ns ? l->stopped_ns : now)) +
+			       l->o.drain_s;
 	}
 	apply(l);
 	return l->o.idle_exit_s > 0 && l->last_ns != 0 &&

@@ -7,7 +7,7 @@ set -eu
 
 root=$1
 cd "$root"
-dirs="dataplane control drivers apps tests perf"
+dirs="dataplane control drivers client apps tests perf"
 cf=${CLANG_FORMAT:-clang-format}
 command -v "$cf" >/dev/null 2>&1 || {
 	echo "check-format: $cf not found (scripts/deps.sh installs clang-format)" >&2
