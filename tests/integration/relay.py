@@ -172,7 +172,8 @@ class Gateway(Proc):
         super().__init__(relay, f"gw{side}", f"G{side.upper()}")
         self.side = side
         self.prefix = f"rg-it-{relay.name}-{os.getpid()}-{side}"
-        self.netns = f"rgt{os.getpid() % 100000}{side}"
+        # each LAN its own namespace, or one for both (a process that is a client of both)
+        self.netns = f"rgt{os.getpid() % 100000}{'c' if relay.shared_ns else side}"
         self.iface = f"rgt{os.getpid() % 100000}{side}"
         self.client_ip, self.ip, self.client_id, self.id = LAN[side]
         self.sets = []
@@ -274,8 +275,9 @@ class Client(Proc):
 class Relay:
     """The whole chain of one test, and its checks; a context manager that cleans up."""
 
-    def __init__(self, name, args, budget_s=120.0, sets=(), load_args=()):
+    def __init__(self, name, args, budget_s=120.0, sets=(), load_args=(), shared_ns=False):
         self.name, self.args = name, args
+        self.shared_ns = shared_ns
         self.repgate, self.load = args.repgate, args.load
         self.budget_s = args.timeout or budget_s
         self.sets, self.load_args = list(sets), list(map(str, load_args))
@@ -363,10 +365,10 @@ class Relay:
         signal.signal(signal.SIGTERM, on_term)
         signal.signal(signal.SIGINT, on_term)
         signal.setitimer(signal.ITIMER_REAL, self.budget_s)
-        for g in (self.a, self.b):
-            sh("ip", "netns", "del", g.netns, check=False)
-            sh("ip", "netns", "add", g.netns)
-            sh("ip", "-n", g.netns, "link", "set", "lo", "up")
+        for ns in sorted({g.netns for g in (self.a, self.b)}):
+            sh("ip", "netns", "del", ns, check=False)
+            sh("ip", "netns", "add", ns)
+            sh("ip", "-n", ns, "link", "set", "lo", "up")
         self.say(f"integration {self.name}: work dir {self.workdir}, namespaces "
                  f"{self.a.netns} {self.b.netns}, EAL memory {' '.join(pair.eal_mem()) or '(hugepages)'}")
         return self
@@ -385,8 +387,8 @@ class Relay:
             finally:
                 if isinstance(p, Gateway):
                     pair._remove_dpdk_files(p.prefix)
-        for g in (self.a, self.b):
-            sh("ip", "netns", "del", g.netns, check=False)
+        for ns in sorted({g.netns for g in (self.a, self.b)}):
+            sh("ip", "netns", "del", ns, check=False)
         shutil.rmtree(self.sockdir, ignore_errors=True)
         for g in (self.a, self.b):
             for inc in range(1, g.incarnation + 1):
