@@ -30,6 +30,7 @@ struct rg_relay_stream {
 	uint8_t rx_state;  /* enum rly_rx_state */
 	uint8_t dirty;     /* in the dirty list */
 	uint8_t opened;    /* the send stream to down exists in the core */
+	uint8_t regressed; /* the next hop wants records applied before (rule 5): held */
 	uint32_t staged;   /* records of this stream in the stage */
 	uint64_t down_applied;
 	uint64_t rewind_from;
@@ -318,8 +319,8 @@ cb_deliver(void *ctx, uint16_t peer_gw, uint64_t stream, const struct rg_rx_frag
 	if (s == NULL)
 		return r->local.deliver != NULL ? r->local.deliver(r->local.ctx, peer_gw, stream, f)
 						: -EAGAIN;
-	if (s->pending & RLY_P_REWIND_UP)
-		return -EAGAIN; /* the window starts over at flush: nothing to take before */
+	if ((s->pending & RLY_P_REWIND_UP) || s->regressed)
+		return -EAGAIN; /* the window starts over at flush, or the next hop cannot be served */
 	if (f->off == 0 && !room_for_record(r, s))
 		return -EAGAIN;
 	if (f->off == 0 && f->len == f->record_len) { /* the whole record: zero copy */
@@ -353,6 +354,11 @@ cb_replay(void *ctx, uint16_t peer_gw, uint64_t stream, uint64_t from)
 	}
 	if (s->rx_state != RLY_RX_OPEN || rg_core_stream_info(r->core, stream, 0, &rx) != 0)
 		return;
+	s->regressed = from <= rx.applied; /* trimmed upstream: nothing can serve it */
+	if (s->regressed) {
+		RCTR(r, regressed)++;
+		return;
+	}
 	/* What this relay takes next is rx.next_seq; a record half reassembled stays if it is from. */
 	if (s->staged == 0 && rx.next_seq == from && (s->asm_buf == NULL || s->asm_seq == from))
 		return;

@@ -35,7 +35,10 @@
  *      this relay has not got next (its send queue was dropped when the next
  *      hop restarted), the receive stream is rewound there
  *      (rg_core_rx_rewind), so the previous hop — the producer if need be —
- *      sends from there again.
+ *      sends from there again. A replay from at most what was applied end to
+ *      end cannot be served (the producer trimmed those: the consumer's
+ *      durable state went back); the stream is held (counted `regressed`,
+ *      nothing taken, nothing dropped) until a replay it can serve comes.
  *
  * Callbacks never re-enter the core: what the rules decide inside a callback
  * (records to publish, opens, accepts, rewinds, applied watermarks) is queued
@@ -105,7 +108,8 @@ struct rg_relay_ops {
 	X(no_route)       /* producer streams with nowhere to go */                     \
 	X(table_full)     /* streams refused: streams_max relayed already */            \
 	X(subs)           /* subscriptions taken */                                     \
-	X(subs_refused)   /* subscriptions refused (busy, full, not a client) */
+	X(subs_refused)   /* subscriptions refused (busy, full, not a client) */        \
+	X(regressed)      /* next hops that asked for records applied before: held */
 
 enum rg_relay_counter {
 #define RG_X(name) RG_RLY_CTR_##name,

@@ -840,6 +840,49 @@ test_relay_consumer_restarts(void **state)
 	restart_mid_stream(C);
 }
 
+/*
+ * A consumer whose durable state went back (its state lost): it asks for records applied
+ * before, which the producer trimmed. Nothing can serve them: B holds the stream (counted
+ * regressed), drops nothing and spins on nothing; the consumer back with its real state
+ * resumes it.
+ */
+static void
+test_relay_consumer_state_went_back(void **state)
+{
+	struct world w;
+	uint64_t failed;
+
+	(void)state;
+	world_init(&w);
+	assert_int_equal(
+	    rg_core_subscribe(w.core[C], node_id[B], RG_SUB_STREAM, stream_ids[0], w.now), 0);
+	assert_int_equal(rg_core_tx_open(w.core[P], node_id[A], stream_ids[0], 0), 0);
+	make(&w, 0, 200);
+	RUN_UNTIL(&w, all_applied(&w, 0));
+	stop(&w, C);
+	w.st[0].c_applied = 0; /* the state file is gone */
+	start(&w, C);
+	assert_int_equal(
+	    rg_core_subscribe(w.core[C], node_id[B], RG_SUB_STREAM, stream_ids[0], w.now), 0);
+	make(&w, 0, 300);
+	RUN_UNTIL(&w, relay_stats(&w, B).ctr[RG_RLY_CTR_regressed] >= 1);
+	failed = relay_stats(&w, B).ctr[RG_RLY_CTR_publish_failed];
+	run_steps(&w, 1000);
+	assert_int_equal(relay_stats(&w, B).ctr[RG_RLY_CTR_publish_failed], failed);
+	assert_int_equal(w.st[0].delivered, 200); /* nothing from the wrong place */
+	assert_int_equal(w.st[0].trim, 200);      /* and the producer still holds the rest */
+	/* the consumer comes back with its real state: the stream resumes after 200 */
+	stop(&w, C);
+	w.st[0].c_applied = 200;
+	start(&w, C);
+	assert_int_equal(
+	    rg_core_subscribe(w.core[C], node_id[B], RG_SUB_STREAM, stream_ids[0], w.now), 0);
+	RUN_UNTIL(&w, all_applied(&w, 0));
+	assert_int_equal(w.st[0].delivered, 300);
+	assert_int_equal(w.st[0].dups, 0);
+	world_fini(&w);
+}
+
 /* The relay refuses what is not its to take: a subscription from a gateway, a full table. */
 static void
 test_relay_subscription_rules(void **state)
@@ -881,6 +924,7 @@ main(void)
 		cmocka_unit_test(test_relay_origin_gateway_restarts),
 		cmocka_unit_test(test_relay_replica_gateway_restarts),
 		cmocka_unit_test(test_relay_consumer_restarts),
+		cmocka_unit_test(test_relay_consumer_state_went_back),
 		cmocka_unit_test(test_relay_subscription_rules),
 	};
 
