@@ -461,6 +461,7 @@ gws_init(struct rg_client *c)
 	rg_detector_config_default(&dc);
 	dc.dead_after_ns = c->cfg.dead_after_ns;
 	dc.suspect_phi = 8;
+	dc.acceptable_pause_ns = CL_IDLE_PAUSE_NS;
 	for (uint16_t i = 0; i < c->cfg.ngateways; i++) {
 		struct cl_gw *g = &c->gws[i];
 

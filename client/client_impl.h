@@ -36,6 +36,15 @@
 #define CL_EVENTS_MAX    64
 #define CL_NS_MAX        64
 #define CL_MANAGE_NS     (5 * RG_NS_PER_MS) /* gateway liveness is judged this often */
+/*
+ * Silence from a gateway that is normal: an idle lane hears only its PINGs,
+ * every proto.ping_interval_ms (100 ms by default), while a busy one hears a
+ * packet every CL_MANAGE_NS; added to the detector's mean interval so the
+ * end of a burst is not taken for a death (the daemon's
+ * membership.acceptable_pause_ms, 300 ms, which its profile check keeps at
+ * least the ping interval, for the same reason).
+ */
+#define CL_IDLE_PAUSE_NS (300 * RG_NS_PER_MS)
 
 /* One gateway of the region. */
 struct cl_gw {

@@ -431,6 +431,33 @@ test_client_moves_to_a_live_gateway(void **state)
 	world_fini(&w);
 }
 
+/*
+ * A gateway that goes quiet after a burst is not dead: an idle lane hears a PING every 100 ms
+ * where a busy one heard a packet every few ms, and the accrual detector must take that
+ * pause as normal, or the client fails its streams over to the other gateway for nothing.
+ */
+static void
+test_client_idle_gateway_keeps_serving(void **state)
+{
+	struct world w;
+
+	(void)state;
+	world_init(&w, 1);
+	assert_int_equal(rg_client_subscribe(w.c, STREAM, 0), 0);
+	assert_int_equal(rg_client_open(w.p, STREAM), 0);
+	RUN_UNTIL(&w, w.pr.replays == 1, 1);
+	RUN_UNTIL(&w, (produce(&w, 500), w.pr.applied == 500), 1); /* a burst */
+	for (unsigned r = 0; r < 500; r++) /* then 1 s of silence but for the PINGs */
+		round_once(&w, 1);
+	assert_int_equal(w.pev.n[RG_CLIENT_EV_MOVED], 0);
+	assert_int_equal(w.pev.n[RG_CLIENT_EV_UNREACHABLE], 0);
+	assert_int_equal(w.cev.n[RG_CLIENT_EV_UNREACHABLE], 0);
+	assert_int_equal(rg_client_gateway(w.p), GW_A);
+	RUN_UNTIL(&w, (produce(&w, 600), w.pr.applied == 600), 1); /* and it still flows */
+	assert_int_equal(w.co.got, 600);
+	world_fini(&w);
+}
+
 int
 main(void)
 {
@@ -440,6 +467,7 @@ main(void)
 		cmocka_unit_test(test_client_slow_consumer_backpressure),
 		cmocka_unit_test(test_client_unreachable_gateway),
 		cmocka_unit_test(test_client_moves_to_a_live_gateway),
+		cmocka_unit_test(test_client_idle_gateway_keeps_serving),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
