@@ -10,7 +10,7 @@
  *   repgate-sub state v1
  *   stream 0x0000000500000001 1234
  *   stream 0x0000000500000002 17
- *   end 2 8c3f0e5a1b2d4c6f
+ *   end 2 05e1529b3e316afd
  *
  * The first line names the format. Each stream line is a stream id (0x and
  * exactly 16 hex digits) and its applied watermark (decimal: every seq up to
