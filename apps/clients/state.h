@@ -19,7 +19,8 @@
  * hash, in 16 hex digits, of every byte before the "end" line. A file that
  * breaks any of this (cut short, edited, another file) is refused with the
  * line and the reason: repgate-sub never guesses where to resume. A missing
- * file means "from the start".
+ * file means "from seq 1" (right for the first run of a stream only: the
+ * gateways do not go back below what was applied, docs/clients.md).
  *
  * Stored atomically: written to FILE.tmp.PID in the same directory, fsynced,
  * renamed over FILE, and the directory fsynced, so FILE is always the old
