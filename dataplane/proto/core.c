@@ -510,6 +510,23 @@ on_credit(struct rg_core *c, struct rg_lane *l, const struct rg_frame *f)
 	}
 }
 
+/*
+ * The receiver applied past what this run published: a RESUME REPLY named an
+ * older watermark than the one that came after it (the receiver's window was
+ * ahead). Nothing up to applied needs sending again, and a producer that
+ * trims on the applied callback has let those go: start over past it.
+ */
+static void
+tx_skip_applied(struct rg_core *c, struct rg_stream *s)
+{
+	uint64_t from = s->applied + 1;
+
+	RG_CTR(c, tx_skipped)++;
+	rg_txq_drop_all(&c->txpool, &s->q, from, tx_release, c);
+	s->gen++; /* inv. 5 */
+	c->cb.replay(c->cb.ctx, peer_gw(c, s), s->id, from);
+}
+
 static void
 on_applied(struct rg_core *c, struct rg_lane *l, const struct rg_frame *f)
 {
@@ -519,6 +536,8 @@ on_applied(struct rg_core *c, struct rg_lane *l, const struct rg_frame *f)
 		s->applied = f->su.value;
 		if (c->cb.applied != NULL)
 			c->cb.applied(c->cb.ctx, peer_gw(c, s), s->id, s->applied);
+		if (s->state == RG_STREAM_OPEN && s->applied >= s->q.next_seq)
+			tx_skip_applied(c, s);
 	}
 }
 

@@ -105,7 +105,12 @@ struct rg_core_cb {
 	 * packet is not acked, so the request comes again).
 	 */
 	int (*rx_open)(void *ctx, uint16_t peer_gw, uint64_t stream, uint64_t *applied);
-	/* Publish stream again from from_seq: the core forgot everything after from_seq - 1. */
+	/*
+	 * Publish stream again from from_seq: the core forgot everything after
+	 * from_seq - 1. from_seq is always above the applied watermark the
+	 * applied callback said last (when the receiver turns out to have applied
+	 * more than a replay asked for, a new replay past it follows).
+	 */
 	void (*replay)(void *ctx, uint16_t peer_gw, uint64_t stream, uint64_t from_seq);
 	/* The receiving gateway has every seq <= acked (it may still lose them if it crashes). */
 	void (*acked)(void *ctx, uint16_t peer_gw, uint64_t stream, uint64_t acked);
@@ -195,7 +200,8 @@ struct rg_tx_meta {
 	X(sub_reply_rx)      \
 	X(sub_reply_dropped) \
 	X(sub_refused)       \
-	X(hello_rx)
+	X(hello_rx)          \
+	X(tx_skipped)
 
 enum rg_core_counter {
 #define RG_X(name) RG_CTR_##name,

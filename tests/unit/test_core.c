@@ -1238,6 +1238,46 @@ test_core_sender_restart_resumes_mid_record(void **state)
 	free(big);
 }
 
+/*
+ * A replay named an older watermark than the APPLIED that came after it (the receiver's
+ * window was ahead of its consumer when the sender restarted): the sender starts over past
+ * what is applied, and a producer that trimmed on the applied callback is never asked for it.
+ */
+static void
+test_core_applied_past_the_replay_skips_ahead(void **state)
+{
+	struct world w;
+
+	(void)state;
+	world_init(&w, 256);
+	open_stream(&w, 0);
+	for (uint64_t s = 1; s <= 50; s++)
+		assert_int_equal(publish(&w, 0, s), 0);
+	RUN_UNTIL(&w, w.cons[0].records == 50 && w.prod[0].acked == 50);
+	assert_int_equal(rg_core_applied(w.b, stream_ids[0], 30), 0);
+	w.cons[0].applied = 30;
+	RUN_UNTIL(&w, w.prod[0].applied == 30);
+	/* A crashes; the new A asks; B says 30 (its consumer's): A replays from 31. */
+	rg_core_destroy(w.a);
+	w.strict = 0;
+	create_a(&w, INC_A + 50, 8192);
+	assert_int_equal(rg_core_tx_open(w.a, GW_B, stream_ids[0], 0), 0);
+	RUN_UNTIL(&w, w.prod[0].replays == 2);
+	assert_int_equal(w.prod[0].replay_from, 31);
+	/* Before A published anything, B's consumer applies all it has: 50. */
+	assert_int_equal(rg_core_applied(w.b, stream_ids[0], 50), 0);
+	RUN_UNTIL(&w, w.prod[0].replays == 3);
+	w.strict = 1;
+	assert_int_equal(w.prod[0].replay_from, 51);
+	assert_int_equal(w.prod[0].applied, 50);
+	assert_int_equal(stats(w.a).ctr[RG_CTR_tx_skipped], 1);
+	assert_int_equal(publish(&w, 0, 31), -EINVAL); /* applied: not wanted any more */
+	for (uint64_t s = 51; s <= 60; s++)
+		assert_int_equal(publish(&w, 0, s), 0);
+	RUN_UNTIL(&w, w.cons[0].records == 60 && w.prod[0].acked == 60);
+	world_fini(&w);
+}
+
 /* A link that duplicates every packet and reverses the order within each step. */
 static void
 test_core_duplicating_reordering_link(void **state)
@@ -1849,6 +1889,7 @@ main(void)
 		cmocka_unit_test(test_core_peer_restart_resyncs_from_applied),
 		cmocka_unit_test(test_core_receiver_restart_mid_flight),
 		cmocka_unit_test(test_core_sender_restart_resumes_mid_record),
+		cmocka_unit_test(test_core_applied_past_the_replay_skips_ahead),
 		cmocka_unit_test(test_core_duplicating_reordering_link),
 		cmocka_unit_test(test_core_paced_sender_keeps_its_rate),
 		cmocka_unit_test(test_core_control_class_goes_first),
