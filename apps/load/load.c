@@ -41,6 +41,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "clients/common.h"
 #include "hist.h"
 #include "history.h"
 #include "record.h"
@@ -150,31 +151,6 @@ usage(FILE *f)
 }
 
 static int
-parse_gateway(struct rg_client_config *c, const char *arg)
-{
-	struct rg_client_gateway *g;
-	const char *at = strchr(arg, '@'), *colon = strrchr(arg, ':');
-	char *end;
-	unsigned long id, port;
-
-	if (c->ngateways >= RG_CLIENT_GATEWAYS_MAX || at == NULL || colon == NULL || colon < at)
-		return -1;
-	id = strtoul(arg, &end, 10);
-	if (end != at || id == 0 || id > 65534)
-		return -1;
-	port = strtoul(colon + 1, &end, 10);
-	if (*end != '\0' || port == 0 || port > 65535 ||
-	    (size_t)(colon - at - 1) >= RG_CLIENT_ADDR_BYTES)
-		return -1;
-	g = &c->gateways[c->ngateways++];
-	g->id = (uint16_t)id;
-	g->port = (uint16_t)port;
-	memcpy(g->addr, at + 1, (size_t)(colon - at - 1));
-	g->addr[colon - at - 1] = '\0';
-	return 0;
-}
-
-static int
 num(const char *name, const char *arg, double lo, double hi, double *out)
 {
 	char *end;
@@ -218,12 +194,15 @@ opt_value(struct opts *o, int c, const char *name, const char *arg)
 		if (o->role == 0)
 			fprintf(stderr, "repgate-load: --role %s: generator or verifier\n", arg);
 		return o->role == 0 ? -1 : 0;
-	case 'g':
-		if (parse_gateway(&o->ccfg, arg) == 0)
-			return 0;
-		fprintf(stderr, "repgate-load: --gateway %s: want ID@ADDR:PORT (at most %d)\n", arg,
-			RG_CLIENT_GATEWAYS_MAX);
-		return -1;
+	case 'g': {
+		/* repgate-pub's parser and errors; it adds to the config it is given */
+		struct rg_cli_common cli = { .prog = "repgate-load", .cfg = o->ccfg };
+
+		if (rg_cli_parse_gateway(&cli, arg) != 0)
+			return -1;
+		o->ccfg = cli.cfg;
+		return 0;
+	}
 	case 'f':
 		o->state_file = arg;
 		return 0;
