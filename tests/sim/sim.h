@@ -76,7 +76,7 @@ struct sim_ns {
 	double records_per_s;  /* per stream, paced (±50 % per produce tick); unused if greedy */
 	int greedy;            /* publishes as fast as backpressure allows */
 	int cls;               /* enum rg_class of its send streams */
-	uint32_t record_bytes; /* >= 8: the first 8 bytes carry the schedule */
+	uint32_t record_bytes; /* >= 32: the record's stamp (record.h) carries the schedule */
 	int flood;             /* left out of the "alone" run */
 	/* criteria, 0 / -1 = not checked */
 	double p99_ratio_max; /* p99 with the floods <= this × p99 alone */

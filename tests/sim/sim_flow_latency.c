@@ -7,7 +7,7 @@
  * short and whatever queueing a flood causes happens inside the gateway.
  *
  * Every record carries the simulated ns at which its producer was scheduled
- * to make it (sim_world.c: rec_fill); the consumer's latency is delivery −
+ * to make it (its stamp, proto/record.h); the consumer's latency is delivery −
  * schedule, so a record a paced producer could not publish yet (backpressure)
  * counts its wait. Records scheduled in [5 s, 20 s) are measured; every
  * record still goes through the history checker.

@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "history.h"
+#include "record.h"
 #include "sim.h"
 
 enum sim_ev_type {
@@ -54,12 +56,9 @@ struct sim_stream {
 	uint64_t trim;     /* records <= trim were thrown away */
 	double owed;       /* fractional records not made yet */
 	/* consumer: one incarnation lasts until its gateway crashes */
-	uint64_t c_next;    /* next seq expected */
-	uint32_t c_off;     /* bytes of c_next received */
-	uint8_t c_bad;      /* c_next had a wrong byte */
-	uint64_t c_applied; /* durable: survives a crash */
-	uint64_t *seen;     /* bitmap of seqs delivered in this incarnation */
-	size_t seen_words;
+	struct rg_history_stream h; /* the history checker's view of this incarnation */
+	uint8_t c_bad;              /* a fragment of seq h.next had the wrong length or version */
+	uint64_t c_applied;         /* durable: survives a crash */
 	/* traffic: from the config, or from its namespace (latency scenarios) */
 	int ns;                /* index in cfg.ns, -1 when none */
 	int greedy;            /* always backlogged */
@@ -69,7 +68,6 @@ struct sim_stream {
 	/* stamped records (latency scenarios): per seq, when it was scheduled and first accepted */
 	uint64_t *made_ns, *pub_ns;
 	size_t made_cap;
-	uint64_t c_stamp; /* the schedule carried by c_next's first bytes */
 };
 
 struct sim_gw {
@@ -99,7 +97,8 @@ struct sim {
 	uint64_t heal_start_ns, heal_deadline_ns;
 	uint64_t pkts_live;
 	uint8_t txbuf[RG_PKT_BYTES_MAX];
-	uint8_t *scratch;          /* one record's expected bytes */
+	struct rg_record_ctx rec;  /* the record format (proto/record.h), seeded by the run */
+	struct rg_history hist;    /* the history checker's counters, all streams */
 	size_t ns_cap[SIM_NS_MAX]; /* room in res.ns_lat / res.ns_wait */
 };
 

@@ -3,18 +3,17 @@
  * The simulated world: gateways running the real protocol core, producers,
  * consumers with the history checker, and the fault schedule.
  *
- * The history checker, per stream and consumer incarnation (a consumer
- * restarts with its gateway, from its applied watermark):
- *   - a fragment of seq c_next at offset c_off is the expected one: its bytes,
- *     length and version are compared with what the producer made (a
- *     mismatch is corrupt_accepted); a record whose bytes all matched is
- *     checked;
- *   - seq < c_next, or a fragment before c_off: if that seq was delivered in
- *     this incarnation it is duplicated, else it arrived after a later record
- *     and is reordered;
- *   - seq > c_next, or a fragment past c_off: something was skipped: a gap;
- *   - at the end, every record a producer made and the consumer did not apply
- *     is lost.
+ * Records are proto/record.h's test records (a pure function of stream, seq,
+ * length and stamp, so a producer keeps none and a replay makes the same
+ * bytes), with lengths drawn here from (stream, seq). Every fragment a
+ * consumer is handed goes through the one history checker (proto/history.h),
+ * per stream and consumer incarnation (a consumer restarts with its
+ * gateway, from its applied watermark): duplicated, reordered, gaps and
+ * corrupt_accepted are its counters. What it cannot know, the simulator
+ * adds: a fragment whose record length is not the one the producer made, or
+ * whose version is not 1, is corrupt_accepted and its record not checked; a
+ * delivery of a stream nobody made is corrupt_accepted; and at the end,
+ * every record a producer made and its consumer did not apply is lost.
  */
 #include <errno.h>
 #include <math.h>
@@ -63,34 +62,15 @@ rec_len(const struct sim *s, const struct sim_stream *st, uint64_t seq)
 	return 1025 + (uint32_t)(h2 >> 20) % 7168;
 }
 
-static void
-rec_bytes(uint64_t id, uint64_t seq, uint32_t off, uint32_t len, uint8_t *out)
-{
-	uint64_t seed = rec_seed(id, seq);
-
-	/* Byte i is byte (i % 8) of splitmix(seed + i / 8): any fragment can be made alone. */
-	for (uint32_t i = 0; i < len; i++) {
-		uint32_t at = off + i;
-		uint64_t x = seed + at / 8;
-		uint64_t w = rg_splitmix64(&x);
-
-		out[i] = (uint8_t)(w >> (8 * (at % 8)));
-	}
-}
-
 /*
- * A stamped record (latency scenarios) carries, in its first 8 bytes (little
- * endian), the ns at which it was scheduled; the rest is rec_bytes(). The
- * checker compares the stamp like any other byte, so a wrong one is corrupt.
+ * Writes record (st, seq) of len bytes. A stamped stream's records (latency
+ * scenarios, 32 bytes or more) carry the ns at which they were scheduled to
+ * be made, which the checker hands back when the record is right.
  */
 static void
-rec_fill(const struct sim_stream *st, uint64_t seq, uint32_t off, uint32_t len, uint8_t *out)
+rec_make(const struct sim *s, const struct sim_stream *st, uint64_t seq, uint32_t len, uint8_t *out)
 {
-	rec_bytes(st->id, seq, off, len, out);
-	if (st->made_ns == NULL)
-		return;
-	for (uint32_t at = off; at < 8 && at < off + len; at++)
-		out[at - off] = (uint8_t)(st->made_ns[seq] >> (8 * at));
+	rg_record_make(&s->rec, st->id, seq, len, st->made_ns != NULL ? st->made_ns[seq] : 0, out);
 }
 
 static struct sim_stream *
@@ -112,40 +92,20 @@ violation(struct sim *s, const char *what, uint64_t a, uint64_t b)
 
 /* ---- the consumer and the history checker ---- */
 
-static int
-seen_get(const struct sim_stream *st, uint64_t seq)
-{
-	return seq / 64 < st->seen_words && (st->seen[seq / 64] >> (seq % 64)) & 1;
-}
-
-static void
-seen_set(struct sim_stream *st, uint64_t seq)
-{
-	if (seq / 64 >= st->seen_words) {
-		size_t n = RG_MAX(seq / 64 + 1, 2 * st->seen_words);
-
-		st->seen = realloc(st->seen, n * sizeof(st->seen[0]));
-		RG_ASSERT(st->seen != NULL);
-		memset(st->seen + st->seen_words, 0, (n - st->seen_words) * sizeof(st->seen[0]));
-		st->seen_words = n;
-	}
-	st->seen[seq / 64] |= 1ull << (seq % 64);
-}
-
 /*
  * One checked stamped record: its latency from the schedule it carries
  * (c_stamp, verified against the producer's), and the part the producer
  * waited for publish to take it. Only records scheduled while measuring.
  */
 static void
-latency_sample(struct sim *s, struct sim_stream *st, uint64_t seq)
+latency_sample(struct sim *s, struct sim_stream *st, uint64_t seq, uint64_t stamp)
 {
 	uint64_t from = (uint64_t)(s->cfg.measure_from_s * 1e9);
 	uint64_t to = (uint64_t)(s->cfg.duration_s * 1e9);
 	struct sim_result *r = &s->res;
 	int ns = st->ns;
 
-	if (st->c_stamp < from || st->c_stamp >= to)
+	if (stamp < from || stamp >= to)
 		return;
 	if (r->ns_n[ns] == s->ns_cap[ns]) {
 		s->ns_cap[ns] = s->ns_cap[ns] ? 2 * s->ns_cap[ns] : 4096;
@@ -153,7 +113,7 @@ latency_sample(struct sim *s, struct sim_stream *st, uint64_t seq)
 		r->ns_wait[ns] = realloc(r->ns_wait[ns], s->ns_cap[ns] * sizeof(uint64_t));
 		RG_ASSERT(r->ns_lat[ns] != NULL && r->ns_wait[ns] != NULL);
 	}
-	r->ns_lat[ns][r->ns_n[ns]] = s->now - st->c_stamp;
+	r->ns_lat[ns][r->ns_n[ns]] = s->now - stamp;
 	r->ns_wait[ns][r->ns_n[ns]] = st->pub_ns[seq] - st->made_ns[seq];
 	r->ns_n[ns]++;
 }
@@ -161,40 +121,20 @@ latency_sample(struct sim *s, struct sim_stream *st, uint64_t seq)
 static void
 check_fragment(struct sim *s, struct sim_stream *st, const struct rg_rx_frag *f)
 {
-	uint32_t want_len = rec_len(s, st, f->seq);
+	uint64_t stamp = RG_RECORD_NO_STAMP;
+	enum rg_history_class c;
+	int before = f->seq < st->h.next || (f->seq == st->h.next && f->off < st->h.rec.off);
 
-	if (f->seq < st->c_next || (f->seq == st->c_next && f->off < st->c_off)) {
-		if (f->seq < st->c_next && !seen_get(st, f->seq))
-			s->res.anomalies[SIM_ANOM_reordered]++;
-		else
-			s->res.anomalies[SIM_ANOM_duplicated]++;
-		return;
-	}
-	if (f->seq > st->c_next || f->off > st->c_off) {
-		s->res.anomalies[SIM_ANOM_gaps]++;
-		st->c_next = f->seq; /* re-align so the rest of the history is still checked */
-		st->c_off = f->off;
-		st->c_bad = 1;
-	}
-	if (f->record_len != want_len || f->version != 1 || (uint64_t)f->off + f->len > want_len) {
+	if (f->record_len != rec_len(s, st, f->seq) || f->version != 1) {
 		s->res.anomalies[SIM_ANOM_corrupt_accepted]++;
-		st->c_bad = 1;
-	} else {
-		rec_fill(st, f->seq, f->off, f->len, s->scratch);
-		if (memcmp(s->scratch, f->data, f->len) != 0) {
-			s->res.anomalies[SIM_ANOM_corrupt_accepted]++;
-			st->c_bad = 1;
-		}
+		if (!before)
+			st->c_bad = 1; /* the checker takes it into the record it is checking */
 	}
-	if (f->off == 0)
-		st->c_stamp = 0;
-	for (uint32_t at = f->off; st->made_ns != NULL && at < 8 && at < f->off + f->len; at++)
-		st->c_stamp |= (uint64_t)f->data[at - f->off] << (8 * at);
-	st->c_off = f->off + f->len;
-	if (st->c_off < f->record_len)
+	c = rg_history_deliver(&s->hist, &st->h, f, &stamp);
+	if (!rg_history_completes(c))
 		return;
 	s->res.delivered++;
-	if (!st->c_bad) {
+	if (c == RG_HISTORY_CHECKED && !st->c_bad) {
 		int measuring = s->faults_on && s->now >= (uint64_t)(s->cfg.measure_from_s * 1e9);
 
 		s->res.checked++;
@@ -203,12 +143,9 @@ check_fragment(struct sim *s, struct sim_stream *st, const struct rg_rx_frag *f)
 			s->res.lane_bytes[st->lane] += f->record_len;
 		if (st->ns >= 0 && measuring)
 			s->res.ns_bytes[st->ns] += f->record_len;
-		if (st->made_ns != NULL)
-			latency_sample(s, st, f->seq);
+		if (st->made_ns != NULL && stamp != RG_RECORD_NO_STAMP)
+			latency_sample(s, st, f->seq, stamp);
 	}
-	seen_set(st, f->seq);
-	st->c_next = f->seq + 1;
-	st->c_off = 0;
 	st->c_bad = 0;
 }
 
@@ -233,11 +170,8 @@ static void
 consumer_restart(struct sim_stream *st)
 {
 	/* What was delivered but not applied is gone with the process. */
-	st->c_next = st->c_applied + 1;
-	st->c_off = 0;
+	rg_history_restart(&st->h, st->c_applied);
 	st->c_bad = 0;
-	for (uint64_t q = st->c_applied + 1; q / 64 < st->seen_words; q++)
-		st->seen[q / 64] &= ~(1ull << (q % 64));
 }
 
 static int
@@ -249,7 +183,7 @@ cb_rx_open(void *ctx, uint16_t peer_gw, uint64_t stream, uint64_t *applied)
 
 	if (idx >= (uint64_t)g->sim->nstreams || g->sim->streams[idx].id != stream) {
 		/* No stream of ours: a corrupted id got past the CRC (the skip_crc canary). */
-		g->sim->res.anomalies[SIM_ANOM_corrupt_accepted]++;
+		rg_history_foreign(&g->sim->hist);
 		return -EPERM;
 	}
 	st = &g->sim->streams[idx];
@@ -342,7 +276,7 @@ publish(struct sim *s, struct sim_gw *g, struct sim_stream *st)
 
 		RG_ASSERT(r != NULL);
 		r->len = len;
-		rec_fill(st, st->next_pub, 0, len, r->data);
+		rec_make(s, st, st->next_pub, len, r->data);
 		rc = rg_core_publish(g->core, st->id, st->next_pub, 1, r->data, len, r);
 		if (rc != 0) {
 			free(r);
@@ -630,9 +564,24 @@ all_applied(const struct sim *s)
 	return 1;
 }
 
+/* The run's anomalies so far: the simulator's own and the history checker's. */
+static void
+anomalies(const struct sim *s, uint64_t out[SIM_ANOM_MAX])
+{
+	const uint64_t *h = s->hist.ctr;
+
+	memcpy(out, s->res.anomalies, sizeof(s->res.anomalies));
+	out[SIM_ANOM_duplicated] += h[RG_HISTORY_CTR_duplicated];
+	out[SIM_ANOM_reordered] += h[RG_HISTORY_CTR_reordered];
+	out[SIM_ANOM_gaps] += h[RG_HISTORY_CTR_gaps];
+	out[SIM_ANOM_corrupt_accepted] += h[RG_HISTORY_CTR_corrupt_accepted];
+	out[SIM_ANOM_violations] += h[RG_HISTORY_CTR_stale_accepted]; /* no fences here */
+}
+
 static void
 progress(struct sim *s)
 {
+	uint64_t an[SIM_ANOM_MAX], sum = 0;
 	struct rg_core_stats st;
 	uint64_t rtx = 0;
 
@@ -642,19 +591,16 @@ progress(struct sim *s)
 		rg_core_stats(s->gws[i].core, &st);
 		rtx += st.ctr[RG_CTR_rtx_frames];
 	}
+	anomalies(s, an);
+	for (int a = 0; a < SIM_ANOM_MAX; a++)
+		sum += an[a];
 	printf("  t=%5.1fs %s published %8llu delivered %8llu checked %8llu packets %9llu "
 	       "rtx(live) %7llu crashes %llu partitions %llu anomalies %llu\n",
 	       s->now / 1e9, s->faults_on ? "faults" : "healed", (unsigned long long)published(s),
 	       (unsigned long long)s->res.delivered, (unsigned long long)s->res.checked,
 	       (unsigned long long)s->res.packets, (unsigned long long)rtx,
 	       (unsigned long long)s->res.faults[SIM_FAULT_crash],
-	       (unsigned long long)s->res.faults[SIM_FAULT_partition],
-	       (unsigned long long)(s->res.anomalies[SIM_ANOM_lost] +
-				    s->res.anomalies[SIM_ANOM_duplicated] +
-				    s->res.anomalies[SIM_ANOM_reordered] +
-				    s->res.anomalies[SIM_ANOM_gaps] +
-				    s->res.anomalies[SIM_ANOM_corrupt_accepted] +
-				    s->res.anomalies[SIM_ANOM_violations]));
+	       (unsigned long long)s->res.faults[SIM_FAULT_partition], (unsigned long long)sum);
 	fflush(stdout);
 }
 
@@ -741,9 +687,9 @@ on_consume(struct sim *s, struct sim_gw *g)
 	for (int i = 0; i < s->nstreams; i++) {
 		struct sim_stream *st = &s->streams[i];
 
-		if (st->dst != g->idx || st->c_next - 1 <= st->c_applied)
+		if (st->dst != g->idx || st->h.next - 1 <= st->c_applied)
 			continue;
-		st->c_applied = st->c_next - 1; /* durable from here on */
+		st->c_applied = st->h.next - 1; /* durable from here on */
 		rg_core_applied(g->core, st->id, st->c_applied);
 	}
 	pump(s, g);
@@ -831,13 +777,14 @@ ns_streams(struct sim *s)
 			     i++, k++) {
 				struct sim_stream *st = &s->streams[k];
 
-				RG_ASSERT(k < s->nstreams && c->ns[n].record_bytes >= 8);
+				RG_ASSERT(k < s->nstreams &&
+					  c->ns[n].record_bytes >= RG_RECORD_STAMPED_MIN);
 				/* A namespace's streams share the high 32 bits (the core's convention). */
 				while (key[n] == 0)
 					key[n] = sim_rand(s) & 0xffffffff00000000ull;
 				st->id = key[n] | (uint64_t)(k + 1);
 				st->dst = 1;
-				st->c_next = 1;
+				rg_history_stream_init(&st->h, st->id, 0);
 				st->ns = n;
 				st->greedy = c->ns[n].greedy;
 				st->records_per_s = c->ns[n].records_per_s;
@@ -863,8 +810,9 @@ world_init(struct sim *s)
 		s->nstreams = ns_stream_count(c);
 	RG_ASSERT(c->gateways >= 2 && c->gateways <= SIM_GW_MAX && s->nstreams <= SIM_STREAMS_MAX);
 	s->streams = calloc((size_t)s->nstreams, sizeof(s->streams[0]));
-	s->scratch = malloc(RG_RECORD_BYTES_MAX);
-	RG_ASSERT(s->streams != NULL && s->scratch != NULL);
+	RG_ASSERT(s->streams != NULL);
+	rg_record_init(&s->rec, c->seed, 0, 0); /* lengths are rec_len()'s */
+	rg_history_init(&s->hist);
 	for (int a = 0; c->nns == 0 && a < (c->one_way ? 1 : c->gateways); a++)
 		for (int b = 0; b < c->gateways; b++)
 			for (int i = 0; a != b && i < c->streams_per_pair; i++, k++) {
@@ -875,7 +823,7 @@ world_init(struct sim *s)
 				st->dst = b;
 				st->lane = c->one_way ? (uint16_t)(k % c->lanes)
 						      : rg_stream_lane(st->id, (uint16_t)c->lanes);
-				st->c_next = 1;
+				rg_history_stream_init(&st->h, st->id, 0);
 				st->ns = -1;
 				st->greedy = c->greedy;
 				st->records_per_s = c->records_per_s;
@@ -921,12 +869,10 @@ world_fini(struct sim *s)
 	if (s->pkts_live != 0)
 		violation(s, "packet references leaked", s->pkts_live, 0);
 	for (int i = 0; i < s->nstreams; i++) {
-		free(s->streams[i].seen);
 		free(s->streams[i].made_ns);
 		free(s->streams[i].pub_ns);
 	}
 	free(s->streams);
-	free(s->scratch);
 	free(s->heap);
 }
 
@@ -934,6 +880,7 @@ int
 sim_run(const struct sim_config *cfg, struct sim_result *res)
 {
 	struct sim *s = calloc(1, sizeof(*s));
+	uint64_t an[SIM_ANOM_MAX];
 	struct sim_ev ev;
 	char msg[256];
 	int rc;
@@ -950,8 +897,7 @@ sim_run(const struct sim_config *cfg, struct sim_result *res)
 		const struct sim_stream *st = &s->streams[i];
 
 		s->res.published += st->head;
-		if (st->c_applied < st->head)
-			s->res.anomalies[SIM_ANOM_lost] += st->head - st->c_applied;
+		s->res.anomalies[SIM_ANOM_lost] += rg_history_lost(st->head, st->c_applied);
 	}
 	for (int i = 0; i < s->cfg.gateways; i++) {
 		struct rg_core_stats st;
@@ -961,6 +907,8 @@ sim_run(const struct sim_config *cfg, struct sim_result *res)
 		rg_core_stats(s->gws[i].core, &st);
 		s->res.retransmits += st.ctr[RG_CTR_rtx_frames];
 	}
+	anomalies(s, an);
+	memcpy(s->res.anomalies, an, sizeof(an));
 	s->res.sim_seconds = s->now / 1e9;
 	s->res.heal_seconds = (s->now - s->heal_start_ns) / 1e9;
 	world_fini(s);
