@@ -3,6 +3,8 @@
  * WAN emulator shim (DESIGN §4.1 drivers/): sits in one port's TX path, one
  * emulator per direction, and makes the link behave like a long, lossy WAN.
  * It is off unless the profile turns it on (the glue inserts it only then).
+ * The simulator's links are this emulator too (tests/sim/sim_net.c, one per
+ * directed link, driven by the simulated clock): one fault model for both.
  *
  * It is pure, like the protocol core: no DPDK, no clock reads, no allocation
  * after init, no threads. Time comes in as now_ns; randomness comes from a
