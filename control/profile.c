@@ -1602,6 +1602,10 @@ check_sizes(const struct rg_profile *p, char *err, size_t errlen)
 		return TOP_FAIL(
 		    p, wan.burst_exit, err, errlen,
 		    "must be above 0 when wan.burst_enter is (else a burst never ends)");
+	if (p->wan.queue_bytes > 0 && p->wan.rate_mbit_s == 0)
+		return TOP_FAIL(p, wan.queue_bytes, err, errlen,
+				"must be 0 when wan.rate_mbit_s is (nothing waits for an unlimited "
+				"wire)");
 	rg_profile_core_config(p, &cfg);
 	cfg.incarnation = 1;
 	cfg.rng.next = no_rng;

@@ -378,6 +378,9 @@ test_profile_validate_cross_field_rules(void **state)
 		  "--set wan.burst_exit: must be above 0 when wan.burst_enter is (else a burst "
 		  "never "
 		  "ends)" },
+		{ { "wan.queue_bytes=250000", "wan.rate_mbit_s=0" },
+		  "--set wan.queue_bytes: must be 0 when wan.rate_mbit_s is (nothing waits for an "
+		  "unlimited wire)" },
 		{ { "peers.[1].id=1" }, "--set peers.[1].id: 1 is this gateway's own id" },
 		{ { "peers.[1].ip=10.0.0.2", "peers.[1].udp_port=7000" },
 		  "--set peers.[1].ip: 10.0.0.2:7000 is also the address of peers.[0]" },
