@@ -136,6 +136,7 @@ wan_config(const struct rg_profile *p, struct rg_wanem_config *w)
 	w->corrupt_skip = RG_FRAME_HDR_BYTES; /* keep the frame routable: RGP's CRC must catch it */
 	w->rate_bytes_per_s = (uint64_t)(p->wan.rate_mbit_s * 1e6 / 8);
 	w->queue_pkts_max = (uint32_t)p->wan.queue_pkts;
+	w->queue_bytes_max = (uint64_t)p->wan.queue_bytes;
 }
 
 int

@@ -214,6 +214,7 @@ wan_key(struct rg_wanem_config *c, int *partition, const char *k, const char *v,
 		{ "corrupt", offsetof(struct rg_wanem_config, corrupt), 0 },
 		{ "rate_mbit_s", offsetof(struct rg_wanem_config, rate_bytes_per_s), 2 },
 		{ "queue_pkts", offsetof(struct rg_wanem_config, queue_pkts_max), 3 },
+		{ "queue_bytes", offsetof(struct rg_wanem_config, queue_bytes_max), 4 },
 		{ "seed", offsetof(struct rg_wanem_config, seed), 4 },
 	};
 	const double time_ms_max = (double)RG_WANEM_TIME_NS_MAX / 1e6;
@@ -279,7 +280,7 @@ wan_key(struct rg_wanem_config *c, int *partition, const char *k, const char *v,
 	}
 	snprintf(err, errlen,
 		 "%s: unknown (delay_ms jitter_ms loss burst_enter burst_exit burst_loss dup "
-		 "reorder reorder_ms corrupt rate_mbit_s queue_pkts seed partition)",
+		 "reorder reorder_ms corrupt rate_mbit_s queue_pkts queue_bytes seed partition)",
 		 k);
 	return -EINVAL;
 }
@@ -793,6 +794,7 @@ wan_dict(struct rg_app *app, struct rte_tel_data *d)
 	add_f(d, "corrupt", c->corrupt);
 	add_f(d, "rate_mbit_s", (double)c->rate_bytes_per_s * 8 / 1e6);
 	add_u(d, "queue_pkts", c->queue_pkts_max);
+	add_u(d, "queue_bytes", c->queue_bytes_max);
 	add_u(d, "seed", c->seed);
 	for (int i = 0; i < RG_WANEM_CTR_MAX; i++) {
 		char key[48];

@@ -219,6 +219,8 @@ static const struct rg_profile_knob knobs[] = {
 	K_FLOAT(TOP, wan.rate_mbit_s, "0", 0, 1e6, "Mbit/s", "link rate; 0 = unlimited"),
 	K_INT(TOP, wan.queue_pkts, "65536", 1, 4194304, 0, "pkts",
 	      "emulator queue; packets past it are dropped"),
+	K_INT64(TOP, wan.queue_bytes, "0", 0, 1LL << 36, 0, "bytes",
+		"drop-tail buffer ahead of the rate-limited wire; 0 = none (needs rate_mbit_s)"),
 
 	K_ENUM(TOP, load.role, "none", "none|generator|consumer",
 	       "what the built-in load tool does"),
@@ -1600,6 +1602,10 @@ check_sizes(const struct rg_profile *p, char *err, size_t errlen)
 		return TOP_FAIL(
 		    p, wan.burst_exit, err, errlen,
 		    "must be above 0 when wan.burst_enter is (else a burst never ends)");
+	if (p->wan.queue_bytes > 0 && p->wan.rate_mbit_s == 0)
+		return TOP_FAIL(p, wan.queue_bytes, err, errlen,
+				"must be 0 when wan.rate_mbit_s is (nothing waits for an unlimited "
+				"wire)");
 	rg_profile_core_config(p, &cfg);
 	cfg.incarnation = 1;
 	cfg.rng.next = no_rng;

@@ -218,6 +218,7 @@ struct rg_profile {
 		double corrupt;
 		double rate_mbit_s; /* 0: unlimited */
 		int32_t queue_pkts;
+		int64_t queue_bytes; /* 0: no byte limit */
 	} wan;
 	struct {
 		enum rg_profile_role role;

@@ -92,6 +92,14 @@ rg_wanem_config_check(const struct rg_wanem_config *cfg, char *err, size_t errle
 		return fail(err, errlen, "rate_bytes_per_s: %llu above %llu",
 			    (unsigned long long)cfg->rate_bytes_per_s,
 			    (unsigned long long)RG_WANEM_RATE_MAX);
+	if (cfg->queue_bytes_max > RG_WANEM_QUEUE_BYTES_MAX)
+		return fail(err, errlen, "queue_bytes_max: %llu above %llu",
+			    (unsigned long long)cfg->queue_bytes_max,
+			    (unsigned long long)RG_WANEM_QUEUE_BYTES_MAX);
+	/* Without a rate nothing waits for the wire: a byte limit there is a mistake. */
+	if (cfg->queue_bytes_max > 0 && cfg->rate_bytes_per_s == 0)
+		return fail(err, errlen, "queue_bytes_max: %llu needs rate_bytes_per_s > 0",
+			    (unsigned long long)cfg->queue_bytes_max);
 	return 0;
 }
 
@@ -247,9 +255,33 @@ burst_lost(struct rg_wanem *em)
 	return em->ge_bad && chance(em, c->burst_loss);
 }
 
+uint64_t
+rg_wanem_queue_bytes(const struct rg_wanem *em, uint64_t now_ns)
+{
+	uint64_t rate = em->cfg.rate_bytes_per_s;
+	unsigned __int128 bns; /* byte·ns: < 2^64 · 2^40 */
+
+	if (rate == 0 || em->wire_free_ns <= now_ns)
+		return 0;
+	bns = (unsigned __int128)(em->wire_free_ns - now_ns) * rate + em->wire_frac;
+	if (bns >> 64 == 0) /* the usual case: a 64-bit division */
+		return (uint64_t)bns / RG_NS_PER_S;
+	bns /= RG_NS_PER_S;
+	return bns >> 64 == 0 ? (uint64_t)bns : UINT64_MAX;
+}
+
+/* Step 4's byte limit: 1 if len more bytes would take the backlog past queue_bytes_max. */
+static int
+over_queue_bytes(const struct rg_wanem *em, uint32_t len, uint64_t now_ns)
+{
+	uint64_t max = em->cfg.queue_bytes_max;
+
+	return max > 0 && (len > max || rg_wanem_queue_bytes(em, now_ns) > max - len);
+}
+
 /* Steps 2-4 of the fault order: the drop reason, or RG_WANEM_CTR_MAX to keep the packet. */
 static enum rg_wanem_counter
-drop_reason(struct rg_wanem *em)
+drop_reason(struct rg_wanem *em, uint32_t len, uint64_t now_ns)
 {
 	int lost = chance(em, em->cfg.loss);
 	int burst = burst_lost(em); /* the link steps for every packet that reaches it */
@@ -260,6 +292,8 @@ drop_reason(struct rg_wanem *em)
 		return RG_WANEM_CTR_drop_burst;
 	if (em->held >= em->held_max)
 		return RG_WANEM_CTR_drop_queue_full;
+	if (over_queue_bytes(em, len, now_ns))
+		return RG_WANEM_CTR_drop_queue_bytes;
 	return RG_WANEM_CTR_MAX;
 }
 
@@ -352,6 +386,9 @@ admit(struct rg_wanem *em, void *pkt, uint8_t *data, uint32_t len, uint64_t now_
 		em->stats.ctr[RG_WANEM_CTR_reordered]++;
 	}
 	depart_ns = wire_depart(em, len, now_ns);
+	if (c->rate_bytes_per_s > 0)
+		em->queue_peak_bytes =
+		    RG_MAX(em->queue_peak_bytes, rg_wanem_queue_bytes(em, now_ns));
 	heap_push(em, release_at(em, depart_ns, extra_ns, fifo), pkt, len);
 	if (copy != NULL)
 		heap_push(em, release_at(em, depart_ns, 0, 0), copy, len);
@@ -370,7 +407,7 @@ rg_wanem_enqueue(struct rg_wanem *em, void **pkts, uint32_t n, uint64_t now_ns)
 		uint8_t *data = em->ops.bytes(em->ops.ctx, pkts[i], &len);
 
 		bytes += len;
-		why = cut ? RG_WANEM_CTR_drop_partition : drop_reason(em);
+		why = cut ? RG_WANEM_CTR_drop_partition : drop_reason(em, len, now_ns);
 		if (why != RG_WANEM_CTR_MAX) {
 			em->stats.ctr[why]++;
 			em->ops.drop(em->ops.ctx, pkts[i]);
@@ -412,7 +449,8 @@ rg_wanem_check(const struct rg_wanem *em)
 		if (slot_before(&em->heap[i], &em->heap[(i - 1) / 2]))
 			return -1;
 	gone = c[RG_WANEM_CTR_out_pkts] + c[RG_WANEM_CTR_drop_loss] + c[RG_WANEM_CTR_drop_burst] +
-	       c[RG_WANEM_CTR_drop_partition] + c[RG_WANEM_CTR_drop_queue_full];
+	       c[RG_WANEM_CTR_drop_partition] + c[RG_WANEM_CTR_drop_queue_full] +
+	       c[RG_WANEM_CTR_drop_queue_bytes];
 	if (c[RG_WANEM_CTR_in_pkts] + c[RG_WANEM_CTR_duplicated] != gone + em->held)
 		return -1;
 	if (em->cfg.rate_bytes_per_s > 0 && em->wire_frac >= em->cfg.rate_bytes_per_s)

@@ -3,6 +3,8 @@
  * WAN emulator shim (DESIGN §4.1 drivers/): sits in one port's TX path, one
  * emulator per direction, and makes the link behave like a long, lossy WAN.
  * It is off unless the profile turns it on (the glue inserts it only then).
+ * The simulator's links are this emulator too (tests/sim/sim_net.c, one per
+ * directed link, driven by the simulated clock): one fault model for both.
  *
  * It is pure, like the protocol core: no DPDK, no clock reads, no allocation
  * after init, no threads. Time comes in as now_ns; randomness comes from a
@@ -21,7 +23,12 @@
  *                   P(burst_enter), bad→good with P(burst_exit); in the bad
  *                   state a packet is lost with P(burst_loss). A bad period
  *                   lasts 1/burst_exit packets on average.
- *   4. queue full   held == queue_pkts_max: dropped
+ *   4. queue full   held == queue_pkts_max: dropped (drop_queue_full); else,
+ *                   with a rate and queue_bytes_max, the bottleneck's drop-tail
+ *                   buffer: if the bytes handed to the wire and not yet
+ *                   serialized (the backlog, rg_wanem_queue_bytes) plus this
+ *                   packet's would exceed queue_bytes_max, it is dropped
+ *                   (drop_queue_bytes) and takes no wire time
  *   5. corruption   1..3 distinct bit flips past the first corrupt_skip bytes
  *   6. duplication  a deep copy (of the corrupted bytes, if step 5 hit),
  *                   held as its own packet: it needs a free slot too
@@ -40,16 +47,33 @@
  * number, so a pass-through config (rg_wanem_config_default) costs no RNG
  * work and releases everything at the enqueue time, in order, unchanged.
  *
+ * The backlog. Packets wait for the wire in arrival order, so the bytes not
+ * yet serialized at now_ns are (wire_free_ns − now_ns) × rate_bytes_per_s,
+ * plus the carried remainder: ((wire_free_ns − now_ns) · rate + wire_frac) /
+ * 1e9, rounded down (0 once the wire is idle). That is the queue a real
+ * bottleneck router holds, in bytes; held counts something else (every
+ * packet still in the emulator, most of them in propagation delay). Worked
+ * example, 1,000,000 B/s, three 1000-byte packets offered at t = 0: the wire
+ * frees at 1, 2 and 3 ms, and the backlog after each is 1000, 2000 and 3000
+ * bytes; at t = 2.5 ms it is 500 (the third packet's second half). With
+ * queue_bytes_max = 2500 the third packet would make it 3000: it is dropped,
+ * and the wire is idle from 2 ms on.
+ *
  * Invariants (rg_wanem_check):
  *   1. held <= heap capacity (queue_pkts_max at init); held <= the current
  *      queue_pkts_max except after set_config shrank it, until it drains.
  *   2. The heap is ordered: no slot is due before its parent.
  *   3. Conservation: in_pkts + duplicated
- *        == out_pkts + drop_loss + drop_burst + drop_partition + drop_queue_full + held.
+ *        == out_pkts + drop_loss + drop_burst + drop_partition + drop_queue_full
+ *           + drop_queue_bytes + held.
  *   4. FIFO packets (neither reordered nor copies) are released in enqueue
  *      order: their release times never decrease (fifo_last_ns only grows),
  *      also across set_config (a shorter delay does not let packets overtake).
  *   5. wire_free_ns never decreases; wire_frac < rate_bytes_per_s.
+ *   6. With queue_bytes_max > 0, an accepted packet never leaves a backlog
+ *      above it (so queue_peak_bytes <= queue_bytes_max as long as set_config
+ *      neither lowered the limit nor raised the rate: the backlog is read at
+ *      the current rate). Tested, like 4, by the unit tests.
  *
  * Threads. Everything but the partition switch belongs to the worker that
  * owns the port's TX queue (it also calls set_config and reads the stats).
@@ -79,9 +103,10 @@
 #include "common.h"
 
 /* Limits rg_wanem_config_check() enforces, so release times cannot overflow. */
-#define RG_WANEM_QUEUE_PKTS_MAX (1u << 24)              /* 16M slots of 32 bytes: 512 MiB */
-#define RG_WANEM_TIME_NS_MAX    (3600ull * RG_NS_PER_S) /* delay, jitter, reorder: one hour */
-#define RG_WANEM_RATE_MAX       1000000000000ull        /* bytes/s: 8 Tbit/s */
+#define RG_WANEM_QUEUE_PKTS_MAX  (1u << 24)              /* 16M slots of 32 bytes: 512 MiB */
+#define RG_WANEM_TIME_NS_MAX     (3600ull * RG_NS_PER_S) /* delay, jitter, reorder: one hour */
+#define RG_WANEM_RATE_MAX        1000000000000ull        /* bytes/s: 8 Tbit/s */
+#define RG_WANEM_QUEUE_BYTES_MAX (1ull << 36)            /* 64 GiB of bottleneck buffer */
 
 /* How the emulator touches a packet; it never dereferences a handle itself. */
 struct rg_wanem_ops {
@@ -111,25 +136,28 @@ struct rg_wanem_config {
 	uint32_t corrupt_skip;     /* bytes never flipped: Ethernet/IP/UDP headers, say */
 	uint32_t queue_pkts_max;   /* packets held at once; beyond it: drop_queue_full */
 	uint64_t rate_bytes_per_s; /* 0 = unlimited; else serialization before the delay */
+	uint64_t queue_bytes_max;  /* backlog ahead of the wire; beyond it: drop_queue_bytes.
+				    * 0 = no limit; > 0 needs a rate (else nothing waits) */
 };
 
 /* X-macro: everything the emulator does, counted. */
-#define RG_WANEM_COUNTERS(X)                                                       \
-	X(in_pkts)         /* packets offered to enqueue */                        \
-	X(in_bytes)        /* their bytes */                                       \
-	X(out_pkts)        /* packets dequeued (copies included) */                \
-	X(out_bytes)       /* their bytes */                                       \
-	X(drop_loss)       /* random loss */                                       \
-	X(drop_burst)      /* Gilbert-Elliott loss in the bad state */             \
-	X(drop_partition)  /* offered while partitioned */                         \
-	X(drop_queue_full) /* offered while queue_pkts_max were held */            \
-	X(burst_entered)   /* good->bad transitions of the Gilbert-Elliott link */ \
-	X(duplicated)      /* copies held */                                       \
-	X(dup_failed)      /* picked for duplication but no copy made or held */   \
-	X(reordered)       /* packets that left FIFO order with extra delay */     \
-	X(corrupted)       /* packets with bits flipped */                         \
-	X(rate_delayed)    /* packets that found the wire busy (queued behind) */  \
-	X(jittered)        /* packets (and copies) given a non-zero jitter */
+#define RG_WANEM_COUNTERS(X)                                                        \
+	X(in_pkts)          /* packets offered to enqueue */                        \
+	X(in_bytes)         /* their bytes */                                       \
+	X(out_pkts)         /* packets dequeued (copies included) */                \
+	X(out_bytes)        /* their bytes */                                       \
+	X(drop_loss)        /* random loss */                                       \
+	X(drop_burst)       /* Gilbert-Elliott loss in the bad state */             \
+	X(drop_partition)   /* offered while partitioned */                         \
+	X(drop_queue_full)  /* offered while queue_pkts_max were held */            \
+	X(drop_queue_bytes) /* would have taken the backlog past queue_bytes_max */ \
+	X(burst_entered)    /* good->bad transitions of the Gilbert-Elliott link */ \
+	X(duplicated)       /* copies held */                                       \
+	X(dup_failed)       /* picked for duplication but no copy made or held */   \
+	X(reordered)        /* packets that left FIFO order with extra delay */     \
+	X(corrupted)        /* packets with bits flipped */                         \
+	X(rate_delayed)     /* packets that found the wire busy (queued behind) */  \
+	X(jittered)         /* packets (and copies) given a non-zero jitter */
 
 enum rg_wanem_counter {
 #define RG_X(name) RG_WANEM_CTR_##name,
@@ -161,11 +189,12 @@ struct rg_wanem {
 	uint32_t held;
 	uint8_t ge_bad; /* Gilbert–Elliott link state: 1 = bad */
 	uint8_t reserved[3];
-	uint64_t rng;          /* splitmix64 state */
-	uint64_t seq;          /* next enqueue sequence number */
-	uint64_t wire_free_ns; /* when the wire finishes the last packet handed to it */
-	uint64_t wire_frac;    /* remainder of that, in byte·ns, < rate_bytes_per_s */
-	uint64_t fifo_last_ns; /* release time of the last FIFO packet */
+	uint64_t rng;              /* splitmix64 state */
+	uint64_t seq;              /* next enqueue sequence number */
+	uint64_t wire_free_ns;     /* when the wire finishes the last packet handed to it */
+	uint64_t wire_frac;        /* remainder of that, in byte·ns, < rate_bytes_per_s */
+	uint64_t fifo_last_ns;     /* release time of the last FIFO packet */
+	uint64_t queue_peak_bytes; /* the largest backlog an accepted packet left, since init */
 	struct rg_wanem_stats stats;
 	/*
 	 * Partition switch, 1 = on. Written by any thread (rg_wanem_set_partition, the control
@@ -178,7 +207,7 @@ struct rg_wanem {
 	_Alignas(RG_CACHE_LINE) int partition;
 };
 
-/* Fills cfg with a pass-through: no fault, no delay, unlimited rate, 4096 packets held. */
+/* A pass-through: no fault, no delay, unlimited rate, no byte limit, 4096 packets held. */
 void rg_wanem_config_default(struct rg_wanem_config *cfg);
 /* 0 when cfg is usable; else -EINVAL and a message naming the field in err (if err != NULL). */
 int rg_wanem_config_check(const struct rg_wanem_config *cfg, char *err, size_t errlen);
@@ -198,7 +227,9 @@ void rg_wanem_fini(struct rg_wanem *em, const struct rg_mem *mem);
  * the held packets, the counters, the wire and FIFO times and the Gilbert–Elliott state;
  * restarts the RNG from the new seed only if the seed changed. queue_pkts_max above the
  * capacity allocated at init is clamped to it (no allocation after init). A new rate restarts
- * the wire's byte·ns remainder; packets already held keep their release times.
+ * the wire's byte·ns remainder; packets already held keep their release times. A new
+ * queue_bytes_max applies from the next packet on: a backlog above a lowered limit is kept and
+ * drains (new packets are dropped until it fits). queue_peak_bytes is kept.
  */
 void rg_wanem_set_config(struct rg_wanem *em, const struct rg_wanem_config *cfg);
 
@@ -229,6 +260,20 @@ static inline uint32_t
 rg_wanem_held(const struct rg_wanem *em)
 {
 	return em->held;
+}
+
+/*
+ * The bottleneck's backlog at now_ns (see "The backlog" above): bytes handed to the wire and not
+ * yet serialized, rounded down; 0 without a rate or once the wire is idle. O(1). The owning
+ * worker only, like everything but the partition.
+ */
+uint64_t rg_wanem_queue_bytes(const struct rg_wanem *em, uint64_t now_ns);
+
+/* The largest backlog an accepted packet left behind it (its own bytes included), since init. */
+static inline uint64_t
+rg_wanem_queue_peak_bytes(const struct rg_wanem *em)
+{
+	return em->queue_peak_bytes;
 }
 
 void rg_wanem_stats(const struct rg_wanem *em, struct rg_wanem_stats *out);

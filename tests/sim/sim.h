@@ -3,18 +3,28 @@
  * The deterministic simulator (DESIGN §5): the real protocol core of several
  * gateways over a simulated clock and network with faults, producers that
  * keep every record until it is applied, consumers that check every byte,
- * and a history checker. One seed reproduces a run exactly: all randomness
- * comes from one splitmix64 stream per run, and events at the same instant
- * run in the order they were scheduled.
+ * and a history checker. The network is the daemon's own WAN emulator
+ * (drivers/wanem.h), one per directed link (sim_net.c): one fault model for
+ * the simulator and the daemon. One seed reproduces a run exactly: all
+ * randomness comes from one splitmix64 stream per run (each link's emulator
+ * is seeded from it), and events at the same instant run in the order they
+ * were scheduled.
  *
  * A run has two phases:
- *   1. fault phase (duration_s): producers publish; the network delays,
- *      jitters, loses (random and Gilbert–Elliott bursts), duplicates,
- *      reorders and corrupts packets; links partition and heal; gateways
- *      crash (losing all state, and their consumers fall back to what they
- *      had applied) and restart.
- *   2. healed phase: no new records, no faults but delay; everything
- *      published must be applied within heal_bound_s, or it is a violation.
+ *   1. fault phase (duration_s): producers publish; the links delay,
+ *      jitter, lose (random and Gilbert–Elliott bursts), duplicate, reorder
+ *      and corrupt packets; links partition and heal; gateways crash
+ *      (losing all state, and their consumers fall back to what they had
+ *      applied) and restart.
+ *   2. healed phase: no new records, no faults but delay and jitter (and the
+ *      bottleneck, which is not a fault); everything published must be
+ *      applied within heal_bound_s, or it is a violation.
+ *
+ * Fault accounting (res.faults): the classes the links inject are the
+ * emulators' counters over the fault phase, summed over links (jitter =
+ * jittered, loss = drop_loss, burst_loss = drop_burst, duplication =
+ * duplicated, reordering = reordered, corruption = corrupted); partition,
+ * crash and consumer_stall count what the schedule did.
  */
 #ifndef RG_SIM_H
 #define RG_SIM_H
@@ -94,30 +104,32 @@ struct sim_config {
 	int streams_per_pair; /* streams from each gateway to each other one */
 	double records_per_s; /* per stream, during the fault phase */
 	uint32_t large_every; /* one record in this many is 64 KiB .. 1 MiB (0: never) */
-	/* network */
+	/* network: each link's rg_wanem_config in the fault phase (sim_net.c: link_config) */
 	double delay_ms;
 	double jitter_ms;
 	double loss;        /* random loss probability per packet */
 	double burst_enter; /* Gilbert–Elliott: P(good → bad) per packet */
 	double burst_exit;  /* P(bad → good) per packet */
 	double burst_loss;  /* loss probability in the bad state */
-	double dup;         /* duplication probability */
+	double dup;         /* duplication probability (the copy gets its own jitter) */
 	double reorder;     /* probability of an extra delay of up to reorder_ms */
 	double reorder_ms;
-	double corrupt;          /* probability of 1-3 flipped bits */
+	double corrupt;          /* probability of 1-3 flipped bits, anywhere in the payload */
 	double partitions_per_s; /* mean rate of link partitions (each 0.2 .. 3 s) */
 	double crashes_per_s;    /* mean rate of gateway crashes (down 0.05 .. 1 s) */
 	double stall;            /* probability a consumer refuses a delivery (-EAGAIN) */
 	double pace_mbit_s;      /* per-lane pacing rate; 0 = unpaced (adaptive: a cap; 0 = none) */
 	int pacing;              /* enum rg_pacing: fixed or adaptive */
 	/*
-	 * An optional bottleneck on every link: packets leave at bottleneck_mbit_s
-	 * (UDP payload bytes, as the pacer counts them) through a FIFO of
-	 * queue_bytes; a packet that does not fit is dropped (tail drop). Random
-	 * loss hits after the bottleneck, so a lost packet has used link time.
+	 * An optional bottleneck on every link (the emulator's rate and byte
+	 * queue): packets are serialized at bottleneck_mbit_s (UDP payload bytes,
+	 * as the pacer counts them) behind a drop-tail buffer of queue_bytes
+	 * waiting for the wire; a packet that does not fit is dropped. In the
+	 * emulator's fault order random and burst loss come first, so a lost
+	 * packet takes no link time.
 	 */
 	double bottleneck_mbit_s; /* 0 = no bottleneck */
-	uint64_t queue_bytes;
+	uint64_t queue_bytes;     /* used only with a bottleneck */
 	/* traffic shape for goodput scenarios */
 	int one_way;             /* only gateway 0 sends; streams go round robin over lanes */
 	int greedy;              /* producers keep their stream queues full (always backlogged) */
@@ -155,10 +167,11 @@ struct sim_result {
 	/* goodput scenarios: payload bytes checked per lane of gateway 0 while measuring */
 	uint64_t lane_bytes[SIM_LANES_MAX];
 	double measure_s;
-	uint64_t link_bytes;         /* bytes through gateway 0's bottleneck while measuring */
-	uint64_t queue_max_bytes;    /* deepest bottleneck queue, whole run */
+	/* the bottleneck, from the emulators (bytes waiting for the wire: rg_wanem_queue_bytes) */
+	uint64_t link_bytes;      /* bytes gateway 0's links took onto the wire while measuring */
+	uint64_t queue_max_bytes; /* deepest bottleneck queue of any link, whole run */
 	uint64_t queue_max_measured; /* ... while measuring */
-	uint64_t queue_drops;        /* tail drops, whole run */
+	uint64_t queue_drops;        /* tail drops (drop_queue_bytes), whole run */
 	struct rg_lane_info
 	    lanes[SIM_LANES_MAX]; /* gateway 0's lanes at the end of the fault phase */
 	int nlanes;

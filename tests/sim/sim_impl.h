@@ -21,6 +21,7 @@ enum sim_ev_type {
 	SIM_EV_HEAL_LINK, /* pair (gw, arg) joins again */
 	SIM_EV_PHASE_END, /* the fault phase ends */
 	SIM_EV_CHECK,     /* progress line, and in the healed phase: is everything applied? */
+	SIM_EV_LINK,      /* link (arg & 0xff) → gw has packets due; arg >> 8: its generation */
 };
 
 struct sim_pkt {
@@ -37,13 +38,8 @@ struct sim_ev {
 	uint64_t arg;
 };
 
-struct sim_link {
-	int partitioned;
-	int bad;                  /* Gilbert–Elliott state */
-	uint64_t last_arrival_ns; /* FIFO: the latest arrival scheduled on this link */
-	uint64_t partition_drops;
-	uint64_t busy_until_ns; /* bottleneck: when the last queued packet has left */
-};
+/* A directed link src → dst: a WAN emulator (sim_net.c). */
+struct sim_link;
 
 /* One stream: its producer at src and its consumer at dst. */
 struct sim_stream {
@@ -89,7 +85,7 @@ struct sim {
 	struct sim_ev *heap;
 	size_t heap_n, heap_cap;
 	uint64_t ev_seq;
-	struct sim_link links[SIM_GW_MAX][SIM_GW_MAX];
+	struct sim_link *links; /* [src * gateways + dst], sim_net.c */
 	struct sim_gw gws[SIM_GW_MAX];
 	struct sim_stream *streams;
 	int nstreams;
@@ -110,6 +106,23 @@ void sim_pkt_put(struct sim *s, struct sim_pkt *p);
 uint64_t sim_rand(struct sim *s);
 double sim_uniform(struct sim *s);
 int sim_chance(struct sim *s, double p);
+
+/*
+ * The network (sim_net.c): one WAN emulator (drivers/wanem.h) per directed link, set from the
+ * scenario. init draws each link's seed from the run's RNG and must come before any send; send
+ * copies the packet onto link src → dst (faults and the bottleneck are decided there); on_link
+ * handles a SIM_EV_LINK (due packets become SIM_EV_ARRIVE at gw). set_partition cuts (on = 1) or
+ * joins both directions between a and b and returns whether a → b was cut before. heal ends the
+ * fault phase: it adds the emulators' fault counters to res.faults, leaves delay, jitter and the
+ * bottleneck only, and joins every link. fini adds the bottleneck figures to res, frees the links
+ * and the packets they hold, and returns -1 if a link broke its invariants or dropped for its
+ * packet limit (a loss no fault class owns), else 0.
+ */
+void sim_net_init(struct sim *s);
 void sim_net_send(struct sim *s, int src, int dst, const uint8_t *data, size_t len);
+void sim_net_on_link(struct sim *s, const struct sim_ev *ev);
+int sim_net_set_partition(struct sim *s, int a, int b, int on);
+void sim_net_heal(struct sim *s);
+int sim_net_fini(struct sim *s);
 
 #endif /* RG_SIM_IMPL_H */

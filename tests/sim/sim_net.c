@@ -2,12 +2,51 @@
 /*
  * The simulator's clock and network: a binary heap of events ordered by
  * (time, insertion number), so one seed always replays the same history,
- * and links that apply the configured faults to each packet they carry.
+ * and links that are the shipped WAN emulator (drivers/wanem.h): the
+ * simulator has no fault model of its own (DESIGN §5, STYLE "one fault
+ * model").
+ *
+ * Links. Each directed pair src → dst is one struct rg_wanem driven by the
+ * simulated clock, its packets struct sim_pkt handles (link_copy: a deep
+ * copy, link_drop: sim_pkt_put, link_bytes: the payload). Its seed
+ * is drawn from the run's RNG at init, so one seed still replays one run.
+ * sim_net_send() enqueues; the link's one pending SIM_EV_LINK fires at
+ * rg_wanem_next_ns() and turns what is due into SIM_EV_ARRIVE events.
+ *
+ *   fault phase   the scenario's delay, jitter, loss, Gilbert–Elliott
+ *                 bursts, duplication, reordering, corruption (corrupt_skip
+ *                 0: any bit of the UDP payload), and the bottleneck: rate
+ *                 bottleneck_mbit_s through a drop-tail buffer of
+ *                 queue_bytes ahead of the wire (queue_bytes_max)
+ *   healed phase  sim_net_heal(): set_config to delay, jitter and the
+ *                 bottleneck only; partitions off
+ *
+ * Invariants:
+ *   1. At most one SIM_EV_LINK per link is live: ev_gen names it, and an
+ *      event of an older generation is stale and does nothing. A live event
+ *      fires no later than rg_wanem_next_ns() (link_schedule keeps ev_ns <=
+ *      it), so no packet waits past its release time.
+ *   2. Every packet, copies included, is a sim_pkt counted in pkts_live
+ *      until its last reference goes. A link holds the only one until it
+ *      drops the packet (link_drop) or hands it to an ARRIVE event; fini
+ *      drops what the links still hold, and world_fini finds pkts_live 0.
+ *   3. Fault accounting is the emulators': res.faults[] of the classes in
+ *      fault_ctrs is the sum over links of their counters at the end of the
+ *      fault phase; partitions, crashes and consumer stalls are the
+ *      schedule's (sim_world.c).
+ *   4. No link drops for queue_pkts_max (LINK_PKTS_MAX): that would be a
+ *      loss no fault class owns (sim_net_fini fails the run).
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "sim_impl.h"
+#include "wanem.h"
+
+#define LINK_PKTS_MAX (1u << 16) /* held per link: far above any scenario's rate × delay */
+#define LINK_BURST    64         /* packets one SIM_EV_LINK delivers; more due: another event */
+
+_Static_assert(SIM_GW_MAX <= 256, "a SIM_EV_LINK's arg carries src in 8 bits");
 
 void
 sim_heap_push(struct sim *s, uint64_t t, enum sim_ev_type type, int gw, struct sim_pkt *pkt,
@@ -114,139 +153,231 @@ sim_chance(struct sim *s, double p)
 	return p > 0 && sim_uniform(s) < p;
 }
 
-/* Gilbert–Elliott: the link's state moves per packet; losses happen in the bad state. */
-static int
-burst_lost(struct sim *s, struct sim_link *l)
-{
-	const struct sim_config *c = &s->cfg;
+/* One directed link: the emulator and its pending SIM_EV_LINK. */
+struct sim_link {
+	struct rg_wanem em;
+	uint64_t seed;
+	uint64_t ev_ns;  /* when the live SIM_EV_LINK fires; RG_NS_NEVER: none */
+	uint64_t ev_gen; /* its generation (invariant 1) */
+};
 
-	if (c->burst_enter <= 0)
-		return 0;
-	if (l->bad)
-		l->bad = !sim_chance(s, c->burst_exit);
-	else
-		l->bad = sim_chance(s, c->burst_enter);
-	return l->bad && sim_chance(s, c->burst_loss);
+/* The emulator's counter behind each fault class it injects (invariant 3). */
+static const struct {
+	enum sim_fault fault;
+	enum rg_wanem_counter ctr;
+} fault_ctrs[] = {
+	{ SIM_FAULT_jitter, RG_WANEM_CTR_jittered },
+	{ SIM_FAULT_loss, RG_WANEM_CTR_drop_loss },
+	{ SIM_FAULT_burst_loss, RG_WANEM_CTR_drop_burst },
+	{ SIM_FAULT_duplication, RG_WANEM_CTR_duplicated },
+	{ SIM_FAULT_reordering, RG_WANEM_CTR_reordered },
+	{ SIM_FAULT_corruption, RG_WANEM_CTR_corrupted },
+};
+
+static struct sim_link *
+link_of(struct sim *s, int src, int dst)
+{
+	RG_ASSERT(src != dst && src < s->cfg.gateways && dst < s->cfg.gateways);
+	return &s->links[src * s->cfg.gateways + dst];
+}
+
+static void *
+link_copy(void *ctx, void *pkt)
+{
+	struct sim *s = ctx;
+	struct sim_pkt *p = pkt;
+
+	s->pkts_live++;
+	return sim_pkt_new(p->data, p->len);
 }
 
 static void
-corrupt(struct sim *s, struct sim_pkt *p)
+link_drop(void *ctx, void *pkt)
 {
-	int flips = 1 + (int)(sim_rand(s) % 3);
-
-	for (int i = 0; i < flips; i++) {
-		size_t byte = sim_rand(s) % p->len;
-
-		p->data[byte] ^= (uint8_t)(1u << (sim_rand(s) % 8));
-	}
+	sim_pkt_put(ctx, pkt);
 }
 
-/*
- * A link is a FIFO queue: jitter varies each packet's delay but a packet
- * never overtakes an earlier one on the same link (arrival >= the previous
- * arrival), as on a real path. Only the reordering and duplication faults
- * (fifo = 0) let a packet pass others.
- */
-static void
-deliver_later(struct sim *s, int src, int dst, struct sim_pkt *p, uint64_t base_ns,
-	      uint64_t extra_ns, int fifo)
+static uint8_t *
+link_bytes(void *ctx, void *pkt, uint32_t *len)
 {
-	const struct sim_config *c = &s->cfg;
-	struct sim_link *l = &s->links[src][dst];
-	uint64_t delay = (uint64_t)(c->delay_ms * 1e6) + extra_ns, at;
+	struct sim_pkt *p = pkt;
 
-	if (s->faults_on && c->jitter_ms > 0) {
-		uint64_t j = sim_rand(s) % (uint64_t)(c->jitter_ms * 1e6 + 1);
-
-		delay += j;
-		s->res.faults[SIM_FAULT_jitter] += j > 0;
-	} else if (c->jitter_ms > 0) {
-		delay += sim_rand(s) % (uint64_t)(c->jitter_ms * 1e6 + 1);
-	}
-	at = base_ns + delay;
-	if (fifo) {
-		at = RG_MAX(at, l->last_arrival_ns);
-		l->last_arrival_ns = at;
-	}
-	sim_heap_push(s, at, SIM_EV_ARRIVE, dst, p, 0);
+	(void)ctx;
+	*len = (uint32_t)p->len;
+	return p->data;
 }
 
-/*
- * The bottleneck: a FIFO drained at bottleneck_mbit_s. The bytes still
- * queued at now are what the link has not sent yet, (busy_until - now) ×
- * rate; a packet that would take the queue past queue_bytes is dropped.
- * Returns when the packet has left the bottleneck, or RG_NS_NEVER if dropped.
- */
 static uint64_t
-bottleneck(struct sim *s, int src, struct sim_link *l, size_t len)
+ms_ns(double ms)
 {
-	const struct sim_config *c = &s->cfg;
-	double rate = c->bottleneck_mbit_s * 125000.0; /* bytes/s */
-	uint64_t start = RG_MAX(l->busy_until_ns, s->now), queued;
-	int measuring = s->faults_on && s->now >= (uint64_t)(c->measure_from_s * 1e9);
+	return (uint64_t)(ms * 1e6);
+}
 
-	if (rate <= 0)
-		return s->now;
-	queued = (uint64_t)((double)(start - s->now) * rate / 1e9);
-	if (queued + len > c->queue_bytes) {
-		s->res.queue_drops++;
-		return RG_NS_NEVER;
+/* A link's emulator settings: the fault phase's (faults = 1) or the healed phase's. */
+static void
+link_config(const struct sim_config *c, uint64_t seed, int faults, struct rg_wanem_config *w)
+{
+	rg_wanem_config_default(w);
+	w->seed = seed;
+	w->queue_pkts_max = LINK_PKTS_MAX;
+	w->delay_ns = ms_ns(c->delay_ms);
+	w->jitter_ns = ms_ns(c->jitter_ms);
+	if (c->bottleneck_mbit_s > 0) { /* UDP payload bytes, as the pacer counts them */
+		w->rate_bytes_per_s = (uint64_t)(c->bottleneck_mbit_s * 125000.0);
+		w->queue_bytes_max = c->queue_bytes;
 	}
-	l->busy_until_ns = start + (uint64_t)((double)len * 1e9 / rate);
-	s->res.queue_max_bytes = RG_MAX(s->res.queue_max_bytes, queued + len);
-	if (measuring) {
-		s->res.queue_max_measured = RG_MAX(s->res.queue_max_measured, queued + len);
-		if (src == 0)
-			s->res.link_bytes += len;
+	if (!faults)
+		return;
+	w->loss = c->loss;
+	if (c->burst_enter > 0) {
+		w->burst_enter = c->burst_enter;
+		w->burst_exit = c->burst_exit;
+		w->burst_loss = c->burst_loss;
 	}
-	return l->busy_until_ns;
+	w->dup = c->dup;
+	w->reorder = c->reorder;
+	w->reorder_ns = ms_ns(c->reorder_ms);
+	w->corrupt = c->corrupt;
+	w->corrupt_skip = 0;
+}
+
+void
+sim_net_init(struct sim *s)
+{
+	const struct rg_wanem_ops ops = {
+		.copy = link_copy, .drop = link_drop, .bytes = link_bytes, .ctx = s
+	};
+	int n = s->cfg.gateways;
+	char err[160];
+
+	s->links = aligned_alloc(RG_CACHE_LINE, sizeof(s->links[0]) * (size_t)(n * n));
+	RG_ASSERT(s->links != NULL);
+	memset(s->links, 0, sizeof(s->links[0]) * (size_t)(n * n));
+	for (int a = 0; a < n; a++)
+		for (int b = 0; b < n; b++) {
+			struct sim_link *l = &s->links[a * n + b];
+			struct rg_wanem_config w;
+
+			if (a == b)
+				continue;
+			l->seed = sim_rand(s);
+			l->ev_ns = RG_NS_NEVER;
+			link_config(&s->cfg, l->seed, 1, &w);
+			if (rg_wanem_config_check(&w, err, sizeof(err)) != 0) {
+				fprintf(stderr,
+					"rg-sim: the links cannot emulate this config: %s\n", err);
+				abort();
+			}
+			RG_ASSERT(rg_wanem_init(&l->em, &w, &ops, rg_mem_default()) == 0);
+		}
+}
+
+/* Keeps one live SIM_EV_LINK no later than the link's next release (invariant 1). */
+static void
+link_schedule(struct sim *s, int src, int dst)
+{
+	struct sim_link *l = link_of(s, src, dst);
+	uint64_t t = rg_wanem_next_ns(&l->em);
+
+	if (t == RG_NS_NEVER || (l->ev_ns != RG_NS_NEVER && l->ev_ns <= t))
+		return;
+	l->ev_ns = RG_MAX(t, s->now);
+	sim_heap_push(s, l->ev_ns, SIM_EV_LINK, dst, NULL, ++l->ev_gen << 8 | (uint64_t)src);
 }
 
 void
 sim_net_send(struct sim *s, int src, int dst, const uint8_t *data, size_t len)
 {
+	struct sim_link *l = link_of(s, src, dst);
 	const struct sim_config *c = &s->cfg;
-	struct sim_link *l = &s->links[src][dst];
-	struct sim_pkt *p;
-	uint64_t extra = 0, left;
+	void *p = sim_pkt_new(data, len);
+	int measuring = s->faults_on && s->now >= (uint64_t)(c->measure_from_s * 1e9);
 
-	s->res.packets++;
-	if (l->partitioned) {
-		l->partition_drops++;
-		return;
-	}
-	left = bottleneck(s, src, l, len);
-	if (left == RG_NS_NEVER)
-		return;
-	if (s->faults_on) {
-		if (sim_chance(s, c->loss)) {
-			s->res.faults[SIM_FAULT_loss]++;
-			return;
-		}
-		if (burst_lost(s, l)) {
-			s->res.faults[SIM_FAULT_burst_loss]++;
-			return;
-		}
-	}
-	p = sim_pkt_new(data, len);
 	s->pkts_live++;
-	if (s->faults_on) {
-		if (sim_chance(s, c->corrupt)) {
-			corrupt(s, p);
-			s->res.faults[SIM_FAULT_corruption]++;
-		}
-		if (sim_chance(s, c->reorder)) {
-			extra = sim_rand(s) % (uint64_t)(c->reorder_ms * 1e6 + 1);
-			s->res.faults[SIM_FAULT_reordering]++;
-		}
-		if (sim_chance(s, c->dup)) {
-			struct sim_pkt *d = sim_pkt_new(p->data, p->len);
-
-			s->pkts_live++;
-			s->res.faults[SIM_FAULT_duplication]++;
-			deliver_later(s, src, dst, d, left,
-				      sim_rand(s) % (uint64_t)(c->delay_ms * 1e6 + 1), 0);
-		}
+	s->res.packets++;
+	if (rg_wanem_enqueue(&l->em, &p, 1, s->now) == 1 && measuring) {
+		/* The bottleneck's backlog this packet left: the figure goal_queue_bdp checks. */
+		s->res.queue_max_measured =
+		    RG_MAX(s->res.queue_max_measured, rg_wanem_queue_bytes(&l->em, s->now));
+		if (src == 0)
+			s->res.link_bytes += len;
 	}
-	deliver_later(s, src, dst, p, left, extra, extra == 0);
+	link_schedule(s, src, dst);
+}
+
+void
+sim_net_on_link(struct sim *s, const struct sim_ev *ev)
+{
+	int src = (int)(ev->arg & 0xff), dst = ev->gw;
+	struct sim_link *l = link_of(s, src, dst);
+	void *out[LINK_BURST];
+	uint32_t n;
+
+	if (ev->arg >> 8 != l->ev_gen)
+		return; /* stale: an earlier event took its place */
+	l->ev_ns = RG_NS_NEVER;
+	n = rg_wanem_dequeue(&l->em, out, LINK_BURST, s->now);
+	RG_DEBUG_ASSERT(n == LINK_BURST || rg_wanem_next_ns(&l->em) > s->now); /* invariant 1 */
+	for (uint32_t i = 0; i < n; i++) /* bounded by LINK_BURST */
+		sim_heap_push(s, s->now, SIM_EV_ARRIVE, dst, out[i], 0);
+	link_schedule(s, src, dst);
+}
+
+int
+sim_net_set_partition(struct sim *s, int a, int b, int on)
+{
+	int was = rg_wanem_partitioned(&link_of(s, a, b)->em);
+
+	rg_wanem_set_partition(&link_of(s, a, b)->em, on);
+	rg_wanem_set_partition(&link_of(s, b, a)->em, on);
+	return was;
+}
+
+void
+sim_net_heal(struct sim *s)
+{
+	int n = s->cfg.gateways;
+
+	for (int a = 0; a < n; a++)
+		for (int b = 0; b < n; b++) {
+			struct sim_link *l;
+			struct rg_wanem_config w;
+			struct rg_wanem_stats st;
+
+			if (a == b)
+				continue;
+			l = link_of(s, a, b);
+			rg_wanem_stats(&l->em, &st);
+			for (size_t i = 0; i < RG_ARRAY_SIZE(fault_ctrs); i++)
+				s->res.faults[fault_ctrs[i].fault] += st.ctr[fault_ctrs[i].ctr];
+			link_config(&s->cfg, l->seed, 0, &w);
+			rg_wanem_set_config(&l->em, &w);
+			rg_wanem_set_partition(&l->em, 0);
+		}
+}
+
+int
+sim_net_fini(struct sim *s)
+{
+	int n = s->cfg.gateways, rc = 0;
+
+	for (int a = 0; a < n; a++)
+		for (int b = 0; b < n; b++) {
+			struct sim_link *l;
+			struct rg_wanem_stats st;
+
+			if (a == b)
+				continue;
+			l = link_of(s, a, b);
+			rg_wanem_stats(&l->em, &st);
+			s->res.queue_drops += st.ctr[RG_WANEM_CTR_drop_queue_bytes];
+			s->res.queue_max_bytes =
+			    RG_MAX(s->res.queue_max_bytes, rg_wanem_queue_peak_bytes(&l->em));
+			if (rg_wanem_check(&l->em) != 0 || st.ctr[RG_WANEM_CTR_drop_queue_full] > 0)
+				rc = -1; /* invariant 4, or the emulator's own */
+			rg_wanem_fini(&l->em, rg_mem_default());
+		}
+	free(s->links);
+	s->links = NULL;
+	return rc;
 }

@@ -488,13 +488,6 @@ on_crash(struct sim *s)
 }
 
 static void
-set_partition(struct sim *s, int a, int b, int on)
-{
-	s->links[a][b].partitioned = on;
-	s->links[b][a].partitioned = on;
-}
-
-static void
 on_partition(struct sim *s)
 {
 	int a, b;
@@ -505,9 +498,8 @@ on_partition(struct sim *s)
 	a = (int)(sim_rand(s) % (uint64_t)s->cfg.gateways);
 	b = (int)((uint64_t)a + 1 + sim_rand(s) % (uint64_t)(s->cfg.gateways - 1)) %
 	    s->cfg.gateways;
-	if (s->links[a][b].partitioned)
-		return;
-	set_partition(s, a, b, 1);
+	if (sim_net_set_partition(s, a, b, 1))
+		return; /* already cut */
 	s->res.faults[SIM_FAULT_partition]++;
 	sim_heap_push(s, s->now + 200 * RG_NS_PER_MS + sim_rand(s) % (2800 * RG_NS_PER_MS),
 		      SIM_EV_HEAL_LINK, a, NULL, (uint64_t)b);
@@ -535,9 +527,7 @@ on_phase_end(struct sim *s)
 	s->producing = 0;
 	s->heal_start_ns = s->now;
 	s->heal_deadline_ns = s->now + (uint64_t)(s->cfg.heal_bound_s * 1e9);
-	for (int a = 0; a < s->cfg.gateways; a++)
-		for (int b = 0; b < s->cfg.gateways; b++)
-			s->links[a][b].partitioned = 0;
+	sim_net_heal(s); /* also counts what the links injected */
 	for (int i = 0; i < s->cfg.gateways; i++)
 		if (!s->gws[i].alive)
 			gw_start(s, &s->gws[i]);
@@ -731,13 +721,16 @@ on_event(struct sim *s, const struct sim_ev *ev)
 		on_partition(s);
 		break;
 	case SIM_EV_HEAL_LINK:
-		set_partition(s, ev->gw, (int)ev->arg, 0);
+		sim_net_set_partition(s, ev->gw, (int)ev->arg, 0);
 		break;
 	case SIM_EV_PHASE_END:
 		on_phase_end(s);
 		break;
 	case SIM_EV_CHECK:
 		on_check(s);
+		break;
+	case SIM_EV_LINK:
+		sim_net_on_link(s, ev);
 		break;
 	}
 }
@@ -832,6 +825,7 @@ world_init(struct sim *s)
 		k = ns_streams(s);
 		RG_ASSERT(k == s->nstreams);
 	}
+	sim_net_init(s);
 	s->faults_on = 1;
 	s->producing = 1;
 	for (int i = 0; i < c->gateways; i++) {
@@ -866,6 +860,9 @@ world_fini(struct sim *s)
 	while (sim_heap_pop(s, &ev))
 		if (ev.pkt != NULL)
 			sim_pkt_put(s, ev.pkt);
+	if (sim_net_fini(s) != 0)
+		violation(s, "a link emulator broke an invariant or dropped for its packet limit",
+			  0, 0);
 	if (s->pkts_live != 0)
 		violation(s, "packet references leaked", s->pkts_live, 0);
 	for (int i = 0; i < s->nstreams; i++) {

@@ -25,7 +25,7 @@
 #include "profile.h"
 
 /* The top-level knobs in the table: a row lost or added shows here (update it on purpose). */
-#define KNOBS_TOP 92
+#define KNOBS_TOP 93
 
 #define ERR_BYTES 1024
 
@@ -184,6 +184,7 @@ test_profile_defaults_filled(void **state)
 	assert_true(p.wan.delay_ms == 0.0 && p.wan.loss == 0.0 && p.wan.rate_mbit_s == 0.0);
 	assert_true(p.wan.burst_exit == 0.2);
 	assert_int_equal(p.wan.queue_pkts, 65536);
+	assert_int_equal(p.wan.queue_bytes, 0);
 	assert_int_equal(p.load.role, RG_PROFILE_ROLE_NONE);
 	assert_int_equal(p.load.peer, 0);
 	assert_int_equal(p.load.streams, 64);
@@ -377,6 +378,9 @@ test_profile_validate_cross_field_rules(void **state)
 		  "--set wan.burst_exit: must be above 0 when wan.burst_enter is (else a burst "
 		  "never "
 		  "ends)" },
+		{ { "wan.queue_bytes=250000", "wan.rate_mbit_s=0" },
+		  "--set wan.queue_bytes: must be 0 when wan.rate_mbit_s is (nothing waits for an "
+		  "unlimited wire)" },
 		{ { "peers.[1].id=1" }, "--set peers.[1].id: 1 is this gateway's own id" },
 		{ { "peers.[1].ip=10.0.0.2", "peers.[1].udp_port=7000" },
 		  "--set peers.[1].ip: 10.0.0.2:7000 is also the address of peers.[0]" },

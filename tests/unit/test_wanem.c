@@ -240,6 +240,9 @@ test_wanem_config_check_rejects_bad_fields(void **state)
 		{ "queue_pkts_max", { .queue_pkts_max = RG_WANEM_QUEUE_PKTS_MAX + 1 } },
 		{ "delay_ns", { Q, .delay_ns = RG_WANEM_TIME_NS_MAX + 1 } },
 		{ "rate_bytes_per_s", { Q, .rate_bytes_per_s = RG_WANEM_RATE_MAX + 1 } },
+		{ "queue_bytes_max", { Q, .queue_bytes_max = 1500 } }, /* no rate: nothing waits */
+		{ "queue_bytes_max",
+		  { Q, .rate_bytes_per_s = 1, .queue_bytes_max = RG_WANEM_QUEUE_BYTES_MAX + 1 } },
 	};
 	/* The limits themselves, a full Gilbert-Elliott set, and burst_exit alone are fine. */
 	const struct rg_wanem_config ok[] = {
@@ -248,7 +251,8 @@ test_wanem_config_check_rejects_bad_fields(void **state)
 		  .loss = 1,
 		  .burst_exit = 0.3,
 		  .delay_ns = RG_WANEM_TIME_NS_MAX,
-		  .rate_bytes_per_s = RG_WANEM_RATE_MAX },
+		  .rate_bytes_per_s = RG_WANEM_RATE_MAX,
+		  .queue_bytes_max = RG_WANEM_QUEUE_BYTES_MAX },
 		{ Q, .burst_enter = 0.01, .burst_exit = 1, .burst_loss = 1 },
 	};
 #undef Q
@@ -268,7 +272,7 @@ test_wanem_config_check_rejects_bad_fields(void **state)
 		assert_int_equal(rg_wanem_config_check(&ok[i], err, sizeof(err)), 0);
 		checked++;
 	}
-	assert_int_equal(checked, 15);
+	assert_int_equal(checked, 17);
 	def = cfg_default(); /* the default is the first accepted config: a pass-through */
 	assert_memory_equal(&ok[0], &def, sizeof(def));
 }
@@ -775,6 +779,122 @@ test_wanem_queue_full_drops(void **state)
 	tenv_fini(&e);
 }
 
+/*
+ * The byte-limited bottleneck, one step per row at literal times: 1,000,000 B/s (1 byte per µs),
+ * 10 ms of delay, a 2500-byte drop-tail buffer ahead of the wire. backlog is what
+ * rg_wanem_queue_bytes() reads after the step; held shows that the packet count is another
+ * thing (most held packets are in propagation delay, past the wire).
+ */
+static void
+test_wanem_queue_bytes_drop_tail(void **state)
+{
+	const uint64_t us = RG_NS_PER_US, ms = RG_NS_PER_MS;
+	const struct {
+		uint64_t t;
+		uint32_t len; /* 0: only read the backlog at t */
+		uint32_t accepted;
+		uint64_t backlog; /* bytes, after the step */
+		uint32_t held;
+	} steps[] = {
+		{ 0, 1000, 1, 1000, 1 },         /* the wire frees at 1 ms */
+		{ 0, 1000, 1, 2000, 2 },         /* 2 ms */
+		{ 0, 1000, 0, 2000, 2 },         /* 3000 > 2500: dropped, takes no wire time */
+		{ 0, 500, 1, 2500, 3 },          /* exactly full fits: 2.5 ms */
+		{ 0, 1, 0, 2500, 3 },            /* one byte past: dropped */
+		{ 1 * ms, 1000, 1, 2500, 4 },    /* 1500 left, + 1000: 3.5 ms */
+		{ 2500 * us, 0, 0, 1000, 4 },    /* draining at 1 byte/µs */
+		{ 3500 * us, 2501, 0, 0, 4 },    /* idle wire, but larger than the buffer */
+		{ 3500 * us, 2500, 1, 2500, 5 }, /* 6 ms */
+		{ 6 * ms, 0, 0, 0, 5 },          /* idle; all five still in delay */
+	};
+	struct rg_wanem_config c = cfg_default();
+	struct rec r[8];
+	uint32_t n = 0, drops = 0;
+	struct tenv e;
+
+	(void)state;
+	c.rate_bytes_per_s = 1000000, c.delay_ns = 10 * ms, c.queue_bytes_max = 2500;
+	tenv_init(&e, &c);
+	for (uint32_t i = 0; i < RG_ARRAY_SIZE(steps); i++) {
+		if (steps[i].len > 0) {
+			assert_int_equal(offer(&e, i, 1, steps[i].len, steps[i].t),
+					 steps[i].accepted);
+			drops += !steps[i].accepted;
+		}
+		assert_int_equal(rg_wanem_queue_bytes(&e.em, steps[i].t), steps[i].backlog);
+		assert_int_equal(rg_wanem_held(&e.em), steps[i].held);
+		assert_int_equal(ctr(&e, RG_WANEM_CTR_drop_queue_bytes), drops);
+	}
+	assert_int_equal(drops, 3);
+	assert_int_equal(ctr(&e, RG_WANEM_CTR_drop_queue_full), 0);
+	assert_int_equal(rg_wanem_queue_peak_bytes(&e.em), 2500);
+	/* The survivors leave serialized back to back, then delayed: ids 0, 1, 3, 5, 8. */
+	assert_int_equal(drain_all(&e, r, &n, 8), 5);
+	{
+		const uint32_t id[] = { 0, 1, 3, 5, 8 };
+		const uint64_t at[] = { 1 * ms, 2 * ms, 2500 * us, 3500 * us, 6 * ms };
+
+		for (uint32_t i = 0; i < 5; i++) {
+			assert_int_equal(r[i].id, id[i]);
+			assert_int_equal(r[i].t, at[i] + c.delay_ns);
+		}
+	}
+	tenv_fini(&e);
+}
+
+/* The backlog counts the carried remainder, a copy takes no wire time, and set_config's rules. */
+static void
+test_wanem_queue_bytes_remainder_dup_and_set_config(void **state)
+{
+	struct rg_wanem_config c = cfg_default();
+	struct tenv e;
+
+	(void)state;
+	/* 3 B/s: one byte frees the wire at 333,333,333 ns, remainder 1 byte·ns: at 0 the backlog
+	 * is (333,333,333 × 3 + 1) / 1e9 = 1 byte, not 0.999999999 rounded down to 0. */
+	c.rate_bytes_per_s = 3, c.queue_bytes_max = 2;
+	tenv_init(&e, &c);
+	assert_int_equal(offer(&e, 0, 1, 1, 0), 1);
+	assert_int_equal(e.em.wire_free_ns, 333333333);
+	assert_int_equal(rg_wanem_queue_bytes(&e.em, 0), 1);
+	assert_int_equal(rg_wanem_queue_bytes(&e.em, 333333333), 0); /* idle at wire_free_ns */
+	assert_int_equal(offer(&e, 1, 1, 1, 0), 1);
+	assert_int_equal(rg_wanem_queue_bytes(&e.em, 0), 2);
+	assert_int_equal(offer(&e, 2, 1, 1, 0), 0);
+	assert_int_equal(drain_all(&e, NULL, NULL, 0), 2);
+	/* A copy is made past the bottleneck: dup = 1 doubles what is held, not the backlog. */
+	c.rate_bytes_per_s = 1000000, c.queue_bytes_max = 3000, c.dup = 1,
+	c.delay_ns = RG_NS_PER_MS;
+	rg_wanem_set_config(&e.em, &c);
+	assert_int_equal(offer(&e, 10, 3, 1000, RG_NS_PER_S), 3);
+	assert_int_equal(rg_wanem_held(&e.em), 6);
+	assert_int_equal(rg_wanem_queue_bytes(&e.em, RG_NS_PER_S), 3000);
+	/* A lowered limit keeps the backlog above it; new packets wait until it fits. */
+	c.dup = 0, c.queue_bytes_max = 1500;
+	rg_wanem_set_config(&e.em, &c);
+	assert_int_equal(offer(&e, 13, 1, 500, RG_NS_PER_S), 0);
+	assert_int_equal(offer(&e, 14, 1, 500, RG_NS_PER_S + 2 * RG_NS_PER_MS), 1); /* 1000 left */
+	assert_int_equal(rg_wanem_queue_bytes(&e.em, RG_NS_PER_S + 2 * RG_NS_PER_MS), 1500);
+	/* No limit (0): nothing is dropped for bytes; the peak is kept across set_config. */
+	c.queue_bytes_max = 0;
+	rg_wanem_set_config(&e.em, &c);
+	assert_int_equal(offer(&e, 15, 10, 1000, RG_NS_PER_S + 2 * RG_NS_PER_MS), 10);
+	assert_int_equal(rg_wanem_queue_bytes(&e.em, RG_NS_PER_S + 2 * RG_NS_PER_MS), 11500);
+	assert_int_equal(rg_wanem_queue_peak_bytes(&e.em), 11500);
+	assert_int_equal(ctr(&e, RG_WANEM_CTR_drop_queue_bytes), 2);
+	/* Step 4's order: a full heap is drop_queue_full, a lost packet drop_loss, before bytes. */
+	c.queue_bytes_max = 1000, c.queue_pkts_max = rg_wanem_held(&e.em);
+	rg_wanem_set_config(&e.em, &c);
+	assert_int_equal(offer(&e, 30, 1, 64, RG_NS_PER_S + 2 * RG_NS_PER_MS), 0);
+	assert_int_equal(ctr(&e, RG_WANEM_CTR_drop_queue_full), 1);
+	c.queue_pkts_max = 4096, c.loss = 1;
+	rg_wanem_set_config(&e.em, &c);
+	assert_int_equal(offer(&e, 31, 1, 64, RG_NS_PER_S + 2 * RG_NS_PER_MS), 0);
+	assert_int_equal(ctr(&e, RG_WANEM_CTR_drop_loss), 1);
+	assert_int_equal(ctr(&e, RG_WANEM_CTR_drop_queue_bytes), 2);
+	tenv_fini(&e);
+}
+
 static void
 test_wanem_set_config_at_run_time(void **state)
 {
@@ -842,6 +962,7 @@ chaos_run(uint64_t seed, struct rg_wanem_stats *st)
 	c.loss = 0.02, c.burst_enter = 0.005, c.burst_exit = 0.3, c.burst_loss = 0.8;
 	c.dup = 0.02, c.reorder = 0.03, c.reorder_ns = RG_NS_PER_MS, c.corrupt = 0.02;
 	c.corrupt_skip = 8, c.rate_bytes_per_s = 100000000, c.queue_pkts_max = 512;
+	c.queue_bytes_max = 16384; /* offered at ~3 × the rate: both queue limits bite */
 	tenv_init(&e, &c);
 	for (uint32_t i = 0; i < 300; i++) { /* 300 bursts of 32, one every 20 µs */
 		uint64_t t = i * 20 * RG_NS_PER_US;
@@ -1006,7 +1127,7 @@ test_wanem_counter_names(void **state)
 			assert_string_not_equal(rg_wanem_counter_name(i), rg_wanem_counter_name(k));
 		checked++;
 	}
-	assert_int_equal(checked, 15);
+	assert_int_equal(checked, 16);
 }
 
 static void
@@ -1139,6 +1260,8 @@ main(void)
 		cmocka_unit_test(test_wanem_rate_spaces_packets),
 		cmocka_unit_test(test_wanem_partition_drops_while_on),
 		cmocka_unit_test(test_wanem_queue_full_drops),
+		cmocka_unit_test(test_wanem_queue_bytes_drop_tail),
+		cmocka_unit_test(test_wanem_queue_bytes_remainder_dup_and_set_config),
 		cmocka_unit_test(test_wanem_set_config_at_run_time),
 		cmocka_unit_test(test_wanem_same_seed_same_outcome),
 		cmocka_unit_test(test_wanem_fault_order_as_documented),
