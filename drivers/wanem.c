@@ -391,7 +391,7 @@ admit(struct rg_wanem *em, void *pkt, uint8_t *data, uint32_t len, uint64_t now_
 		    RG_MAX(em->queue_peak_bytes, rg_wanem_queue_bytes(em, now_ns));
 	heap_push(em, release_at(em, depart_ns, extra_ns, fifo), pkt, len);
 	if (copy != NULL)
-		heap_push(em, release_at(em, depart_ns, 0, 0), copy, len);
+		heap_push(em, release_at(em, depart_ns, 0, 1), copy, len); /* step 8, in FIFO */
 }
 
 uint32_t

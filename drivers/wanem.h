@@ -39,7 +39,10 @@
  *                   in [0, jitter_ns]; a FIFO packet is released no earlier
  *                   than the FIFO packet before it. A copy departs with its
  *                   original (it is made past the bottleneck, so it takes no
- *                   wire time) and gets its own jitter, outside FIFO.
+ *                   wire time) and gets its own jitter, but keeps FIFO: it
+ *                   comes no earlier than its original (unless that one was
+ *                   reordered) and never overtakes what follows it, so
+ *                   duplication duplicates and does not also reorder.
  *
  * The packets that survive wait in a binary min-heap keyed by (release_ns,
  * enqueue sequence number): equal times leave in enqueue order. Dequeue pops
@@ -129,7 +132,7 @@ struct rg_wanem_config {
 	double burst_enter; /* Gilbert–Elliott: P(good→bad) per packet */
 	double burst_exit;  /* P(bad→good) per packet */
 	double burst_loss;  /* loss probability in the bad state */
-	double dup;         /* duplication probability (the copy gets its own jitter) */
+	double dup;         /* duplication probability (the copy gets its own jitter, in FIFO) */
 	double reorder;     /* P(extra delay in [0, reorder_ns], leaving FIFO order) */
 	uint64_t reorder_ns;
 	double corrupt;            /* P(1..3 bit flips past the first corrupt_skip bytes) */

@@ -580,6 +580,39 @@ test_wanem_dup_makes_distinct_copies(void **state)
 	tenv_fini(&e);
 }
 
+/* Copies keep FIFO under jitter: each comes right after its original, nothing overtakes. */
+static void
+test_wanem_dup_copies_keep_fifo(void **state)
+{
+	enum {
+		N = 2000
+	};
+	struct rg_wanem_config c = cfg_default();
+	static struct rec r[2 * N];
+	uint32_t n = 0, copies = 0;
+	struct tenv e;
+
+	(void)state;
+	c.delay_ns = 10 * RG_NS_PER_MS, c.jitter_ns = 2 * RG_NS_PER_MS, c.dup = 0.2, c.seed = 21;
+	tenv_init(&e, &c);
+	for (uint32_t i = 0; i < N; i++)
+		assert_int_equal(offer(&e, i, 1, 64, 1000 + i * 500 * RG_NS_PER_US), 1);
+	drain_all(&e, r, &n, 2 * N);
+	assert_int_equal(n, N + ctr(&e, RG_WANEM_CTR_duplicated));
+	for (uint32_t i = 0; i < n; i++) {
+		if (i > 0) {
+			assert_true(r[i].t >= r[i - 1].t);
+			assert_true(r[i].id >= r[i - 1].id); /* no copy or original overtakes */
+		}
+		if (r[i].copy) {
+			assert_true(i > 0 && r[i - 1].id == r[i].id && !r[i - 1].copy);
+			copies++;
+		}
+	}
+	assert_true(copies > N / 10 && copies < N / 3); /* 400 expected */
+	tenv_fini(&e);
+}
+
 static void
 test_wanem_reorder_reorders_some(void **state)
 {
@@ -1255,6 +1288,7 @@ main(void)
 		cmocka_unit_test(test_wanem_loss_rate_matches_config),
 		cmocka_unit_test(test_wanem_burst_loss_comes_in_bursts),
 		cmocka_unit_test(test_wanem_dup_makes_distinct_copies),
+		cmocka_unit_test(test_wanem_dup_copies_keep_fifo),
 		cmocka_unit_test(test_wanem_reorder_reorders_some),
 		cmocka_unit_test(test_wanem_corrupt_flips_bits_past_skip),
 		cmocka_unit_test(test_wanem_rate_spaces_packets),
