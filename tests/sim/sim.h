@@ -13,9 +13,9 @@
  * A run has two phases:
  *   1. fault phase (duration_s): producers publish; the links delay,
  *      jitter, lose (random and Gilbert–Elliott bursts), duplicate, reorder
- *      and corrupt packets; links partition and heal; gateways crash
- *      (losing all state, and their consumers fall back to what they had
- *      applied) and restart.
+ *      and corrupt packets; links partition and heal; processes crash
+ *      (losing all state; a consumer falls back to what it had applied) and
+ *      restart.
  *   2. healed phase: no new records, no faults but delay and jitter (and the
  *      bottleneck, which is not a fault); everything published must be
  *      applied within heal_bound_s, or it is a violation.
@@ -25,6 +25,18 @@
  * jittered, loss = drop_loss, burst_loss = drop_burst, duplication =
  * duplicated, reordering = reordered, corruption = corrupted); partition,
  * crash and consumer_stall count what the schedule did.
+ *
+ * Topologies. Without relay, every node is a gateway with producers and
+ * consumers of its own (the bench arrangement), each pair of gateways joined
+ * by `lanes` lanes. With relay (DESIGN §4.9), the gateways only relay
+ * (proto/relay.h): each has a producer client and a consumer client, and
+ * each stream goes
+ *
+ *     producer client ─LAN─▶ its gateway ═WAN═▶ the consumer's gateway ─LAN─▶ consumer client
+ *
+ * every node its own core, crashing and restarting alone, any hop
+ * partitioned. LAN hops carry 1472-byte packets and WAN hops 8972, so
+ * records are cut differently on each hop and the relays reassemble.
  */
 #ifndef RG_SIM_H
 #define RG_SIM_H
@@ -32,12 +44,22 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "core.h"
+#include "relay.h"
 
-#define SIM_GW_MAX      8
+#define SIM_GW_MAX      8  /* gateways (--gateways) */
+#define SIM_NODES_MAX   16 /* processes: gateways and clients */
 #define SIM_STREAMS_MAX 1024
 #define SIM_LANES_MAX   16
 #define SIM_NS_MAX      8
+
+/* What a node is (sim.h, Topologies). */
+enum sim_node_kind {
+	SIM_NODE_GATEWAY,  /* a gateway with its own producers and consumers */
+	SIM_NODE_RELAY,    /* a gateway that relays for its clients */
+	SIM_NODE_PRODUCER, /* a producer client of gateway `home` */
+	SIM_NODE_CONSUMER, /* a consumer client of gateway `home` */
+	SIM_NODE_KINDS
+};
 
 /* X-macro: fault classes; each reports how many it injected. */
 #define SIM_FAULTS(X)  \
@@ -100,12 +122,14 @@ struct sim_config {
 	double duration_s;   /* fault phase */
 	double heal_bound_s; /* healed phase must deliver everything within this */
 	int gateways;
+	int relay;            /* the relay topology (above): 3 × gateways nodes */
 	int lanes;            /* lanes between each pair of gateways */
 	int streams_per_pair; /* streams from each gateway to each other one */
 	double records_per_s; /* per stream, during the fault phase */
 	uint32_t large_every; /* one record in this many is 64 KiB .. 1 MiB (0: never) */
 	/* network: each link's rg_wanem_config in the fault phase (sim_net.c: link_config) */
 	double delay_ms;
+	double lan_delay_ms; /* relay: one-way delay of a client's hop (delay_ms: the WAN's) */
 	double jitter_ms;
 	double loss;        /* random loss probability per packet */
 	double burst_enter; /* Gilbert–Elliott: P(good → bad) per packet */
@@ -163,7 +187,9 @@ struct sim_result {
 	uint64_t faults[SIM_FAULT_MAX];
 	uint64_t packets;
 	uint64_t retransmits;
-	char violation[256]; /* the first violation, for the report */
+	uint64_t crashed[SIM_NODE_KINDS];   /* crashes by enum sim_node_kind */
+	uint64_t relay_ctr[RG_RLY_CTR_MAX]; /* the relays' counters, summed over incarnations */
+	char violation[256];                /* the first violation, for the report */
 	/* goodput scenarios: payload bytes checked per lane of gateway 0 while measuring */
 	uint64_t lane_bytes[SIM_LANES_MAX];
 	double measure_s;
@@ -191,6 +217,7 @@ struct sim_result {
 /* Scenarios (tests/sim/sim_<area>_<scenario>.c). */
 void sim_replication_faults(struct sim_config *cfg);
 void sim_replication_clean(struct sim_config *cfg);
+void sim_replication_relay(struct sim_config *cfg);
 void sim_pacing_fixed(struct sim_config *cfg);
 void sim_pacing_adaptive(struct sim_config *cfg);
 void sim_pacing_adaptive_lossy(struct sim_config *cfg);

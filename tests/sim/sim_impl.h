@@ -8,6 +8,7 @@
 
 #include "history.h"
 #include "record.h"
+#include "relay.h"
 #include "sim.h"
 
 enum sim_ev_type {
@@ -41,11 +42,17 @@ struct sim_ev {
 /* A directed link src → dst: a WAN emulator (sim_net.c). */
 struct sim_link;
 
-/* One stream: its producer at src and its consumer at dst. */
+/*
+ * One stream: its producer at node src and its consumer at node dst. The
+ * producer sends to node up, the consumer is served by node down: without
+ * relay up = dst and down = src; with it, the two gateways on the way.
+ */
 struct sim_stream {
 	uint64_t id;
 	int src, dst;
-	uint16_t lane;
+	int up, down;
+	int by_ns;     /* its consumer subscribes to its namespace, not to it */
+	uint16_t lane; /* of the producer's lanes to up */
 	/* producer: keeps every record until applied; records are a pure function of (id, seq) */
 	uint64_t head;     /* last seq made */
 	uint64_t next_pub; /* next seq to hand to the core; 0 = waiting for a replay */
@@ -69,8 +76,11 @@ struct sim_stream {
 struct sim_gw {
 	struct sim *sim;
 	int idx;
+	enum sim_node_kind kind;
+	int home; /* a client's gateway node */
 	uint64_t inc;
 	struct rg_core *core;
+	struct rg_relay *relay; /* SIM_NODE_RELAY */
 	int alive;
 	uint64_t wake_at, wake_gen;
 	uint64_t rng; /* the core's injected randomness */
@@ -85,8 +95,13 @@ struct sim {
 	struct sim_ev *heap;
 	size_t heap_n, heap_cap;
 	uint64_t ev_seq;
-	struct sim_link *links; /* [src * gateways + dst], sim_net.c */
-	struct sim_gw gws[SIM_GW_MAX];
+	struct sim_link *links; /* [src * nnodes + dst], sim_net.c */
+	struct sim_gw gws[SIM_NODES_MAX];
+	int nnodes;
+	int edges[SIM_NODES_MAX * SIM_NODES_MAX][2]; /* the pairs joined by a hop (a < b) */
+	int nedges;
+	unsigned crash_turn; /* relay: crashes take the node kinds in turn */
+	uint64_t bufs_live;  /* relay reassembly buffers */
 	struct sim_stream *streams;
 	int nstreams;
 	int faults_on, producing, done;

@@ -25,6 +25,8 @@ struct totals {
 	double sim_seconds, heal_max;
 	uint64_t anomalies[SIM_ANOM_MAX];
 	uint64_t faults[SIM_FAULT_MAX];
+	uint64_t crashed[SIM_NODE_KINDS];
+	uint64_t relay[RG_RLY_CTR_MAX];
 };
 
 static void
@@ -32,7 +34,7 @@ usage(FILE *f)
 {
 	fprintf(f,
 		"usage: rg-sim [--scenario "
-		"faults|clean|fixed|adaptive|adaptive_lossy|share|fairness|priority]\n"
+		"faults|clean|relay|fixed|adaptive|adaptive_lossy|share|fairness|priority]\n"
 		"              [--seed S] [--seeds N] [--duration SEC]\n"
 		"              [--loss P] [--burst P] [--dup P] [--reorder P] [--corrupt P]\n"
 		"              [--jitter MS] [--delay MS] [--partitions PER_S] [--crashes PER_S]\n"
@@ -78,6 +80,10 @@ add(struct totals *t, const struct sim_result *r)
 		t->anomalies[i] += r->anomalies[i];
 	for (int i = 0; i < SIM_FAULT_MAX; i++)
 		t->faults[i] += r->faults[i];
+	for (int i = 0; i < SIM_NODE_KINDS; i++)
+		t->crashed[i] += r->crashed[i];
+	for (int i = 0; i < RG_RLY_CTR_MAX; i++)
+		t->relay[i] += r->relay_ctr[i];
 }
 
 static void
@@ -98,6 +104,14 @@ print_json(const struct totals *t, double wall, int pass)
 	for (int i = 0; i < SIM_FAULT_MAX; i++)
 		printf("%s\"%s\":%llu", i ? "," : "", sim_fault_name(i),
 		       (unsigned long long)t->faults[i]);
+	printf("},\"crashed\":{\"gateway\":%llu,\"producer\":%llu,\"consumer\":%llu",
+	       (unsigned long long)(t->crashed[SIM_NODE_GATEWAY] + t->crashed[SIM_NODE_RELAY]),
+	       (unsigned long long)t->crashed[SIM_NODE_PRODUCER],
+	       (unsigned long long)t->crashed[SIM_NODE_CONSUMER]);
+	printf("},\"relay\":{");
+	for (int i = 0; i < RG_RLY_CTR_MAX; i++)
+		printf("%s\"%s\":%llu", i ? "," : "", rg_relay_counter_name(i),
+		       (unsigned long long)t->relay[i]);
 	printf("},\"verdict\":\"%s\"}\n", pass ? "pass" : "fail");
 }
 
@@ -106,13 +120,10 @@ static const struct {
 	const char *name;
 	void (*fill)(struct sim_config *c);
 } scenarios[] = {
-	{ "faults", sim_replication_faults },
-	{ "clean", sim_replication_clean },
-	{ "fixed", sim_pacing_fixed },
-	{ "adaptive", sim_pacing_adaptive },
-	{ "adaptive_lossy", sim_pacing_adaptive_lossy },
-	{ "share", sim_pacing_share },
-	{ "fairness", sim_flow_fairness },
+	{ "faults", sim_replication_faults }, { "clean", sim_replication_clean },
+	{ "relay", sim_replication_relay },   { "fixed", sim_pacing_fixed },
+	{ "adaptive", sim_pacing_adaptive },  { "adaptive_lossy", sim_pacing_adaptive_lossy },
+	{ "share", sim_pacing_share },        { "fairness", sim_flow_fairness },
 	{ "priority", sim_flow_priority },
 };
 
@@ -380,9 +391,10 @@ parse_cli(int argc, char **argv, struct cli *o)
 			break;
 		case OPT_SCENARIO:
 			if (scenario_index(optarg) < 0) {
-				fprintf(stderr,
-					"rg-sim: --scenario: faults, clean, fixed, adaptive, "
-					"adaptive_lossy, share, fairness or priority\n");
+				fprintf(
+				    stderr,
+				    "rg-sim: --scenario: faults, clean, relay, fixed, adaptive, "
+				    "adaptive_lossy, share, fairness or priority\n");
 				return 2;
 			}
 			break;

@@ -46,7 +46,7 @@
 #define LINK_PKTS_MAX (1u << 16) /* held per link: far above any scenario's rate × delay */
 #define LINK_BURST    64         /* packets one SIM_EV_LINK delivers; more due: another event */
 
-_Static_assert(SIM_GW_MAX <= 256, "a SIM_EV_LINK's arg carries src in 8 bits");
+_Static_assert(SIM_NODES_MAX <= 256, "a SIM_EV_LINK's arg carries src in 8 bits");
 
 void
 sim_heap_push(struct sim *s, uint64_t t, enum sim_ev_type type, int gw, struct sim_pkt *pkt,
@@ -177,8 +177,8 @@ static const struct {
 static struct sim_link *
 link_of(struct sim *s, int src, int dst)
 {
-	RG_ASSERT(src != dst && src < s->cfg.gateways && dst < s->cfg.gateways);
-	return &s->links[src * s->cfg.gateways + dst];
+	RG_ASSERT(src != dst && src < s->nnodes && dst < s->nnodes);
+	return &s->links[src * s->nnodes + dst];
 }
 
 static void *
@@ -207,20 +207,31 @@ link_bytes(void *ctx, void *pkt, uint32_t *len)
 	return p->data;
 }
 
+/* Whether a → b is a client's hop. */
+static int
+is_lan(const struct sim *s, int a, int b)
+{
+	return s->gws[a].kind >= SIM_NODE_PRODUCER || s->gws[b].kind >= SIM_NODE_PRODUCER;
+}
+
 static uint64_t
 ms_ns(double ms)
 {
 	return (uint64_t)(ms * 1e6);
 }
 
-/* A link's emulator settings: the fault phase's (faults = 1) or the healed phase's. */
+/*
+ * A link's emulator settings: the fault phase's (faults = 1) or the healed
+ * phase's; lan: a client's hop (its own delay, the same faults).
+ */
 static void
-link_config(const struct sim_config *c, uint64_t seed, int faults, struct rg_wanem_config *w)
+link_config(const struct sim_config *c, uint64_t seed, int faults, int lan,
+	    struct rg_wanem_config *w)
 {
 	rg_wanem_config_default(w);
 	w->seed = seed;
 	w->queue_pkts_max = LINK_PKTS_MAX;
-	w->delay_ns = ms_ns(c->delay_ms);
+	w->delay_ns = ms_ns(lan ? c->lan_delay_ms : c->delay_ms);
 	w->jitter_ns = ms_ns(c->jitter_ms);
 	if (c->bottleneck_mbit_s > 0) { /* UDP payload bytes, as the pacer counts them */
 		w->rate_bytes_per_s = (uint64_t)(c->bottleneck_mbit_s * 125000.0);
@@ -247,7 +258,7 @@ sim_net_init(struct sim *s)
 	const struct rg_wanem_ops ops = {
 		.copy = link_copy, .drop = link_drop, .bytes = link_bytes, .ctx = s
 	};
-	int n = s->cfg.gateways;
+	int n = s->nnodes;
 	char err[160];
 
 	s->links = aligned_alloc(RG_CACHE_LINE, sizeof(s->links[0]) * (size_t)(n * n));
@@ -262,7 +273,7 @@ sim_net_init(struct sim *s)
 				continue;
 			l->seed = sim_rand(s);
 			l->ev_ns = RG_NS_NEVER;
-			link_config(&s->cfg, l->seed, 1, &w);
+			link_config(&s->cfg, l->seed, 1, is_lan(s, a, b), &w);
 			if (rg_wanem_config_check(&w, err, sizeof(err)) != 0) {
 				fprintf(stderr,
 					"rg-sim: the links cannot emulate this config: %s\n", err);
@@ -336,7 +347,7 @@ sim_net_set_partition(struct sim *s, int a, int b, int on)
 void
 sim_net_heal(struct sim *s)
 {
-	int n = s->cfg.gateways;
+	int n = s->nnodes;
 
 	for (int a = 0; a < n; a++)
 		for (int b = 0; b < n; b++) {
@@ -350,7 +361,7 @@ sim_net_heal(struct sim *s)
 			rg_wanem_stats(&l->em, &st);
 			for (size_t i = 0; i < RG_ARRAY_SIZE(fault_ctrs); i++)
 				s->res.faults[fault_ctrs[i].fault] += st.ctr[fault_ctrs[i].ctr];
-			link_config(&s->cfg, l->seed, 0, &w);
+			link_config(&s->cfg, l->seed, 0, is_lan(s, a, b), &w);
 			rg_wanem_set_config(&l->em, &w);
 			rg_wanem_set_partition(&l->em, 0);
 		}
@@ -359,7 +370,7 @@ sim_net_heal(struct sim *s)
 int
 sim_net_fini(struct sim *s)
 {
-	int n = s->cfg.gateways, rc = 0;
+	int n = s->nnodes, rc = 0;
 
 	for (int a = 0; a < n; a++)
 		for (int b = 0; b < n; b++) {

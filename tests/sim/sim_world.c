@@ -30,6 +30,9 @@
 #define GREEDY_AHEAD      16   /* greedy producers: records made but not yet taken */
 #define SEND_BURST_MAX    512  /* packets per gateway per wake */
 #define SPINS_MAX         1000 /* consecutive wakes that found the core due but idle */
+#define LAN_PKT_BYTES     1472 /* relay topology: a client's hop (1500-byte MTU) */
+#define WAN_PKT_BYTES     8972 /* ... and a hop between gateways (9000) */
+#define RELAY_STAGE_MAX   256
 
 /* ---- records: a pure function of (stream, seq) ---- */
 
@@ -156,8 +159,8 @@ cb_deliver(void *ctx, uint16_t peer_gw, uint64_t stream, const struct rg_rx_frag
 	struct sim *s = g->sim;
 	struct sim_stream *st = stream_of(s, stream);
 
-	if (st->dst != g->idx || st->src != peer_gw - 1)
-		violation(s, "delivered at the wrong gateway", stream, peer_gw);
+	if (st->dst != g->idx || st->down != peer_gw - 1)
+		violation(s, "delivered at the wrong node", stream, peer_gw);
 	if (s->faults_on && sim_chance(s, s->cfg.stall)) {
 		s->res.faults[SIM_FAULT_consumer_stall]++;
 		return -EAGAIN;
@@ -187,7 +190,7 @@ cb_rx_open(void *ctx, uint16_t peer_gw, uint64_t stream, uint64_t *applied)
 		return -EPERM;
 	}
 	st = &g->sim->streams[idx];
-	if (st->dst != g->idx || st->src != peer_gw - 1)
+	if (st->dst != g->idx || st->down != peer_gw - 1)
 		return -EPERM;
 	*applied = st->c_applied;
 	return 0;
@@ -206,6 +209,57 @@ cb_rx_release(void *ctx, void *handle)
 	struct sim_gw *g = ctx;
 
 	sim_pkt_put(g->sim, handle);
+}
+
+/* A consumer client's subscription: one consumer per stream here, so anything but OK is a bug. */
+static void
+cb_sub_reply(void *ctx, uint16_t peer_gw, uint8_t kind, uint64_t key, uint8_t status)
+{
+	struct sim_gw *g = ctx;
+
+	(void)peer_gw, (void)kind;
+	if (status != RG_SUB_OK)
+		violation(g->sim, "subscription refused", key, status);
+}
+
+/* ---- a relay gateway's ops (proto/relay.h) ---- */
+
+/* A producer client's stream goes to its consumer's gateway; 0 (refused) if it is not ours. */
+static uint16_t
+relay_route(void *ctx, uint16_t client, uint64_t stream)
+{
+	struct sim_gw *g = ctx;
+	struct sim *s = g->sim;
+	uint64_t idx = (stream & 0xffffffffu) - 1;
+	const struct sim_stream *st;
+
+	if (idx >= (uint64_t)s->nstreams || s->streams[idx].id != stream)
+		return 0; /* a corrupted id got past the CRC (skip_crc): nowhere to go */
+	st = &s->streams[idx];
+	if (st->src != client - 1 || st->up != g->idx)
+		return 0;
+	return (uint16_t)(st->down + 1);
+}
+
+static uint8_t *
+relay_buf_alloc(void *ctx, uint32_t len, void **handle)
+{
+	struct sim_gw *g = ctx;
+	uint8_t *b = malloc(len + 1);
+
+	RG_ASSERT(b != NULL);
+	g->sim->bufs_live++;
+	*handle = b;
+	return b;
+}
+
+static void
+relay_buf_free(void *ctx, void *handle)
+{
+	struct sim_gw *g = ctx;
+
+	g->sim->bufs_live--;
+	free(handle);
 }
 
 /* ---- the producer ---- */
@@ -308,8 +362,16 @@ gw_config(struct sim *s, struct sim_gw *g, struct rg_core_config *c)
 	rg_core_config_default(c);
 	c->incarnation = g->inc;
 	c->gateway_id = (uint16_t)(g->idx + 1);
-	c->streams_max = (uint32_t)s->nstreams;
+	/* A relay holds a receive and a send stream of each stream through it. */
+	c->streams_max = (uint32_t)s->nstreams * (g->kind == SIM_NODE_RELAY ? 2 : 1);
 	c->lanes_max = (uint16_t)(s->cfg.lanes * (s->cfg.gateways - 1));
+	if (g->kind == SIM_NODE_RELAY)
+		c->lanes_max += 2; /* one to each of its clients */
+	if (g->kind >= SIM_NODE_PRODUCER)
+		c->lanes_max = 1;
+	if (g->kind == SIM_NODE_RELAY)
+		c->pkt_bytes_max = WAN_PKT_BYTES; /* its clients' hops: LAN_PKT_BYTES */
+	c->subs_max = g->kind == SIM_NODE_CONSUMER ? (uint32_t)s->nstreams : 0;
 	c->tx_records_max = 8192;
 	c->tx_stream_records_max = 128;
 	c->rx_window_records = 64;
@@ -340,6 +402,87 @@ gw_config(struct sim *s, struct sim_gw *g, struct rg_core_config *c)
 
 static void schedule_wake(struct sim *s, struct sim_gw *g, uint64_t t);
 
+/* Adds node p as a peer of g's core with lanes lanes; a client of a relay is passive. */
+static void
+add_peer(struct sim *s, struct sim_gw *g, int p, uint16_t lanes)
+{
+	uint16_t id = (uint16_t)(p + 1);
+	int client = s->gws[p].kind >= SIM_NODE_PRODUCER;
+
+	RG_ASSERT(rg_core_add_peer(g->core, id, lanes) == 0);
+	if (g->kind == SIM_NODE_RELAY) {
+		RG_ASSERT(rg_relay_add_peer(g->relay, id,
+					    client ? RG_RELAY_CLIENT : RG_RELAY_GATEWAY) == 0);
+		if (client) {
+			RG_ASSERT(rg_core_peer_set_passive(g->core, id, 1) == 0);
+			RG_ASSERT(rg_core_peer_set_pkt_bytes(g->core, id, LAN_PKT_BYTES) == 0);
+		}
+	}
+	for (uint16_t l = 0; l < lanes; l++)
+		RG_ASSERT(rg_core_add_lane(g->core, id, l, s->now) == 0);
+}
+
+/* The hops of node g (sim.h, Topologies). */
+static void
+add_peers(struct sim *s, struct sim_gw *g)
+{
+	if (g->kind >= SIM_NODE_PRODUCER) {
+		add_peer(s, g, g->home, 1);
+		return;
+	}
+	for (int p = 0; p < s->nnodes; p++) {
+		if (p == g->idx)
+			continue;
+		if (s->gws[p].kind <= SIM_NODE_RELAY)
+			add_peer(s, g, p, (uint16_t)s->cfg.lanes);
+		else if (s->gws[p].home == g->idx)
+			add_peer(s, g, p, 1);
+	}
+}
+
+/* g's producers open their streams (and wait for the replay); its consumer subscribes. */
+static void
+open_streams(struct sim *s, struct sim_gw *g)
+{
+	for (int i = 0; i < s->nstreams; i++) {
+		struct sim_stream *st = &s->streams[i];
+
+		if (st->src == g->idx) {
+			st->next_pub = 0; /* until the core says where to resume */
+			RG_ASSERT(rg_core_tx_open(g->core, (uint16_t)(st->up + 1), st->id,
+						  st->lane) == 0);
+			if (st->ns >= 0 && s->cfg.ns[st->ns].cls != RG_CLASS_BULK)
+				RG_ASSERT(rg_core_tx_set_class(
+					      g->core, st->id,
+					      (enum rg_class)s->cfg.ns[st->ns].cls) == 0);
+		}
+		if (st->dst == g->idx && g->kind == SIM_NODE_CONSUMER)
+			RG_ASSERT(rg_core_subscribe(g->core, (uint16_t)(st->down + 1),
+						    st->by_ns ? RG_SUB_NAMESPACE : RG_SUB_STREAM,
+						    st->by_ns ? st->id & ~0xffffffffull : st->id,
+						    s->now) == 0);
+	}
+}
+
+/* A relay gateway's relay; cb becomes the callbacks that drive it. */
+static void
+relay_create(struct sim *s, struct sim_gw *g, struct rg_core_cb *cb)
+{
+	const struct rg_relay_config rc = { .streams_max = (uint32_t)s->nstreams,
+					    .subs_max = (uint32_t)s->nstreams,
+					    .stage_max = RELAY_STAGE_MAX,
+					    .peers_max = (uint16_t)s->nnodes };
+	const struct rg_relay_ops ops = { .route = relay_route,
+					  .buf_alloc = relay_buf_alloc,
+					  .buf_free = relay_buf_free,
+					  .pkt_hold = cb_rx_hold,
+					  .pkt_release = cb_rx_release,
+					  .ctx = g };
+
+	RG_ASSERT(rg_relay_create(&rc, &ops, NULL, rg_mem_default(), &g->relay) == 0);
+	rg_relay_core_cb(g->relay, cb);
+}
+
 static void
 gw_start(struct sim *s, struct sim_gw *g)
 {
@@ -352,46 +495,57 @@ gw_start(struct sim *s, struct sim_gw *g)
 				 .replay = cb_replay,
 				 .acked = cb_acked,
 				 .applied = cb_applied,
+				 .sub_reply = cb_sub_reply,
 				 .ctx = g };
 	int rc;
 
 	gw_config(s, g, &cfg);
 	g->rng = sim_rand(s);
+	if (g->kind == SIM_NODE_RELAY)
+		relay_create(s, g, &cb);
 	rc = rg_core_create(&cfg, &cb, &g->core);
 	RG_ASSERT(rc == 0);
+	if (g->relay != NULL)
+		rg_relay_attach(g->relay, g->core);
 	if (s->cfg.deliver_cap != 0)
 		rg_core_set_rx_deliver_cap(g->core, s->cfg.deliver_cap);
-	for (int p = 0; p < s->cfg.gateways; p++) {
-		if (p == g->idx)
-			continue;
-		RG_ASSERT(rg_core_add_peer(g->core, (uint16_t)(p + 1), (uint16_t)s->cfg.lanes) ==
-			  0);
-		for (int l = 0; l < s->cfg.lanes; l++)
-			RG_ASSERT(
-			    rg_core_add_lane(g->core, (uint16_t)(p + 1), (uint16_t)l, s->now) == 0);
-	}
-	for (int i = 0; i < s->nstreams; i++) {
-		struct sim_stream *st = &s->streams[i];
-
-		if (st->src != g->idx)
-			continue;
-		st->next_pub = 0; /* until the core says where to resume */
-		RG_ASSERT(rg_core_tx_open(g->core, (uint16_t)(st->dst + 1), st->id, st->lane) == 0);
-		if (st->ns >= 0 && s->cfg.ns[st->ns].cls != RG_CLASS_BULK)
-			RG_ASSERT(rg_core_tx_set_class(g->core, st->id,
-						       (enum rg_class)s->cfg.ns[st->ns].cls) == 0);
-	}
+	add_peers(s, g);
+	open_streams(s, g);
 	g->alive = 1;
 	g->wake_at = RG_NS_NEVER;
 	schedule_wake(s, g, s->now);
 }
 
+/* Adds what g's relay counted to the run's (its counters die with it). */
+static void
+relay_count(struct sim *s, struct sim_gw *g)
+{
+	struct rg_relay_stats st;
+
+	if (g->relay == NULL)
+		return;
+	rg_relay_stats(g->relay, &st);
+	for (int i = 0; i < RG_RLY_CTR_MAX; i++)
+		s->res.relay_ctr[i] += st.ctr[i];
+}
+
+/* Stops node g: its core (which lets go of what it holds), then its relay. */
+static void
+node_stop(struct sim *s, struct sim_gw *g)
+{
+	relay_count(s, g);
+	rg_core_destroy(g->core);
+	if (g->relay != NULL)
+		rg_relay_destroy(g->relay);
+	g->core = NULL;
+	g->relay = NULL;
+	g->alive = 0;
+}
+
 static void
 gw_crash(struct sim *s, struct sim_gw *g)
 {
-	rg_core_destroy(g->core);
-	g->core = NULL;
-	g->alive = 0;
+	node_stop(s, g);
 	g->wake_gen++;
 	for (int i = 0; i < s->nstreams; i++)
 		if (s->streams[i].dst == g->idx)
@@ -419,6 +573,12 @@ pump(struct sim *s, struct sim_gw *g)
 
 	if (!g->alive)
 		return;
+	if (g->relay != NULL) {
+		/* After every core entry point, as the worker: what the relay decided, then retries. */
+		rg_relay_flush(g->relay, s->now);
+		rg_core_drain(g->core);
+		rg_relay_flush(g->relay, s->now);
+	}
 	for (; sent < SEND_BURST_MAX; sent++) {
 		size_t n = rg_core_send(g->core, s->txbuf, sizeof(s->txbuf), &meta, s->now);
 
@@ -427,7 +587,9 @@ pump(struct sim *s, struct sim_gw *g)
 		sim_net_send(s, g->idx, meta.peer_gw - 1, s->txbuf, n);
 	}
 	if (rg_core_check(g->core) != 0)
-		violation(s, "core invariants broken at gateway", (uint64_t)g->idx, 0);
+		violation(s, "core invariants broken at node", (uint64_t)g->idx, 0);
+	if (g->relay != NULL && rg_relay_check(g->relay) != 0)
+		violation(s, "relay invariants broken at node", (uint64_t)g->idx, 0);
 	d = rg_core_next_deadline(g->core, s->now);
 	if (d <= s->now) {
 		/* Due now but nothing left: a deadline the core cannot act on is a bug. */
@@ -471,18 +633,27 @@ schedule_next(struct sim *s, enum sim_ev_type type, double rate)
 static void
 on_crash(struct sim *s)
 {
-	int alive[SIM_GW_MAX], n = 0;
+	/* relay: the kinds take turns (a gateway, a producer, a consumer), so each crashes */
+	enum sim_node_kind want = s->cfg.relay
+				      ? (enum sim_node_kind)(SIM_NODE_RELAY + s->crash_turn % 3)
+				      : SIM_NODE_GATEWAY;
+	int cand[SIM_NODES_MAX], n = 0, alive = 0;
 	struct sim_gw *g;
 
 	schedule_next(s, SIM_EV_CRASH, s->cfg.crashes_per_s);
-	for (int i = 0; i < s->cfg.gateways; i++)
-		if (s->gws[i].alive)
-			alive[n++] = i;
-	if (!s->faults_on || n < 2) /* keep one gateway up so the run makes progress */
+	for (int i = 0; i < s->nnodes; i++)
+		if (s->gws[i].alive) {
+			alive++;
+			if (s->gws[i].kind == want)
+				cand[n++] = i;
+		}
+	if (!s->faults_on || alive < 2 || n == 0) /* keep one node up so the run makes progress */
 		return;
-	g = &s->gws[alive[sim_rand(s) % (uint64_t)n]];
+	g = &s->gws[cand[sim_rand(s) % (uint64_t)n]];
 	gw_crash(s, g);
+	s->crash_turn++;
 	s->res.faults[SIM_FAULT_crash]++;
+	s->res.crashed[g->kind]++;
 	sim_heap_push(s, s->now + 50 * RG_NS_PER_MS + sim_rand(s) % (950 * RG_NS_PER_MS),
 		      SIM_EV_RESTART, g->idx, NULL, 0);
 }
@@ -495,9 +666,15 @@ on_partition(struct sim *s)
 	schedule_next(s, SIM_EV_PARTITION, s->cfg.partitions_per_s);
 	if (!s->faults_on)
 		return;
-	a = (int)(sim_rand(s) % (uint64_t)s->cfg.gateways);
-	b = (int)((uint64_t)a + 1 + sim_rand(s) % (uint64_t)(s->cfg.gateways - 1)) %
-	    s->cfg.gateways;
+	if (s->cfg.relay) { /* any hop: between gateways, or a client's */
+		const int *e = s->edges[sim_rand(s) % (uint64_t)s->nedges];
+
+		a = e[0], b = e[1];
+	} else { /* any pair of gateways */
+		a = (int)(sim_rand(s) % (uint64_t)s->cfg.gateways);
+		b = (int)((uint64_t)a + 1 + sim_rand(s) % (uint64_t)(s->cfg.gateways - 1)) %
+		    s->cfg.gateways;
+	}
 	if (sim_net_set_partition(s, a, b, 1))
 		return; /* already cut */
 	s->res.faults[SIM_FAULT_partition]++;
@@ -528,7 +705,7 @@ on_phase_end(struct sim *s)
 	s->heal_start_ns = s->now;
 	s->heal_deadline_ns = s->now + (uint64_t)(s->cfg.heal_bound_s * 1e9);
 	sim_net_heal(s); /* also counts what the links injected */
-	for (int i = 0; i < s->cfg.gateways; i++)
+	for (int i = 0; i < s->nnodes; i++)
 		if (!s->gws[i].alive)
 			gw_start(s, &s->gws[i]);
 }
@@ -575,7 +752,7 @@ progress(struct sim *s)
 	struct rg_core_stats st;
 	uint64_t rtx = 0;
 
-	for (int i = 0; i < s->cfg.gateways; i++) {
+	for (int i = 0; i < s->nnodes; i++) {
 		if (!s->gws[i].alive)
 			continue;
 		rg_core_stats(s->gws[i].core, &st);
@@ -791,6 +968,75 @@ ns_streams(struct sim *s)
 	return k;
 }
 
+/*
+ * The nodes (sim.h, Topologies): gateways 0 .. G-1; with relay, gateway g's
+ * producer client is node G + 2g and its consumer client G + 2g + 1. The
+ * hops: every pair of gateways, and each client with its gateway.
+ */
+static void
+nodes_init(struct sim *s)
+{
+	const struct sim_config *c = &s->cfg;
+	int G = c->gateways;
+
+	s->nnodes = c->relay ? 3 * G : G;
+	RG_ASSERT(s->nnodes <= SIM_NODES_MAX);
+	for (int i = 0; i < s->nnodes; i++) {
+		struct sim_gw *g = &s->gws[i];
+
+		g->sim = s;
+		g->idx = i;
+		g->kind = i < G         ? (c->relay ? SIM_NODE_RELAY : SIM_NODE_GATEWAY)
+			  : (i - G) % 2 ? SIM_NODE_CONSUMER
+					: SIM_NODE_PRODUCER;
+		g->home = i < G ? i : (i - G) / 2;
+	}
+	for (int a = 0; a < s->nnodes; a++)
+		for (int b = a + 1; b < s->nnodes; b++)
+			if (b < G || s->gws[b].home == a) {
+				s->edges[s->nedges][0] = a;
+				s->edges[s->nedges][1] = b;
+				s->nedges++;
+			}
+}
+
+/*
+ * The relay topology's streams: streams_per_pair from each gateway's producer
+ * client to each other gateway's consumer client. Those of one pair share a
+ * namespace; a consumer takes them by stream from the gateway before it in
+ * order and by namespace from the ones after, so both kinds are exercised.
+ */
+static int
+relay_streams(struct sim *s)
+{
+	const struct sim_config *c = &s->cfg;
+	int G = c->gateways, k = 0;
+
+	for (int a = 0; a < G; a++)
+		for (int b = 0; b < G; b++) {
+			uint64_t key = 0;
+
+			while (a != b && key == 0)
+				key = sim_rand(s) & 0xffffffff00000000ull;
+			for (int i = 0; a != b && i < c->streams_per_pair; i++, k++) {
+				struct sim_stream *st = &s->streams[k];
+
+				st->id = key | (uint64_t)(k + 1);
+				st->src = G + 2 * a;
+				st->dst = G + 2 * b + 1;
+				st->up = a;
+				st->down = b;
+				st->by_ns = a > b;
+				st->lane = 0; /* a client has one lane to its gateway here */
+				rg_history_stream_init(&st->h, st->id, 0);
+				st->ns = -1;
+				st->greedy = c->greedy;
+				st->records_per_s = c->records_per_s;
+			}
+		}
+	return k;
+}
+
 static void
 world_init(struct sim *s)
 {
@@ -802,11 +1048,13 @@ world_init(struct sim *s)
 	if (c->nns > 0)
 		s->nstreams = ns_stream_count(c);
 	RG_ASSERT(c->gateways >= 2 && c->gateways <= SIM_GW_MAX && s->nstreams <= SIM_STREAMS_MAX);
+	RG_ASSERT(!c->relay || (c->nns == 0 && !c->one_way));
+	nodes_init(s);
 	s->streams = calloc((size_t)s->nstreams, sizeof(s->streams[0]));
 	RG_ASSERT(s->streams != NULL);
 	rg_record_init(&s->rec, c->seed, 0, 0); /* lengths are rec_len()'s */
 	rg_history_init(&s->hist);
-	for (int a = 0; c->nns == 0 && a < (c->one_way ? 1 : c->gateways); a++)
+	for (int a = 0; c->nns == 0 && !c->relay && a < (c->one_way ? 1 : c->gateways); a++)
 		for (int b = 0; b < c->gateways; b++)
 			for (int i = 0; a != b && i < c->streams_per_pair; i++, k++) {
 				struct sim_stream *st = &s->streams[k];
@@ -821,18 +1069,21 @@ world_init(struct sim *s)
 				st->greedy = c->greedy;
 				st->records_per_s = c->records_per_s;
 			}
-	if (c->nns > 0) {
+	if (c->nns > 0)
 		k = ns_streams(s);
-		RG_ASSERT(k == s->nstreams);
+	if (c->relay)
+		k = relay_streams(s);
+	RG_ASSERT(k == s->nstreams);
+	for (int i = 0; !c->relay && i < s->nstreams; i++) {
+		s->streams[i].up = s->streams[i].dst; /* gateways talk to each other directly */
+		s->streams[i].down = s->streams[i].src;
 	}
 	sim_net_init(s);
 	s->faults_on = 1;
 	s->producing = 1;
-	for (int i = 0; i < c->gateways; i++) {
+	for (int i = 0; i < s->nnodes; i++) {
 		struct sim_gw *g = &s->gws[i];
 
-		g->sim = s;
-		g->idx = i;
 		g->inc = 1000 + sim_rand(s) % 1000;
 		gw_start(s, g);
 		sim_heap_push(s, sim_rand(s) % PRODUCE_TICK_NS, SIM_EV_PRODUCE, i, NULL, 0);
@@ -854,9 +1105,9 @@ world_fini(struct sim *s)
 {
 	struct sim_ev ev;
 
-	for (int i = 0; i < s->cfg.gateways; i++)
+	for (int i = 0; i < s->nnodes; i++)
 		if (s->gws[i].alive)
-			rg_core_destroy(s->gws[i].core);
+			node_stop(s, &s->gws[i]);
 	while (sim_heap_pop(s, &ev))
 		if (ev.pkt != NULL)
 			sim_pkt_put(s, ev.pkt);
@@ -865,6 +1116,8 @@ world_fini(struct sim *s)
 			  0, 0);
 	if (s->pkts_live != 0)
 		violation(s, "packet references leaked", s->pkts_live, 0);
+	if (s->bufs_live != 0)
+		violation(s, "relay reassembly buffers leaked", s->bufs_live, 0);
 	for (int i = 0; i < s->nstreams; i++) {
 		free(s->streams[i].made_ns);
 		free(s->streams[i].pub_ns);
@@ -896,7 +1149,7 @@ sim_run(const struct sim_config *cfg, struct sim_result *res)
 		s->res.published += st->head;
 		s->res.anomalies[SIM_ANOM_lost] += rg_history_lost(st->head, st->c_applied);
 	}
-	for (int i = 0; i < s->cfg.gateways; i++) {
+	for (int i = 0; i < s->nnodes; i++) {
 		struct rg_core_stats st;
 
 		if (!s->gws[i].alive)
