@@ -42,13 +42,16 @@ demo: release
 	@scripts/eal-cleanup.sh; export RG_EAL_MEM="$$(scripts/hugepages.sh)"; $(DEMO_CMD)
 
 # The perf suite (never in `make test`): micro benchmarks, then the end-to-end harness with its
-# baselines. Tables, JSON, CSV and plots land in perf/results/.
+# baselines, then clients through a gateway pair against a kernel-TCP relay chain
+# (perf/clients.py, which runs whatever the harness said). Tables, JSON, CSV and plots land in
+# perf/results/; the exit status says whether any of them failed.
 bench: release
 	@perf/bench/run.sh
 
 perf: release
 	@scripts/eal-cleanup.sh; export RG_EAL_MEM="$$(scripts/hugepages.sh)"; \
-	perf/bench/run.sh && perf/harness.py
+	perf/bench/run.sh && perf/harness.py; rc=$$?; \
+	perf/clients.py || rc=1; exit $$rc
 
 clean:
 	rm -rf build

@@ -11,8 +11,11 @@
  *   rg-tcp-relay --recv --port P --lanes N --streams S [--seconds T]
  *   rg-tcp-relay --send --host H --port P --lanes N --streams S --record-bytes B
  *                [--record-bytes-max M] [--rate R] --seconds T
+ *   rg-tcp-relay --forward --port P --to-port Q [--to-host H] --lanes N --streams S
  *
- * Each side prints one JSON line at the end (see print_recv(), print_send()).
+ * A forwarder is a relay hop between them: sender -> forward -> ... -> receiver,
+ * the path shape of producer -> gateway -> gateway -> consumer. Each process
+ * prints one JSON line at the end (see print_recv(), print_send(), print_fwd()).
  *
  * Invariants:
  *  1. A record is dataplane/proto/record.h's, as the load generator's are
@@ -25,12 +28,18 @@
  *  2. Stream k has id ((k % namespaces + 1) << 32) | (k + 1) and travels only
  *     on lane k % N, in seq order from 1; a lane's streams take turns
  *     (round-robin, one record each).
- *  3. A lane (one TCP connection) belongs to one thread on each side, and the
- *     per-stream state lives in its lane: threads share nothing but read-only
- *     setup until they are joined.
+ *  3. A lane (one TCP connection; in a forwarder, the connection in and the
+ *     one out) belongs to one thread in each process, and the per-stream state
+ *     lives in its lane: threads share nothing but read-only setup until they
+ *     are joined.
  *  4. Every wait is bounded: connect (CONNECT_TIMEOUT_MS), accept
  *     (ACCEPT_TIMEOUT_MS), the hello (HELLO_TIMEOUT_MS), and the data phase
  *     (--seconds, then DRAIN_GRACE_S to flush or to see every lane close).
+ *  5. A forwarder passes on whole frames only, in the order they came, and
+ *     never changes a byte: what it sends on a lane is a prefix of what it
+ *     took, cut at a frame boundary. So the receiver's checks judge the whole
+ *     path. It reads a lane only while it has room (RECV_BYTES): a slow next
+ *     hop stops its reads, and TCP's window carries that back to the sender.
  *
  * Wire, per connection, little-endian: a 32-byte hello (struct hello) from the
  * sender, then frames [u32 record length][record bytes], then the end mark
@@ -99,10 +108,19 @@ static const struct {
 #undef RX_X
 };
 
+enum role {
+	ROLE_NONE,
+	ROLE_SEND,
+	ROLE_RECV,
+	ROLE_FORWARD,
+};
+
 struct opts {
-	int send; /* 1: --send, 0: --recv, -1: not given */
-	const char *host;
-	uint32_t port, lanes, threads, streams, namespaces;
+	enum role role;
+	int send;            /* role == ROLE_SEND: the lanes make records */
+	const char *host;    /* --send: where to connect; --recv, --forward: the bind address */
+	const char *to_host; /* --forward: the next hop */
+	uint32_t port, to_port, lanes, threads, streams, namespaces;
 	uint32_t record_bytes, record_bytes_max;
 	uint32_t batch_bytes;  /* a send() carries up to about this much */
 	double rate_records_s; /* total over all streams; 0: as fast as possible */
@@ -139,6 +157,11 @@ struct lane {
 	struct rg_history history; /* records checked, their bytes, what was wrong */
 	uint64_t first_ns, last_ns;
 	uint64_t *hist; /* HIST_BUCKETS latency counts (ns, log-linear) */
+	/* forwarder: fd takes frames in, out_fd passes them on; buf[head, ready) is whole
+	 * frames not yet sent, buf[ready, tail) the start of the next frame (invariant 5) */
+	int out_fd, in_eof, out_done;
+	size_t ready;
+	uint64_t recv_calls, send_calls;
 } __attribute__((aligned(RG_CACHE_LINE)));
 
 struct relay {
@@ -220,6 +243,8 @@ struct opt_spec {
 static const struct opt_spec opt_specs[] = {
 	{ "--host", 's', offsetof(struct opts, host), 0, 0 },
 	{ "--port", 'u', offsetof(struct opts, port), 1, 65535 },
+	{ "--to-host", 's', offsetof(struct opts, to_host), 0, 0 },
+	{ "--to-port", 'u', offsetof(struct opts, to_port), 1, 65535 },
 	{ "--lanes", 'u', offsetof(struct opts, lanes), 1, LANES_MAX },
 	{ "--threads", 'u', offsetof(struct opts, threads), 1, LANES_MAX },
 	{ "--streams", 'u', offsetof(struct opts, streams), 1, STREAMS_MAX },
@@ -244,6 +269,8 @@ usage(void)
 	    "       rg-tcp-relay --send --port P --lanes N --streams S --record-bytes B\n"
 	    "                    --seconds T [--host H] [--record-bytes-max M] [--rate R]\n"
 	    "                    [--namespaces NS] [--threads T] [--seed X] [--batch-bytes 65536]\n"
+	    "       rg-tcp-relay --forward --port P --to-port Q --lanes N --streams S\n"
+	    "                    [--host BIND_ADDR] [--to-host H] [--namespaces NS] [--threads T]\n"
 	    "  lanes 1..%d (one TCP connection each), streams lanes..%u, record bytes 24..%u,\n"
 	    "  rate in records/s over all streams (0: as fast as possible), host 127.0.0.1\n",
 	    LANES_MAX, STREAMS_MAX, RG_RECORD_BYTES_MAX);
@@ -299,8 +326,10 @@ opts_check(struct opts *o)
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	const char *why = NULL;
 
-	if (o->send < 0)
-		why = "say --send or --recv";
+	if (o->role == ROLE_NONE)
+		why = "say --send, --recv or --forward";
+	else if ((o->role == ROLE_FORWARD) != (o->to_port != 0))
+		why = "--to-port goes with --forward, and --forward needs it";
 	else if (o->port == 0 || o->lanes == 0 || o->streams == 0)
 		why = "--port, --lanes and --streams are required";
 	else if (o->streams < o->lanes)
@@ -329,13 +358,23 @@ opts_check(struct opts *o)
 static int
 opts_parse(int argc, char **argv, struct opts *o)
 {
-	*o =
-	    (struct opts){ .send = -1, .host = "127.0.0.1", .seed = 1, .batch_bytes = BATCH_BYTES };
+	static const char *const roles[] = {
+		[ROLE_SEND] = "--send", [ROLE_RECV] = "--recv", [ROLE_FORWARD] = "--forward"
+	};
+
+	*o = (struct opts){
+		.host = "127.0.0.1", .to_host = "127.0.0.1", .seed = 1, .batch_bytes = BATCH_BYTES
+	};
 	for (int i = 1; i < argc; i++) {
 		const struct opt_spec *s = opt_find(argv[i]);
+		enum role role = ROLE_NONE;
 
-		if (strcmp(argv[i], "--send") == 0 || strcmp(argv[i], "--recv") == 0) {
-			o->send = strcmp(argv[i], "--send") == 0;
+		for (size_t k = ROLE_SEND; k < RG_ARRAY_SIZE(roles); k++)
+			if (strcmp(argv[i], roles[k]) == 0)
+				role = (enum role)k;
+		if (role != ROLE_NONE) {
+			o->role = role;
+			o->send = role == ROLE_SEND;
 		} else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
 			usage();
 			exit(0);
@@ -360,6 +399,8 @@ lanes_destroy(struct relay *r)
 
 		if (l->fd >= 0)
 			close(l->fd);
+		if (l->out_fd >= 0)
+			close(l->out_fd);
 		free(l->st);
 		free(l->buf);
 		free(l->hist);
@@ -384,15 +425,16 @@ lanes_create(struct relay *r)
 		struct lane *l = &r->lanes[i];
 
 		l->fd = -1;
+		l->out_fd = -1;
 		l->idx = i;
 		l->nstreams = o->streams / o->lanes + (i < o->streams % o->lanes);
 		l->rate_records_s = o->rate_records_s * l->nstreams / o->streams;
 		l->cap = cap;
 		l->st = calloc(l->nstreams, sizeof(l->st[0]));
 		l->buf = malloc(cap);
-		l->hist = o->send ? NULL : calloc(HIST_BUCKETS, sizeof(l->hist[0]));
+		l->hist = o->role != ROLE_RECV ? NULL : calloc(HIST_BUCKETS, sizeof(l->hist[0]));
 		rg_history_init(&l->history);
-		if (l->st == NULL || l->buf == NULL || (!o->send && l->hist == NULL))
+		if (l->st == NULL || l->buf == NULL || (o->role == ROLE_RECV && l->hist == NULL))
 			return -ENOMEM;
 		for (uint32_t j = 0; j < l->nstreams; j++) {
 			l->st[j].id = stream_id(o, i + j * o->lanes);
@@ -852,18 +894,18 @@ accept_lanes(struct relay *r, int lfd, int *fds)
 	return 0;
 }
 
-/* Resolves --host and --port for TCP; 0 or -1 with a message. */
+/* Resolves host and port for TCP; 0 or -1 with a message. */
 static int
-resolve(const struct opts *o, struct sockaddr_storage *sa, socklen_t *salen)
+resolve(const char *host, uint32_t port_num, struct sockaddr_storage *sa, socklen_t *salen)
 {
 	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM }, *ai = NULL;
 	char port[16];
 	int rc;
 
-	snprintf(port, sizeof(port), "%u", o->port);
-	rc = getaddrinfo(o->host, port, &hints, &ai);
+	snprintf(port, sizeof(port), "%u", port_num);
+	rc = getaddrinfo(host, port, &hints, &ai);
 	if (rc != 0) {
-		fprintf(stderr, "rg-tcp-relay: --host %s: %s\n", o->host, gai_strerror(rc));
+		fprintf(stderr, "rg-tcp-relay: host %s: %s\n", host, gai_strerror(rc));
 		return -1;
 	}
 	memcpy(sa, ai->ai_addr, ai->ai_addrlen);
@@ -880,7 +922,7 @@ listen_open(const struct opts *o)
 	socklen_t salen;
 	int one = 1, fd;
 
-	if (resolve(o, &sa, &salen) != 0)
+	if (resolve(o->host, o->port, &sa, &salen) != 0)
 		return -1;
 	fd = socket(sa.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
@@ -957,15 +999,18 @@ print_recv(const struct relay *r, double cpu_s)
 	return bad;
 }
 
-/* The receiver: 0 only when every lane closed cleanly, nothing was wrong and records came. */
+/*
+ * Listens, accepts the sender's o.lanes connections with their hellos, makes
+ * the lanes and gives each its connection, open and non-blocking (the receiver
+ * and the forwarder); 0, or -1 with a message and every fd closed.
+ */
 static int
-run_recv(struct relay *r)
+lanes_accept(struct relay *r)
 {
 	int fds[LANES_MAX], lfd = listen_open(&r->o), rc;
-	double cpu0;
 
 	if (lfd < 0)
-		return 1;
+		return -1;
 	memset(fds, 0xff, sizeof(fds));
 	rc = accept_lanes(r, lfd, fds);
 	close(lfd);
@@ -984,12 +1029,31 @@ run_recv(struct relay *r)
 		socket_tune(fds[i]);
 		fcntl(fds[i], F_SETFL, fcntl(fds[i], F_GETFL) | O_NONBLOCK);
 	}
-	if (rc != 0)
-		return 1;
-	cpu0 = cpu_seconds();
+	return rc;
+}
+
+/* The data phase starts now: its clock, its end (--seconds) and its deadline; the CPU so far. */
+static double
+phase_start(struct relay *r)
+{
+	double cpu0 = cpu_seconds();
+
 	r->t0_ns = now_ns();
 	r->end_ns = r->t0_ns + (uint64_t)(r->o.seconds * 1e9);
 	r->deadline_ns = r->end_ns + (uint64_t)(DRAIN_GRACE_S * 1e9);
+	return cpu0;
+}
+
+/* The receiver: 0 only when every lane closed cleanly, nothing was wrong and records came. */
+static int
+run_recv(struct relay *r)
+{
+	double cpu0;
+	int rc;
+
+	if (lanes_accept(r) != 0)
+		return 1;
+	cpu0 = phase_start(r);
 	rc = workers_run(r, recv_thread);
 	if (print_recv(r, cpu_seconds() - cpu0) > 0 || rc != 0)
 		return 1;
@@ -1029,9 +1093,14 @@ connect_once(const struct sockaddr_storage *sa, socklen_t salen, uint64_t deadli
 	return fd;
 }
 
-/* Connects lane l (retrying a refusal for CONNECT_TIMEOUT_MS) and says hello; 0 or -1. */
+/*
+ * Connects lane l to host:port (retrying a refusal for CONNECT_TIMEOUT_MS) and
+ * says hello with our options (a forwarder's are its sender's, from the hello
+ * it took); the connected fd, or -1 with a message.
+ */
 static int
-lane_connect(struct relay *r, struct lane *l, const struct sockaddr_storage *sa, socklen_t salen)
+lane_connect(const struct relay *r, const struct lane *l, const char *host, uint32_t port,
+	     const struct sockaddr_storage *sa, socklen_t salen)
 {
 	const struct opts *o = &r->o;
 	uint64_t deadline = now_ns() + CONNECT_TIMEOUT_MS * RG_NS_PER_MS;
@@ -1045,20 +1114,20 @@ lane_connect(struct relay *r, struct lane *l, const struct sockaddr_storage *sa,
 	while ((fd = connect_once(sa, salen, deadline)) == -ECONNREFUSED && now_ns() < deadline)
 		sleep_ns(CONNECT_RETRY_MS * RG_NS_PER_MS);
 	if (fd < 0) {
-		fprintf(stderr, "rg-tcp-relay: lane %u: connect to %s:%u: %s%s\n", l->idx, o->host,
-			o->port, strerror(-fd),
-			fd == -ECONNREFUSED ? " (is the receiver listening?)" : "");
+		fprintf(stderr, "rg-tcp-relay: lane %u: connect to %s:%u: %s%s\n", l->idx, host,
+			port, strerror(-fd),
+			fd == -ECONNREFUSED ? " (is the next hop listening?)" : "");
 		return -1;
 	}
-	l->fd = fd;
 	socket_tune(fd);
 	hello_encode(&h, b);
 	/* A fresh connection's send buffer always takes 32 bytes: no wait needed. */
 	if (send(fd, b, sizeof(b), MSG_NOSIGNAL) != (ssize_t)sizeof(b)) {
 		fprintf(stderr, "rg-tcp-relay: lane %u: hello: %s\n", l->idx, strerror(errno));
+		close(fd);
 		return -1;
 	}
-	return 0;
+	return fd;
 }
 
 static void
@@ -1091,17 +1160,237 @@ run_send(struct relay *r)
 		fprintf(stderr, "rg-tcp-relay: out of memory\n");
 		return 1;
 	}
-	if (resolve(&r->o, &sa, &salen) != 0)
+	if (resolve(r->o.host, r->o.port, &sa, &salen) != 0)
 		return 1;
-	for (uint32_t i = 0; i < r->o.lanes; i++)
-		if (lane_connect(r, &r->lanes[i], &sa, salen) != 0)
+	for (uint32_t i = 0; i < r->o.lanes; i++) {
+		r->lanes[i].fd = lane_connect(r, &r->lanes[i], r->o.host, r->o.port, &sa, salen);
+		if (r->lanes[i].fd < 0)
 			return 1;
-	cpu0 = cpu_seconds();
-	r->t0_ns = now_ns();
-	r->end_ns = r->t0_ns + (uint64_t)(r->o.seconds * 1e9);
-	r->deadline_ns = r->end_ns + (uint64_t)(DRAIN_GRACE_S * 1e9);
+	}
+	cpu0 = phase_start(r);
 	rc = workers_run(r, send_thread);
 	print_send(r, (double)(now_ns() - r->t0_ns) / 1e9, cpu_seconds() - cpu0);
+	return rc == 0 && r->lanes[0].records > 0 ? 0 : 1;
+}
+
+/* ---- forwarder: a relay hop (invariant 5) ---- */
+
+/*
+ * Moves the whole frames at the front of buf[ready, tail) into buf[head,
+ * ready), counting them; 0, or -1 when a frame length is impossible (the bytes
+ * from there on are dropped: the lane ends there, without its end mark).
+ */
+static int
+fwd_scan(const struct relay *r, struct lane *l)
+{
+	/* Bounded: each turn takes a whole frame (at least 4 bytes) or stops. */
+	while (l->tail - l->ready >= FRAME_HDR_BYTES) {
+		uint32_t len = rg_wire_get_le32(l->buf + l->ready);
+		size_t whole = len == 0 ? END_FRAME_BYTES : FRAME_HDR_BYTES + (size_t)len;
+
+		if (l->ended ||
+		    (len != 0 && (len < r->o.record_bytes || len > r->o.record_bytes_max))) {
+			fprintf(stderr,
+				"rg-tcp-relay: lane %u: %s frame of %u bytes (records are %u..%u): "
+				"the byte stream is out of step\n",
+				l->idx, l->ended ? "after the end mark, a" : "a", len,
+				r->o.record_bytes, r->o.record_bytes_max);
+			l->tail = l->ready;
+			return -1;
+		}
+		if (l->tail - l->ready < whole)
+			break;
+		if (len == 0) {
+			l->ended = 1;
+		} else {
+			l->records++;
+			l->bytes += len;
+		}
+		l->ready += whole;
+	}
+	return 0;
+}
+
+/* Stops taking from lane l's sender: what is whole still goes on, then the lane ends. */
+static void
+fwd_in_end(struct lane *l, int failed)
+{
+	l->in_eof = 1;
+	l->failed |= failed;
+	l->tail = l->ready; /* a cut frame's start never goes on */
+}
+
+/* One recv() on lane l if it has room: 1 if something happened (bytes, a close), else 0. */
+static int
+fwd_recv(const struct relay *r, struct lane *l)
+{
+	ssize_t n;
+
+	if (l->in_eof)
+		return 0;
+	/* Keep room for a big read: move what is left to the front once half the buffer is past. */
+	if (l->head > 0 && l->cap - l->tail < l->cap / 2) {
+		memmove(l->buf, l->buf + l->head, l->tail - l->head);
+		l->ready -= l->head;
+		l->tail -= l->head;
+		l->head = 0;
+	}
+	if (l->tail == l->cap)
+		return 0; /* full of whole frames: the next hop must take some first */
+	n = recv(l->fd, l->buf + l->tail, l->cap - l->tail, 0);
+	if (n > 0) {
+		l->recv_calls++;
+		l->tail += (size_t)n;
+		if (fwd_scan(r, l) != 0)
+			fwd_in_end(l, 1);
+		return 1;
+	}
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+		return 0;
+	if (n < 0)
+		fprintf(stderr, "rg-tcp-relay: lane %u: recv: %s\n", l->idx, strerror(errno));
+	else if (l->tail > l->ready)
+		fprintf(stderr, "rg-tcp-relay: lane %u: closed inside a frame (%zu bytes left)\n",
+			l->idx, l->tail - l->ready);
+	else if (!l->ended)
+		fprintf(stderr, "rg-tcp-relay: lane %u: closed without its end mark\n", l->idx);
+	fwd_in_end(l, n < 0 || !l->ended || l->tail > l->ready);
+	return 1;
+}
+
+/* One send() of lane l's whole frames, all of them: 1 if it took bytes, else 0 (-1: failed). */
+static int
+fwd_send(struct lane *l)
+{
+	ssize_t n;
+
+	if (l->ready == l->head)
+		return 0;
+	n = send(l->out_fd, l->buf + l->head, l->ready - l->head, MSG_NOSIGNAL);
+	if (n > 0) {
+		l->send_calls++;
+		l->head += (size_t)n;
+		if (l->head == l->tail)
+			l->head = l->ready = l->tail = 0;
+		return 1;
+	}
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+		return 0;
+	fprintf(stderr, "rg-tcp-relay: lane %u: send onward: %s\n", l->idx,
+		n == 0 ? "sent nothing" : strerror(errno));
+	return -1;
+}
+
+/* Nothing moved: waits (at most POLL_MS) for bytes in, or room out where frames wait. */
+static void
+fwd_wait(const struct relay *r, const struct worker *w)
+{
+	struct pollfd p[2 * LANES_MAX];
+	nfds_t n = 0;
+
+	for (uint32_t i = w->first; i < r->o.lanes; i += w->step) {
+		const struct lane *l = &r->lanes[i];
+
+		if (!l->open)
+			continue;
+		if (!l->in_eof && l->tail < l->cap)
+			p[n++] = (struct pollfd){ .fd = l->fd, .events = POLLIN };
+		if (l->ready > l->head)
+			p[n++] = (struct pollfd){ .fd = l->out_fd, .events = POLLOUT };
+	}
+	poll(p, n, POLL_MS);
+}
+
+/* One forwarder thread: takes its lanes' frames and passes them on until every lane ended. */
+static void *
+fwd_thread(void *arg)
+{
+	struct worker *w = arg;
+	struct relay *r = w->r;
+
+	for (;;) {
+		int open = 0, moved = 0;
+
+		if (now_ns() >= r->deadline_ns) {
+			fprintf(stderr, "rg-tcp-relay: lanes still open %.0f s after --seconds\n",
+				DRAIN_GRACE_S);
+			w->rc = -1;
+			break;
+		}
+		for (uint32_t i = w->first; i < r->o.lanes; i += w->step) {
+			struct lane *l = &r->lanes[i];
+			int sent;
+
+			if (!l->open)
+				continue;
+			moved += fwd_recv(r, l);
+			sent = fwd_send(l);
+			if (sent < 0)
+				l->failed = 1;
+			moved += sent > 0;
+			if (sent < 0 || (l->in_eof && l->ready == l->head)) {
+				shutdown(l->out_fd, SHUT_WR); /* the next hop sees the lane end */
+				l->open = 0;
+			}
+			open += l->open;
+			w->rc |= l->failed ? -1 : 0;
+		}
+		if (open == 0)
+			break;
+		if (!moved)
+			fwd_wait(r, w);
+	}
+	return NULL;
+}
+
+static void
+print_fwd(const struct relay *r, double seconds, double cpu_s)
+{
+	uint64_t records = 0, bytes = 0, recvs = 0, sends = 0;
+
+	for (uint32_t i = 0; i < r->o.lanes; i++) {
+		records += r->lanes[i].records;
+		bytes += r->lanes[i].bytes;
+		recvs += r->lanes[i].recv_calls;
+		sends += r->lanes[i].send_calls;
+	}
+	printf("{\"role\":\"tcp-forward\",\"lanes\":%u,\"records\":%llu,\"bytes\":%llu,"
+	       "\"seconds\":%.3f,\"records_per_s\":%.0f,\"cpu_seconds\":%.3f,"
+	       "\"records_per_cpu_s\":%.0f,\"recv_calls\":%llu,\"send_calls\":%llu}\n",
+	       r->o.lanes, (unsigned long long)records, (unsigned long long)bytes, seconds,
+	       seconds > 0 ? records / seconds : 0, cpu_s, cpu_s > 0 ? records / cpu_s : 0,
+	       (unsigned long long)recvs, (unsigned long long)sends);
+	fflush(stdout);
+}
+
+/*
+ * The forwarder: accepts the sender's lanes, connects each onward (saying the
+ * sender's hello), and passes frames on until every lane ended; 0 when every
+ * lane came with its end mark and all of it went on.
+ */
+static int
+run_forward(struct relay *r)
+{
+	struct sockaddr_storage sa;
+	socklen_t salen;
+	double cpu0;
+	int rc;
+
+	if (lanes_accept(r) != 0 || resolve(r->o.to_host, r->o.to_port, &sa, &salen) != 0)
+		return 1;
+	for (uint32_t i = 0; i < r->o.lanes; i++) {
+		struct lane *l = &r->lanes[i];
+
+		l->out_fd = lane_connect(r, l, r->o.to_host, r->o.to_port, &sa, salen);
+		if (l->out_fd < 0)
+			return 1;
+		fcntl(l->out_fd, F_SETFL, fcntl(l->out_fd, F_GETFL) | O_NONBLOCK);
+	}
+	cpu0 = phase_start(r);
+	rc = workers_run(r, fwd_thread);
+	print_fwd(r, (double)(now_ns() - r->t0_ns) / 1e9, cpu_seconds() - cpu0);
+	for (uint32_t i = 0; i < r->o.lanes; i++)
+		rc |= r->lanes[i].failed || !r->lanes[i].ended ? -1 : 0;
 	return rc == 0 && r->lanes[0].records > 0 ? 0 : 1;
 }
 
@@ -1115,7 +1404,9 @@ main(int argc, char **argv)
 		usage();
 		return 2;
 	}
-	rc = r.o.send ? run_send(&r) : run_recv(&r);
+	rc = r.o.role == ROLE_SEND   ? run_send(&r)
+	     : r.o.role == ROLE_RECV ? run_recv(&r)
+				     : run_forward(&r);
 	lanes_destroy(&r);
 	return rc;
 }

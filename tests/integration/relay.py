@@ -108,6 +108,41 @@ class Proc:
     def running(self):
         return self.proc is not None and self.proc.poll() is None
 
+    def cpu_seconds(self):
+        """User + system CPU time of the running process, all its threads (/proc/PID/stat),
+        to the kernel's tick (1/CLK_TCK s); None when it is not running. Read it before the
+        process exits: afterwards nothing is left to read."""
+        if not self.running():
+            return None
+        try:
+            with open(f"/proc/{self.proc.pid}/stat", encoding="ascii") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            return None
+        # fields[0] is field 3 (state): utime and stime are fields 14 and 15
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def threads_cpu_seconds(self):
+        """cpu_seconds() per thread name (threads of one name added up), e.g. DPDK's
+        rte-worker-N apart from the control threads; {} when the process is not running."""
+        out = {}
+        if not self.running():
+            return out
+        task = Path(f"/proc/{self.proc.pid}/task")
+        try:
+            tids = os.listdir(task)
+        except OSError:
+            return out
+        for tid in tids:
+            try:
+                name = (task / tid / "comm").read_text().strip()
+                fields = (task / tid / "stat").read_text().rsplit(")", 1)[1].split()
+            except (OSError, IndexError):
+                continue  # the thread ended meanwhile
+            out[name] = out.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / \
+                os.sysconf("SC_CLK_TCK")
+        return out
+
     def wait(self, timeout):
         if self.proc is None:
             return None
@@ -177,6 +212,7 @@ class Gateway(Proc):
         self.iface = f"rgt{os.getpid() % 100000}{side}"
         self.client_ip, self.ip, self.client_id, self.id = LAN[side]
         self.sets = []
+        self.lcores = ["-l", "0,1"]  # EAL lcores: a main lcore and one worker
 
     def telemetry_socket(self):
         for d in ("/var/run/dpdk", "/run/dpdk"):
@@ -193,7 +229,7 @@ class Gateway(Proc):
                 "--set", f"lan.device=net_tap0,iface={self.iface}"]
         for s in self.relay.sets + self.sets + list(sets):
             args += ["--set", s]
-        args += ["-l", "0,1", *pair.eal_mem(), "--no-pci", "--log-level=*:warning",
+        args += [*self.lcores, *pair.eal_mem(), "--no-pci", "--log-level=*:warning",
                  f"--file-prefix={self.prefix}"]
         if self.side == "a":
             try:
@@ -215,6 +251,18 @@ class Gateway(Proc):
         sh("ip", "link", "set", self.iface, "netns", self.netns)
         sh("ip", "-n", self.netns, "addr", "add", f"{self.client_ip}/24", "dev", self.iface)
         sh("ip", "-n", self.netns, "link", "set", self.iface, "up")
+
+    def lan_counters(self):
+        """The kernel's side of this gateway's LAN: its tap's link counters (tx: towards the
+        gateway, tx_dropped what the gateway did not read in time; rx: from it) and the
+        namespace's UDP counters (RcvbufErrors: datagrams a client's socket had no room for;
+        with shared_ns, the one namespace both LANs share)."""
+        link = json.loads(sh("ip", "-n", self.netns, "-j", "-s", "link", "show", self.iface))
+        snmp = sh("ip", "netns", "exec", self.netns, "cat", "/proc/net/snmp").splitlines()
+        udp = [l.split()[1:] for l in snmp if l.startswith("Udp:")]
+        return {"link": {f"{d}_{k}": v for d in ("rx", "tx")
+                         for k, v in link[0]["stats64"][d].items()},
+                "udp": dict(zip(udp[0], map(int, udp[1]))) if len(udp) == 2 else {}}
 
     def kill9(self):
         rc = super().kill9()
@@ -275,8 +323,12 @@ class Client(Proc):
 class Relay:
     """The whole chain of one test, and its checks; a context manager that cleans up."""
 
-    def __init__(self, name, args, budget_s=120.0, sets=(), load_args=(), shared_ns=False):
-        self.name, self.args = name, args
+    def __init__(self, name, args, budget_s=120.0, sets=(), load_args=(), shared_ns=False,
+                 exits=True):
+        """exits: at the end of the with block, exit the program with the test's status (a
+        test); False: return to the caller, the failures left in .failures (a caller that runs
+        several chains, as perf/clients.py does)."""
+        self.name, self.args, self.exits = name, args, exits
         self.shared_ns = shared_ns
         self.repgate, self.load = args.repgate, args.load
         self.budget_s = args.timeout or budget_s
@@ -361,6 +413,8 @@ class Relay:
             sys.exit(77)
         if not Path(self.load).exists():
             raise SystemExit(f"{self.load}: not built")
+        self.saved_handlers = {sig: signal.getsignal(sig)
+                               for sig in (signal.SIGALRM, signal.SIGTERM, signal.SIGINT)}
         signal.signal(signal.SIGALRM, on_alarm)
         signal.signal(signal.SIGTERM, on_term)
         signal.signal(signal.SIGINT, on_term)
@@ -406,4 +460,9 @@ class Relay:
             self.say(f"integration {self.name}: PASS")
             if self.own_workdir:
                 shutil.rmtree(self.workdir, ignore_errors=True)
-        sys.exit(1 if self.failures else 0)
+        if self.exits:
+            sys.exit(1 if self.failures else 0)
+        for sig, handler in self.saved_handlers.items():
+            signal.signal(sig, handler)
+        # an error is a failure of this chain, told in .failures; a signal's exit goes on
+        return etype is not None and issubclass(etype, Exception)
