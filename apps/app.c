@@ -40,22 +40,37 @@ new_incarnation(void)
 	return ((uint64_t)tv.tv_sec * 1000000 + (uint64_t)tv.tv_usec) << 12 | (rte_rdtsc() & 0xfff);
 }
 
+/* A packet pool of n mbufs with room for frames of mtu bytes; NULL after saying why. */
+static struct rte_mempool *
+packet_pool(const char *name, const char *what, int n, int cache, unsigned mtu)
+{
+	unsigned room = RTE_PKTMBUF_HEADROOM + RTE_MAX(2048u, mtu + 64);
+	struct rte_mempool *mp = rte_pktmbuf_pool_create(name, (unsigned)n, (unsigned)cache, 0,
+							 (uint16_t)room, (int)rte_socket_id());
+
+	if (mp == NULL)
+		fprintf(stderr, "repgate: %s: a pool of %d mbufs of %u bytes: %s\n", what, n, room,
+			rte_strerror(rte_errno));
+	return mp;
+}
+
 static int
 make_pools(struct rg_app *app)
 {
 	const struct rg_profile *p = &app->prof;
-	unsigned mtu = (unsigned)RTE_MAX(p->port.mtu, p->lan.device[0] ? p->lan.mtu : 0);
-	unsigned room = RTE_PKTMBUF_HEADROOM + RTE_MAX(2048u, mtu + 64);
+	int lan = p->lan.device[0] != '\0';
+	unsigned mtu = (unsigned)RTE_MAX(p->port.mtu, lan ? p->lan.mtu : 0), room;
 	unsigned rec_bytes = (unsigned)RTE_MAX(p->load.record_bytes, p->load.record_bytes_max), n;
 
-	app->pkt_pool =
-	    rte_pktmbuf_pool_create("rg_pkt", (unsigned)p->port.mbufs, (unsigned)p->port.mbuf_cache,
-				    0, (uint16_t)room, (int)rte_socket_id());
-	if (app->pkt_pool == NULL) {
-		fprintf(stderr, "repgate: packet pool of %d mbufs: %s\n", p->port.mbufs,
-			rte_strerror(rte_errno));
+	app->tx_pool =
+	    packet_pool("rg_tx", "port.tx_mbufs", p->port.tx_mbufs, p->port.mbuf_cache, mtu);
+	app->rx_pool[0] = packet_pool("rg_rx_wan", "port.mbufs", p->port.mbufs, p->port.mbuf_cache,
+				      (unsigned)p->port.mtu);
+	if (lan)
+		app->rx_pool[1] = packet_pool("rg_rx_lan", "lan.mbufs", p->lan.mbufs,
+					      p->port.mbuf_cache, (unsigned)p->lan.mtu);
+	if (app->tx_pool == NULL || app->rx_pool[0] == NULL || (lan && app->rx_pool[1] == NULL))
 		return -1;
-	}
 	if (p->load.role != RG_PROFILE_ROLE_GENERATOR)
 		return 0;
 	room = RTE_PKTMBUF_HEADROOM + (unsigned)sizeof(struct rg_ingress_hdr) + rec_bytes;
@@ -219,7 +234,7 @@ worker_config(struct rg_app *app)
 	memset(c, 0, sizeof(*c));
 	c->workers = app->nworkers;
 	c->tsc0 = app->tsc0;
-	c->pool = app->pkt_pool;
+	c->pool = app->tx_pool;
 	rg_profile_core_config(p, &c->core);
 	c->core.incarnation = new_incarnation();
 	c->core.gateway_id = (uint16_t)p->gateway.id;
@@ -366,7 +381,8 @@ pick_lcores(struct rg_app *app)
 }
 
 static int
-open_one_port(struct rg_app *app, struct rg_port *port, const char *device, int mtu, int *opened)
+open_one_port(struct rg_app *app, struct rg_port *port, const char *device, int mtu,
+	      struct rte_mempool *rx_pool, int *opened)
 {
 	const struct rg_profile *p = &app->prof;
 	struct rg_port_config pc = { .device = device,
@@ -374,7 +390,7 @@ open_one_port(struct rg_app *app, struct rg_port *port, const char *device, int 
 				     .rx_desc = (uint16_t)p->port.rx_desc,
 				     .tx_desc = (uint16_t)p->port.tx_desc,
 				     .mtu = (uint16_t)mtu,
-				     .pool = app->pkt_pool };
+				     .pool = rx_pool };
 	char err[512] = "";
 
 	if (rg_port_open(port, &pc, err, sizeof(err)) != 0) {
@@ -391,11 +407,13 @@ open_ports(struct rg_app *app)
 {
 	const struct rg_profile *p = &app->prof;
 
-	if (open_one_port(app, &app->port, p->port.device, p->port.mtu, &app->port_open) != 0)
+	if (open_one_port(app, &app->port, p->port.device, p->port.mtu, app->rx_pool[0],
+			  &app->port_open) != 0)
 		return -1;
 	if (p->lan.device[0] == '\0')
 		return 0;
-	return open_one_port(app, &app->lan, p->lan.device, p->lan.mtu, &app->lan_open);
+	return open_one_port(app, &app->lan, p->lan.device, p->lan.mtu, app->rx_pool[1],
+			     &app->lan_open);
 }
 
 static int
@@ -810,6 +828,8 @@ rg_app_fini(struct rg_app *app)
 		rte_free(app->arp[k]);
 	rte_free(app->learned);
 	rte_mempool_free(app->rec_pool);
-	rte_mempool_free(app->pkt_pool);
+	rte_mempool_free(app->tx_pool);
+	rte_mempool_free(app->rx_pool[0]);
+	rte_mempool_free(app->rx_pool[1]);
 	rte_free(app->workers);
 }

@@ -34,7 +34,13 @@ struct rg_app {
 	int lan_open;
 	struct rg_arp *arp[RG_WORKER_PORTS_MAX]; /* one per port, shared by its workers */
 	struct rg_worker_learned *learned;       /* per peer: a client's learned address */
-	struct rte_mempool *pkt_pool, *rec_pool;
+	/*
+	 * Packets the workers build (every port), and one pool per port to receive
+	 * into: a relay holds received packets until the next hop acks their
+	 * records, so whatever it holds, a gateway can still send (acks, HELLOs,
+	 * data) and hear the other port (the acks that let those packets go).
+	 */
+	struct rte_mempool *tx_pool, *rx_pool[2], *rec_pool;
 	struct rte_ring *ingress[RG_WORKER_LANES_MAX], *delivery[RG_WORKER_LANES_MAX];
 	struct rte_ring *applied[RG_WORKER_LANES_MAX], *dispatch[RG_WORKER_LANES_MAX];
 	struct rte_ring *cmd[RG_WORKER_LANES_MAX];

@@ -148,7 +148,8 @@ struct rg_profile {
 		int32_t mtu; /* bytes */
 		int32_t rx_desc;
 		int32_t tx_desc;
-		int32_t mbufs;
+		int32_t mbufs;    /* the port's receive pool */
+		int32_t tx_mbufs; /* the pool the workers build packets in, every port */
 		int32_t mbuf_cache;
 		int32_t numa_node;  /* -1: ask DPDK */
 		int32_t prefix_len; /* the on-link subnet of ip */
@@ -160,6 +161,7 @@ struct rg_profile {
 		uint8_t mac[6];
 		int32_t udp_port;
 		int32_t mtu;
+		int32_t mbufs; /* the LAN port's receive pool */
 		int32_t prefix_len;
 		uint32_t router;
 	} lan;
