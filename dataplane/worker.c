@@ -989,11 +989,19 @@ idle(struct rg_worker *w, uint64_t now)
 		rte_pause();
 		return;
 	}
-	until = RG_MIN(w->deadline_ns, now + (uint64_t)w->cfg.sleep_us * RG_NS_PER_US);
+	/*
+	 * Sleep until the core's or the emulator's next deadline, at most
+	 * sleep_us. One that is due already found nothing this iteration could
+	 * do (a port's TX queue is full or its peer is gone, the pool is empty):
+	 * it is polled at the idle pace, not spun on — a gateway whose memif
+	 * peer was down burned a whole CPU here.
+	 */
+	until = now + (uint64_t)w->cfg.sleep_us * RG_NS_PER_US;
+	if (w->deadline_ns > now)
+		until = RG_MIN(until, w->deadline_ns);
 	wan_next = w->cfg.wan_on ? rg_wanem_next_ns(&w->wan) : RG_NS_NEVER;
-	until = RG_MIN(until, wan_next);
-	if (until <= now)
-		return;
+	if (wan_next > now)
+		until = RG_MIN(until, wan_next);
 	ts.tv_sec = 0;
 	ts.tv_nsec = (long)RG_MIN(until - now, 999999999ull);
 	nanosleep(&ts, NULL);
