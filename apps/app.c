@@ -239,11 +239,15 @@ worker_config(struct rg_app *app)
 	c->core.incarnation = new_incarnation();
 	c->core.gateway_id = (uint16_t)p->gateway.id;
 	worker_peers(app);
-	c->ports[0] = (struct rg_worker_port){ .port = &app->port, .arp = app->arp[0] };
+	c->ports[0] = (struct rg_worker_port){ .port = &app->port,
+					       .arp = app->arp[0],
+					       .rx_pool = app->rx_pool[0] };
 	local_endpoint(&c->ports[0].local, p->port.ip, p->port.udp_port, &app->port, p->port.mac);
 	c->nports = 1;
 	if (app->lan_open) {
-		c->ports[1] = (struct rg_worker_port){ .port = &app->lan, .arp = app->arp[1] };
+		c->ports[1] = (struct rg_worker_port){ .port = &app->lan,
+						       .arp = app->arp[1],
+						       .rx_pool = app->rx_pool[1] };
 		local_endpoint(&c->ports[1].local, p->lan.ip, p->lan.udp_port, &app->lan,
 			       p->lan.mac);
 		c->nports = 2;

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include <rte_mempool.h>
 #include <rte_telemetry.h>
 
 #include "app.h"
@@ -432,6 +433,11 @@ cmd_status(const char *cmd, const char *params, struct rte_tel_data *d)
 	add_f(d, "uptime_s", (double)rg_telemetry_uptime_ns() / 1e9);
 	add_u(d, "workers", app->nworkers);
 	status_peers(app, d);
+	/* Free packet buffers: a receive pool near 0 is what a relay or a window holds. */
+	add_u(d, "mbufs_tx_free", rte_mempool_avail_count(app->tx_pool));
+	add_u(d, "mbufs_rx_wan_free", rte_mempool_avail_count(app->rx_pool[0]));
+	if (app->rx_pool[1] != NULL)
+		add_u(d, "mbufs_rx_lan_free", rte_mempool_avail_count(app->rx_pool[1]));
 	if (app->lg != NULL) {
 		rg_loadgen_totals(app->lg, &t);
 		add_u(d, "streams", rg_loadgen_streams(app->lg));

@@ -1022,6 +1022,30 @@ held_iteration(struct rg_worker *w, uint64_t now)
 	}
 }
 
+/*
+ * What the reorder windows may still buffer (rg_core_set_rx_frags_room): a
+ * buffered fragment holds its packet, so each receive pool keeps an eighth
+ * of its mbufs free for what the windows wait for (and for acks, ARP),
+ * the rest shared by the port's workers. Every 16 iterations.
+ */
+static void
+rx_room(struct rg_worker *w)
+{
+	uint32_t room = UINT32_MAX;
+
+	for (uint16_t port = 0; port < w->cfg.nports; port++) {
+		const struct rte_mempool *mp = w->cfg.ports[port].rx_pool;
+		unsigned avail, keep;
+
+		if (mp == NULL)
+			continue;
+		avail = rte_mempool_avail_count(mp);
+		keep = mp->size / 8;
+		room = RG_MIN(room, avail > keep ? (avail - keep) / w->cfg.workers : 0);
+	}
+	rg_core_set_rx_frags_room(w->core, room);
+}
+
 static void
 iteration(struct rg_worker *w)
 {
@@ -1035,6 +1059,8 @@ iteration(struct rg_worker *w)
 	__atomic_store_n(&w->port_held, 0, __ATOMIC_RELAXED);
 
 	flush_deliveries(w);
+	if ((WCTR(w, loops) & 15) == 0)
+		rx_room(w);
 	work = do_rx(w, now);
 	work += do_applied(w);
 	/*

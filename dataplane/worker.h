@@ -83,7 +83,8 @@ struct rg_worker_peer {
 struct rg_worker_port {
 	struct rg_port *port;
 	struct rg_endpoint local;
-	struct rg_arp *arp; /* shared by every worker of the port (arp.h: lock-free) */
+	struct rg_arp *arp;          /* shared by every worker of the port (arp.h: lock-free) */
+	struct rte_mempool *rx_pool; /* what the port receives into (rx_room) */
 };
 
 /* A record published through the ingress ring: the mbuf's data starts with this header. */

@@ -1441,6 +1441,14 @@ rg_core_set_rx_deliver_cap(struct rg_core *c, uint32_t records)
 	c->rx_deliver_cap = RG_MAX(records, 1u);
 }
 
+void
+rg_core_set_rx_frags_room(struct rg_core *c, uint32_t room)
+{
+	struct rg_rxpool *p = &c->rxpool;
+
+	p->reserve = room >= p->nfree ? 0 : p->nfree - room;
+}
+
 uint32_t
 rg_core_rx_streams(const struct rg_core *c)
 {

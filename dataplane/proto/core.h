@@ -389,6 +389,16 @@ void rg_core_on_timer(struct rg_core *c, uint64_t now_ns);
  * delivered-but-unapplied records of a stream, or the stream stops there.
  */
 void rg_core_set_rx_deliver_cap(struct rg_core *c, uint32_t records);
+/*
+ * At most room more fragments may be buffered in the reorder windows from
+ * now (UINT32_MAX: up to rx_frags_max); one that would need more is refused
+ * and not acked, so its sender sends it again. A buffered fragment holds its
+ * packet: the worker sets room from the free buffers of its receive pools,
+ * so that what the windows hold can never take the buffer the missing
+ * fragment they wait for needs (a gateway that buffered every receive mbuf
+ * out of order could not receive the retransmission, and stalled for good).
+ */
+void rg_core_set_rx_frags_room(struct rg_core *c, uint32_t room);
 /* Receive streams opened so far. */
 uint32_t rg_core_rx_streams(const struct rg_core *c);
 

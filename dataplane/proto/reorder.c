@@ -161,7 +161,7 @@ buffer(struct rg_reorder *r, struct rg_rxpool *p, const struct rg_rx_frag *f,
 		return RG_REORDER_DUP;
 	if (i != RG_RX_NIL && p->frags[i].f.off == f->off && p->frags[i].f.len >= f->len)
 		return RG_REORDER_DUP;
-	if (p->nfree == 0)
+	if (p->nfree <= p->reserve)
 		return RG_REORDER_NO_BUFFER;
 	n = p->free_head;
 	p->free_head = p->frags[n].next;

@@ -20,7 +20,8 @@
  *      the consumer now, then buffered fragments that became contiguous.
  *   4. otherwise: buffered in its slot, sorted by offset; a fragment whose
  *      bytes are all covered by one already buffered is a duplicate. No
- *      fragment descriptor free: refused (not acked).
+ *      fragment descriptor free (beyond the pool's reserve): refused (not
+ *      acked).
  * A fragment that overlaps what was delivered gives only its new bytes, so
  * retransmissions cut at other boundaries than the original are fine.
  *
@@ -57,6 +58,7 @@ struct rg_rxpool {
 	uint32_t cap;
 	uint32_t free_head;
 	uint32_t nfree;
+	uint32_t reserve; /* descriptors not to take: buffering stops at nfree == reserve */
 };
 
 struct rg_rxslot {

@@ -362,6 +362,28 @@ test_reorder_pool_exhausted_no_buffer(void **state)
 	fx_fini(&x);
 }
 
+/* The pool's reserve (rg_core_set_rx_frags_room): buffering stops there; in order still flows. */
+static void
+test_reorder_reserve_stops_buffering(void **state)
+{
+	struct fixture x;
+
+	(void)state;
+	fx_init(&x, 1, 4);
+	x.pool.reserve = 3; /* one descriptor may be taken */
+	assert_int_equal(offer_whole(&x, 3, 10), RG_REORDER_BUFFERED);
+	assert_int_equal(offer_whole(&x, 4, 10), RG_REORDER_NO_BUFFER);
+	assert_int_equal(x.c.holds[4], 0); /* refused: its packet is not held */
+	assert_int_equal(offer_whole(&x, 1, 10), RG_REORDER_DELIVERED);
+	assert_int_equal(offer_whole(&x, 2, 10), RG_REORDER_DELIVERED); /* and 3 after it */
+	assert_int_equal(x.r.next_seq, 4);
+	assert_int_equal(x.pool.nfree, 4);
+	x.pool.reserve = 0;
+	assert_int_equal(offer_whole(&x, 5, 10), RG_REORDER_BUFFERED);
+	assert_int_equal(rg_reorder_check(&x.r, &x.pool), 0);
+	fx_fini(&x);
+}
+
 static void
 test_reorder_multi_fragment_records_out_of_order(void **state)
 {
@@ -739,6 +761,7 @@ main(void)
 		cmocka_unit_test(test_reorder_dup_covered_by_buffered_fragment),
 		cmocka_unit_test(test_reorder_beyond_window),
 		cmocka_unit_test(test_reorder_pool_exhausted_no_buffer),
+		cmocka_unit_test(test_reorder_reserve_stops_buffering),
 		cmocka_unit_test(test_reorder_multi_fragment_records_out_of_order),
 		cmocka_unit_test(test_reorder_in_place_completion_clears_slot),
 		cmocka_unit_test(test_reorder_in_place_completion_frees_leftovers),
