@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/time.h>
@@ -225,6 +226,27 @@ relay_peer(const struct rg_profile *p)
 	return 0;
 }
 
+/*
+ * The signal DPDK's net_tap asked the kernel to raise when a tap has packets
+ * (it takes a free real-time one and handles it): the one with a handler, as
+ * we install none. 0 when there is no tap port, or none is found.
+ */
+static int
+tap_rx_signal(const struct rg_app *app)
+{
+	int tap = strncmp(app->port.name, "net_tap", 7) == 0 ||
+		  (app->lan_open && strncmp(app->lan.name, "net_tap", 7) == 0);
+
+	for (int sig = SIGRTMIN; tap && sig <= SIGRTMAX; sig++) {
+		struct sigaction sa;
+
+		if (sigaction(sig, NULL, &sa) == 0 && sa.sa_handler != SIG_DFL &&
+		    sa.sa_handler != SIG_IGN)
+			return sig;
+	}
+	return 0;
+}
+
 static void
 worker_config(struct rg_app *app)
 {
@@ -235,6 +257,12 @@ worker_config(struct rg_app *app)
 	c->workers = app->nworkers;
 	c->tsc0 = app->tsc0;
 	c->pool = app->tx_pool;
+	c->tap_kick_sig = tap_rx_signal(app);
+	if (c->tap_kick_sig == 0 && (strncmp(app->port.name, "net_tap", 7) == 0 ||
+				     (app->lan_open && strncmp(app->lan.name, "net_tap", 7) == 0)))
+		fprintf(stderr,
+			"repgate: warning: net_tap's rx signal not found: a tap that filled "
+			"while its mempool was empty may stop reading\n");
 	rg_profile_core_config(p, &c->core);
 	c->core.incarnation = new_incarnation();
 	c->core.gateway_id = (uint16_t)p->gateway.id;

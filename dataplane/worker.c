@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -871,6 +872,8 @@ do_arp(struct rg_worker *w, uint64_t now)
 		for (unsigned i = 0; i < n; i++)
 			arp_request(w, port, ips[i]);
 	}
+	if (w->cfg.tap_kick_sig != 0)
+		raise(w->cfg.tap_kick_sig); /* tap_kick: see rg_worker_config */
 	w->arp_next_ns = now + 10 * RG_NS_PER_MS;
 }
 

@@ -161,6 +161,14 @@ struct rg_worker_config {
 	enum rg_idle idle;
 	uint32_t idle_polls;
 	uint32_t sleep_us;
+	/*
+	 * The real-time signal DPDK's net_tap takes as "packets wait" (0: no tap
+	 * port). Its rx burst reads the tap only after a new one came; a burst cut
+	 * short by an empty mempool marks it seen with packets left, and a tap
+	 * queue that then stays full raises no more: the port never reads again.
+	 * Worker 0 raises it every 10 ms (tap_kick) so that cannot last.
+	 */
+	int tap_kick_sig;
 	int wan_on;
 	struct rg_wanem_config wan;
 	struct rte_ring *ingress;   /* producer → worker: record mbufs (may be NULL) */
