@@ -15,7 +15,7 @@ rg_ackr_is_dup(const struct rg_ackr *a, uint64_t pn)
 {
 	if (!a->valid)
 		return 0;
-	if (pn < a->floor)
+	if (pn < a->floor || pn + RG_ACKR_WINDOW < a->r[0].hi)
 		return 1;
 	/* Bounded by RG_ACKR_RANGES_MAX; new packets hit r[0] first. */
 	for (unsigned i = 0; i < a->n; i++) {

@@ -12,6 +12,12 @@
  *   3. n <= RG_ACKR_RANGES_MAX; when a new range would exceed it, the lowest
  *      range is forgotten and floor rises above it.
  *
+ * The replay window: a number more than RG_ACKR_WINDOW below the largest
+ * also counts as received (rg_ackr_is_dup), however few ranges there are, so
+ * a replayed or forged old number is dropped as a duplicate, as WireGuard's
+ * window does. A real packet that late was declared lost long ago; its
+ * frames went again in newer packets.
+ *
  * When to ack (DESIGN §4.4, RFC 9000 §13.2): after ack_every_pkts
  * ack-eliciting packets, or ack_delay_ns_max after the first unacked one,
  * whichever comes first, and at once when a packet arrives out of order (so
@@ -25,6 +31,7 @@
 #include "wire.h"
 
 #define RG_ACKR_RANGES_MAX 64
+#define RG_ACKR_WINDOW     65536u
 
 struct rg_ackr {
 	struct rg_pn_range r[RG_ACKR_RANGES_MAX];
@@ -46,7 +53,7 @@ rg_ackr_largest(const struct rg_ackr *a)
 	return a->r[0].hi;
 }
 
-/* 1 when pn was accepted already (or is below floor). */
+/* 1 when pn was accepted already, or is below floor or the replay window. */
 int rg_ackr_is_dup(const struct rg_ackr *a, uint64_t pn);
 
 /* Records pn as accepted. pn must not be a duplicate. */

@@ -477,10 +477,8 @@ on_ack(struct rg_core *c, struct rg_lane *l, const struct rg_frame *f, uint64_t 
 	struct fref_ctx x = { c, l };
 	uint64_t lost = l->rec.lost_pkts, lost_bytes = l->rec.lost_bytes;
 
-	if (f->ack.ranges[0].hi >= l->rec.pn_next) {
-		RG_CTR(c, ack_unsent)++;
-		return;
-	}
+	if (f->ack.ranges[0].hi >= l->rec.pn_next)
+		RG_CTR(c, ack_unsent)++; /* the unsent part is ignored (rg_recovery_on_ack) */
 	rg_recovery_on_ack(&l->rec, f, now_ns, on_fref, &x);
 	RG_CTR(c, pkts_lost) += l->rec.lost_pkts - lost;
 	if (l->rec.lost_bytes != lost_bytes)
@@ -527,11 +525,27 @@ tx_skip_applied(struct rg_core *c, struct rg_stream *s)
 	c->cb.replay(c->cb.ctx, peer_gw(c, s), s->id, from);
 }
 
+/*
+ * The highest seq a receiver can have applied on send stream s: what this
+ * core run published or was told it holds (seq_hi), or what it granted in
+ * credit (its consumer can have applied records an earlier run of ours sent,
+ * above the RESUME REPLY's watermark, but never past the credit it gives).
+ */
+static uint64_t
+tx_seq_bound(const struct rg_stream *s)
+{
+	return RG_MAX(s->seq_hi, s->credit);
+}
+
 static void
 on_applied(struct rg_core *c, struct rg_lane *l, const struct rg_frame *f)
 {
 	struct rg_stream *s = tx_stream_of(c, l, f->su.stream);
 
+	if (s != NULL && f->su.value > tx_seq_bound(s)) {
+		RG_CTR(c, applied_beyond)++; /* never sent: a protocol violation, not believed */
+		return;
+	}
 	if (s != NULL && f->su.value > s->applied) {
 		s->applied = f->su.value;
 		if (c->cb.applied != NULL)
@@ -550,6 +564,7 @@ on_resume_reply(struct rg_core *c, struct rg_stream *s, const struct rg_frame *f
 	rg_txq_init(&s->q, c->cfg.tx_stream_records_max, from);
 	s->credit = f->resume.max_seq;
 	s->applied = f->resume.watermark;
+	s->seq_hi = RG_MAX(s->seq_hi, s->applied); /* sent by an earlier run of ours */
 	s->state = RG_STREAM_OPEN;
 	s->ctl &= (uint8_t)~RG_CTL_RESUME_REQ;
 	if (c->cb.applied != NULL)
@@ -659,6 +674,10 @@ on_rewind(struct rg_core *c, struct rg_stream *s, const struct rg_frame *f)
 
 	if (from <= s->applied)
 		return;
+	if (f->resume.watermark > tx_seq_bound(s)) {
+		RG_CTR(c, rewind_beyond)++; /* never sent: a protocol violation, not believed */
+		return;
+	}
 	RG_CTR(c, rewind_rx)++;
 	rg_txq_drop_all(&c->txpool, &s->q, from, tx_release, c);
 	s->gen++;
@@ -666,6 +685,19 @@ on_rewind(struct rg_core *c, struct rg_stream *s, const struct rg_frame *f)
 	s->state = RG_STREAM_OPEN;
 	s->ctl &= (uint8_t)~RG_CTL_RESUME_REQ;
 	c->cb.replay(c->cb.ctx, peer_gw(c, s), s->id, from);
+}
+
+/*
+ * A RESUME REPLY naming a watermark above every seq this core run published
+ * on a stream it feeds itself: the receiver cannot hold records nobody sent.
+ * Not checked when this run has published nothing yet (an earlier run may
+ * have sent them) or for a relayed stream (another gateway of the region may
+ * have carried it meanwhile, DESIGN §4.9).
+ */
+static int
+reply_beyond(const struct rg_stream *s, const struct rg_frame *f)
+{
+	return !s->relayed && s->seq_hi != 0 && f->resume.watermark > s->seq_hi;
 }
 
 /* REPLY or REWIND, at the sender. */
@@ -678,6 +710,8 @@ on_resume_sender(struct rg_core *c, struct rg_lane *l, const struct rg_frame *f)
 		return;
 	if (f->resume.flags == RG_RESUME_REWIND)
 		on_rewind(c, s, f);
+	else if (s->state == RG_STREAM_SYNCING && reply_beyond(s, f))
+		RG_CTR(c, resume_beyond)++; /* never sent: a protocol violation, not believed */
 	else if (s->state == RG_STREAM_SYNCING)
 		on_resume_reply(c, s, f);
 	else if (f->resume.max_seq > s->credit)
@@ -792,6 +826,27 @@ on_frame(struct rg_core *c, uint16_t p, struct rg_lane *l, const struct rg_frame
 	return 0;
 }
 
+/*
+ * A packet number further ahead of the largest received than the peer could
+ * have sent since (docs/protocol.md §5b): at most RG_PN_AHEAD_SLACK numbers,
+ * plus one per RG_PN_AHEAD_NS_SHIFT-sized step of time since the largest
+ * arrived (2^6 ns: 15.6 M packets/s per lane, above any lane's rate). One
+ * such packet taken would become the largest every later ACK names. Worked
+ * example: largest 1000 received at t = 0; at t = 1 ms the bound is
+ * 1000 + 65536 + 15625 = 82161, so 100000 is dropped and 82161 is not.
+ */
+static int
+pn_ahead(const struct rg_ackr *a, uint64_t pn, uint64_t now_ns)
+{
+	uint64_t since_ns, bound;
+
+	if (!a->valid || pn <= rg_ackr_largest(a))
+		return 0;
+	since_ns = now_ns > a->largest_rx_ns ? now_ns - a->largest_rx_ns : 0;
+	bound = rg_ackr_largest(a) + RG_PN_AHEAD_SLACK + (since_ns >> RG_PN_AHEAD_NS_SHIFT);
+	return pn > bound;
+}
+
 static int
 drop(struct rg_core *c, enum rg_core_drop d)
 {
@@ -833,6 +888,8 @@ rg_core_recv(struct rg_core *c, const uint8_t *pkt, size_t len, void *handle, ui
 	pn = rg_pn_decode(h.pn32, rg_ackr_largest(&l->ackr), l->ackr.valid);
 	if (rg_ackr_is_dup(&l->ackr, pn))
 		return drop(c, RG_DROP_DUP_PACKET);
+	if (pn_ahead(&l->ackr, pn, now_ns))
+		return drop(c, RG_DROP_PN_AHEAD);
 	/* Bounded by the frames in one packet (<= RG_PKT_BYTES_MAX / 4). */
 	while (rg_wire_frame_next(pkt, len, &off, &f)) {
 		eliciting |= f.type != RG_FRAME_ACK && f.type != RG_FRAME_CLOSE;
@@ -1430,6 +1487,7 @@ rg_core_publish(struct rg_core *c, uint64_t stream, uint64_t seq, uint32_t versi
 	rc = rg_txq_push(&c->txpool, &s->q, seq, version, payload, len, handle);
 	if (rc != 0)
 		return rc;
+	s->seq_hi = RG_MAX(s->seq_hi, seq);
 	RG_CTR(c, published)++;
 	mark_active(c, s);
 	return 0;

@@ -201,7 +201,10 @@ struct rg_tx_meta {
 	X(sub_reply_dropped) \
 	X(sub_refused)       \
 	X(hello_rx)          \
-	X(tx_skipped)
+	X(tx_skipped)        \
+	X(applied_beyond)    \
+	X(rewind_beyond)     \
+	X(resume_beyond)
 
 enum rg_core_counter {
 #define RG_X(name) RG_CTR_##name,
@@ -211,13 +214,14 @@ enum rg_core_counter {
 };
 
 /* X-macro: why the core dropped a packet that the codec accepted. */
-#define RG_CORE_DROPS(X)                                                        \
-	X(UNKNOWN_PEER, "the source gateway is not a peer")                     \
-	X(UNKNOWN_LANE, "a lane this core does not serve")                      \
-	X(STALE_SRC, "from an older incarnation of the peer")                   \
-	X(WRONG_DST, "addressed to another incarnation of this gateway")        \
-	X(NO_HANDSHAKE, "frames that need the peer to know us, before it does") \
-	X(DUP_PACKET, "a packet number already received")                       \
+#define RG_CORE_DROPS(X)                                                           \
+	X(UNKNOWN_PEER, "the source gateway is not a peer")                        \
+	X(UNKNOWN_LANE, "a lane this core does not serve")                         \
+	X(STALE_SRC, "from an older incarnation of the peer")                      \
+	X(WRONG_DST, "addressed to another incarnation of this gateway")           \
+	X(NO_HANDSHAKE, "frames that need the peer to know us, before it does")    \
+	X(DUP_PACKET, "a packet number already received")                          \
+	X(PN_AHEAD, "a packet number further ahead than the peer could have sent") \
 	X(REFUSED, "a frame could not be taken (window, buffer, stream); not acked")
 
 enum rg_core_drop {

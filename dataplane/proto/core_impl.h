@@ -193,6 +193,14 @@ enum rg_stream_state {
 	RG_STREAM_RX_WAIT, /* a RESUME request waits for rg_core_rx_accept (inv. 6) */
 };
 
+/*
+ * A received packet number above largest + RG_PN_AHEAD_SLACK + (ns since the
+ * largest arrived >> RG_PN_AHEAD_NS_SHIFT) is further ahead than the peer
+ * could have sent: dropped (PN_AHEAD) before it touches the ack state.
+ */
+#define RG_PN_AHEAD_SLACK    65536u
+#define RG_PN_AHEAD_NS_SHIFT 6
+
 struct rg_stream {
 	uint64_t id;
 	uint16_t peer; /* index in rg_core.peers */
@@ -211,6 +219,13 @@ struct rg_stream {
 	struct rg_txq q;
 	uint64_t credit;  /* highest seq the receiver granted */
 	uint64_t applied; /* send: the peer's applied watermark; receive: the consumer's */
+	/*
+	 * send: the highest seq this core run published, or a RESUME REPLY said
+	 * the receiver holds (an earlier run sent it). An APPLIED or REWIND above
+	 * it and above credit names records never sent: counted, never believed
+	 * (tx_seq_bound).
+	 */
+	uint64_t seq_hi;
 	/* receive side */
 	struct rg_reorder ro;
 	uint64_t credit_sent;

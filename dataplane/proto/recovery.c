@@ -213,15 +213,35 @@ rg_recovery_on_ack(struct rg_recovery *r, const struct rg_frame *ack, uint64_t n
 {
 	uint64_t largest = ack->ack.ranges[0].hi;
 	uint32_t newly = 0;
-	int largest_newly = 0;
+	int largest_newly = 0, clipped = 0;
 	uint64_t largest_sent_ns = 0;
 
 	memset(&r->rs, 0, sizeof(r->rs));
-	if (largest >= r->pn_next)
-		return 0; /* acks a number never sent: ignore the frame (counted by the caller) */
-	for (unsigned k = 0; k < ack->ack.nranges; k++) {
-		uint64_t lo = ack->ack.ranges[k].lo, hi = ack->ack.ranges[k].hi;
+	if (r->pn_next == 0)
+		return 0;
+	/*
+	 * Numbers never sent (>= pn_next) are ignored, not the frame: the peer
+	 * may have accepted a forged packet number, and every ACK it sends after
+	 * that names it as largest; dropping whole frames would stall the lane
+	 * for good. The ranges are cut at pn_next - 1, and the frame gives no
+	 * RTT sample (its ack delay belongs to the number never sent). The
+	 * caller counts it (ack_unsent).
+	 */
+	if (largest >= r->pn_next) {
+		unsigned k = 0;
 
+		while (k < ack->ack.nranges && ack->ack.ranges[k].lo >= r->pn_next)
+			k++; /* bounded by nranges */
+		if (k == ack->ack.nranges)
+			return 0; /* nothing real in it: no state moves */
+		largest = RG_MIN(ack->ack.ranges[k].hi, r->pn_next - 1);
+		clipped = 1;
+	}
+	for (unsigned k = 0; k < ack->ack.nranges; k++) {
+		uint64_t lo = ack->ack.ranges[k].lo, hi = RG_MIN(ack->ack.ranges[k].hi, largest);
+
+		if (lo > hi)
+			continue; /* wholly above what was sent */
 		for (uint64_t i = lower_bound(r, lo); i < r->tail && at(r, i)->pn <= hi; i++) {
 			struct rg_sent *s = at(r, i);
 
@@ -242,7 +262,7 @@ rg_recovery_on_ack(struct rg_recovery *r, const struct rg_frame *ack, uint64_t n
 		r->largest_acked = largest;
 		r->largest_acked_valid = 1;
 	}
-	if (largest_newly && now_ns >= largest_sent_ns) {
+	if (largest_newly && !clipped && now_ns >= largest_sent_ns) {
 		rg_rtt_sample(&r->rtt, now_ns - largest_sent_ns, ack->ack.ack_delay_ns,
 			      r->cfg.ack_delay_ns_max);
 		r->rs.rtt_ns = RG_MAX(r->rtt.latest_ns, 1);

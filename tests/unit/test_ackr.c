@@ -161,6 +161,31 @@ test_ackr_is_dup(void **state)
 	assert_int_equal(checked, 40);
 }
 
+/*
+ * The replay window, with largest L = 100000 (only 100000 and 1000 received):
+ *   1. L - RG_ACKR_WINDOW (34464) is new: inside the window, never seen;
+ *   2. L - RG_ACKR_WINDOW - 1 (34463) is old: below the window, a duplicate;
+ *   3. 1000 was received and is below the window: a duplicate either way;
+ *   4. L + 1 is new; L itself a duplicate.
+ */
+static void
+test_ackr_replay_window(void **state)
+{
+	struct rg_ackr a;
+
+	(void)state;
+	rg_ackr_reset(&a);
+	put(&a, 1000, 1, 0);
+	put(&a, 100000, 1, 1);
+	assert_int_equal(a.floor, 0);
+	assert_false(rg_ackr_is_dup(&a, 100000 - RG_ACKR_WINDOW));
+	assert_true(rg_ackr_is_dup(&a, 100000 - RG_ACKR_WINDOW - 1));
+	assert_true(rg_ackr_is_dup(&a, 1000));
+	assert_true(rg_ackr_is_dup(&a, 999));
+	assert_false(rg_ackr_is_dup(&a, 100001));
+	assert_true(rg_ackr_is_dup(&a, 100000));
+}
+
 /* 64 single-number ranges: 10, 14, ..., 262 (three missing numbers between). */
 static void
 fill_max_ranges(struct rg_ackr *a)
@@ -397,6 +422,7 @@ main(void)
 		cmocka_unit_test(test_ackr_insert_out_of_order_then_fill),
 		cmocka_unit_test(test_ackr_fill_gaps_merges_every_way),
 		cmocka_unit_test(test_ackr_is_dup),
+		cmocka_unit_test(test_ackr_replay_window),
 		cmocka_unit_test(test_ackr_max_ranges_new_top_drops_lowest),
 		cmocka_unit_test(test_ackr_max_ranges_new_middle_drops_lowest),
 		cmocka_unit_test(test_ackr_max_ranges_new_second_lowest),

@@ -1395,6 +1395,8 @@ test_core_failover_moves_streams_and_back(void **state)
 	w.cons[0].applied = 60;
 	w.cons[0].expect_seq = 61;
 	w.cons[0].expect_off = 0;
+	/* A published 41..60 to C (elided here): the core knows it sent them. */
+	w.a->streams[rg_stab_get(&w.a->tx_tab, stream_ids[0])].seq_hi = 60;
 	assert_int_equal(rg_core_peer_failover(w.a, GW_C, GW_B, w.now), 1);
 	assert_int_equal(rg_core_check(w.a), 0);
 	RUN_UNTIL(&w, w.prod[0].replay_from == 61);
@@ -1765,6 +1767,313 @@ recv_raw(struct world *w, struct rg_core *c, const uint8_t *buf, size_t len)
 	return rc;
 }
 
+/*
+ * ---- The attacks of the security issue, in plaintext (security.mode "none") ----
+ *
+ * An attacker who can reach B's port and spoof A's address, with the CRC
+ * anyone can compute. Each case says whether the core survives it without
+ * the cipher (survived) or whether only the AEAD tag stops it (cipher only:
+ * the case shows the harm, so a change that closes it must update the table
+ * in docs/protocol.md §Security).
+ */
+static struct world *forge_world;
+
+static struct {
+	uint64_t stream, value, watermark, max_seq;
+	uint8_t flags;
+	struct rg_pn_range ranges[2];
+	unsigned nranges;
+} forge;
+
+static size_t
+put_forged_ack(uint8_t *p, size_t room)
+{
+	return rg_wire_put_ack(p, room, forge.ranges, forge.nranges, 0);
+}
+
+static size_t
+put_forged_applied(uint8_t *p, size_t room)
+{
+	return rg_wire_put_su(p, room, RG_FRAME_APPLIED, forge.stream, forge.value);
+}
+
+static size_t
+put_forged_resume(uint8_t *p, size_t room)
+{
+	return rg_wire_put_resume(p, room, forge.flags, forge.stream, forge.watermark,
+				  forge.max_seq);
+}
+
+static size_t
+put_forged_data(uint8_t *p, size_t room)
+{
+	const struct producer *pr = &forge_world->prod[0];
+
+	return rg_wire_put_data(p, room, stream_ids[0], forge.value, 3, 0, pr->len[forge.value],
+				pr->payload[forge.value], (uint16_t)pr->len[forge.value]);
+}
+
+/* The packet number the real A sends next on lane 0 (a spoofer may guess it). */
+static uint32_t
+a_next_pn32(const struct world *w)
+{
+	return (uint32_t)rg_recovery_next_pn(&w->a->lanes[0].rec);
+}
+
+/* The largest packet number B received from A on lane 0. */
+static uint64_t
+b_largest_from_a(const struct world *w)
+{
+	return rg_ackr_largest(&w->b->lanes[0].ackr);
+}
+
+/* Survived: a PING 100,000 numbers ahead is dropped before it touches B's ack state. */
+static void
+test_attack_far_ahead_pn_dropped(void **state)
+{
+	uint8_t buf[RG_PKT_BYTES_MAX];
+	struct world w;
+	size_t len;
+	uint64_t largest;
+
+	(void)state;
+	world_init(&w, 256);
+	open_stream(&w, 0);
+	for (uint64_t s = 1; s <= 20; s++)
+		assert_int_equal(publish(&w, 0, s), 0);
+	RUN_UNTIL(&w, w.cons[0].records == 20 && w.prod[0].acked == 20);
+	largest = b_largest_from_a(&w);
+	len = build_pkt(buf, GW_A, 0, (uint32_t)(largest + 100000), INC_A, INC_B, put_ping);
+	assert_int_equal(recv_raw(&w, w.b, buf, len), RG_WIRE_DROP_MAX + RG_DROP_PN_AHEAD);
+	assert_int_equal(b_largest_from_a(&w), largest);
+	assert_int_equal(stats(w.b).drop[RG_DROP_PN_AHEAD], 1);
+	for (uint64_t s = 21; s <= 60; s++)
+		assert_int_equal(publish(&w, 0, s), 0);
+	RUN_UNTIL(&w, w.cons[0].records == 60 && w.prod[0].acked == 60);
+	world_fini(&w);
+}
+
+/*
+ * Survived: a PING ahead, but within what A could have sent, is taken, and
+ * every ACK B sends names it as largest; A ignores the unsent part of those
+ * ACKs (ack_unsent) and goes on, so the lane does not wedge.
+ */
+static void
+test_attack_near_ahead_pn_does_not_wedge(void **state)
+{
+	uint8_t buf[RG_PKT_BYTES_MAX];
+	struct world w;
+	size_t len;
+
+	(void)state;
+	world_init(&w, 256);
+	open_stream(&w, 0);
+	for (uint64_t s = 1; s <= 20; s++)
+		assert_int_equal(publish(&w, 0, s), 0);
+	RUN_UNTIL(&w, w.cons[0].records == 20 && w.prod[0].acked == 20);
+	len = build_pkt(buf, GW_A, 0, (uint32_t)(b_largest_from_a(&w) + 30000), INC_A, INC_B,
+			put_ping);
+	assert_int_equal(recv_raw(&w, w.b, buf, len), RG_DROP_NONE);
+	for (uint64_t s = 21; s <= 200; s++)
+		assert_int_equal(publish(&w, 0, s), 0);
+	RUN_UNTIL(&w, w.cons[0].records == 200 && w.prod[0].acked == 200);
+	assert_true(stats(w.a).ctr[RG_CTR_ack_unsent] > 0);
+	world_fini(&w);
+}
+
+/* Survived: a flood of HELLOs with random packet numbers during a flow. */
+static void
+test_attack_hello_flood_random_pn(void **state)
+{
+	uint8_t buf[RG_PKT_BYTES_MAX];
+	struct world w;
+	uint64_t seed = 2026, sent = 0, ahead, old;
+
+	(void)state;
+	world_init(&w, 256);
+	open_stream(&w, 0);
+	w.strict = 0;
+	for (uint64_t s = 1; s <= 300; s++) {
+		assert_int_equal(publish(&w, 0, s), 0);
+		for (int k = 0; k < 20; k++, sent++) {
+			size_t len = build_pkt(buf, GW_A, 0, (uint32_t)rg_splitmix64(&seed), INC_A,
+					       INC_B, put_hello);
+
+			(void)recv_raw(&w, w.b, buf, len);
+		}
+		step(&w);
+	}
+	RUN_UNTIL(&w, w.cons[0].records == 300 && w.prod[0].acked == 300);
+	ahead = stats(w.b).drop[RG_DROP_PN_AHEAD];
+	old = stats(w.b).drop[RG_DROP_DUP_PACKET];
+	print_message("forged HELLOs: %llu, dropped as PN_AHEAD: %llu, as DUP_PACKET: %llu\n",
+		      (unsigned long long)sent, (unsigned long long)ahead, (unsigned long long)old);
+	assert_true(ahead + old >= sent * 999 / 1000);
+	assert_int_equal(w.events_b[RG_PEER_RESTARTED], 0);
+	world_fini(&w);
+}
+
+/* Survived: APPLIED above anything A sent or B granted is counted and not believed. */
+static void
+test_attack_applied_beyond_sent(void **state)
+{
+	uint8_t buf[RG_PKT_BYTES_MAX];
+	struct world w;
+	size_t len;
+
+	(void)state;
+	world_init(&w, 256);
+	open_stream(&w, 0);
+	for (uint64_t s = 1; s <= 20; s++)
+		assert_int_equal(publish(&w, 0, s), 0);
+	RUN_UNTIL(&w, w.cons[0].records == 20 && w.prod[0].acked == 20);
+	forge.stream = stream_ids[0];
+	forge.value = 1000000;
+	len = build_pkt(buf, GW_B, 0, (uint32_t)rg_recovery_next_pn(&w.b->lanes[0].rec), INC_B,
+			INC_A, put_forged_applied);
+	assert_int_equal(recv_raw(&w, w.a, buf, len), RG_DROP_NONE);
+	assert_int_equal(stats(w.a).ctr[RG_CTR_applied_beyond], 1);
+	assert_true(w.prod[0].applied < 1000000);
+	/* A REWIND above it all, likewise. */
+	forge.flags = RG_RESUME_REWIND;
+	forge.watermark = 500000;
+	forge.max_seq = 600000;
+	len = build_pkt(buf, GW_B, 0, (uint32_t)rg_recovery_next_pn(&w.b->lanes[0].rec) + 1, INC_B,
+			INC_A, put_forged_resume);
+	assert_int_equal(recv_raw(&w, w.a, buf, len), RG_DROP_NONE);
+	assert_int_equal(stats(w.a).ctr[RG_CTR_rewind_beyond], 1);
+	assert_int_equal(w.prod[0].replays, 1);
+	w.strict = 0; /* B's real packets may now reuse the two numbers forged above */
+	for (uint64_t s = 21; s <= 40; s++)
+		assert_int_equal(publish(&w, 0, s), 0);
+	RUN_UNTIL(&w, w.cons[0].records == 40 && w.prod[0].acked == 40);
+	world_fini(&w);
+}
+
+/*
+ * Cipher only: a HELLO with a higher source incarnation is a restart of A as
+ * far as B can tell; the real A is then STALE_SRC.
+ */
+static void
+test_attack_forged_incarnation_cipher_only(void **state)
+{
+	uint8_t buf[RG_PKT_BYTES_MAX];
+	struct world w;
+	size_t len;
+
+	(void)state;
+	world_init(&w, 256);
+	open_stream(&w, 0);
+	RUN_UNTIL(&w, w.ab.n == 0 && w.ba.n == 0);
+	len = build_pkt(buf, GW_A, 0, 1, INC_A + 1000, INC_B, put_hello);
+	assert_int_equal(recv_raw(&w, w.b, buf, len), RG_DROP_NONE);
+	assert_int_equal(w.events_b[RG_PEER_RESTARTED], 1);
+	w.strict = 0;
+	assert_int_equal(publish(&w, 0, 1), 0);
+	run_steps(&w, 50);
+	assert_int_equal(w.cons[0].records, 0);
+	assert_true(stats(w.b).drop[RG_DROP_STALE_SRC] > 0);
+	world_fini(&w);
+}
+
+/*
+ * Cipher only, and the part the core stops: a forged RESUME REPLY. After a
+ * restart B never made, A asks where to resume; a reply 1,000 past all A
+ * published is refused (resume_beyond), so A skips nothing — but the forged
+ * incarnation alone still stalls the lane (above).
+ */
+static void
+test_attack_forged_resume_reply_refused(void **state)
+{
+	uint8_t buf[RG_PKT_BYTES_MAX];
+	struct world w;
+	size_t len;
+
+	(void)state;
+	world_init(&w, 256);
+	open_stream(&w, 0);
+	for (uint64_t s = 1; s <= 20; s++)
+		assert_int_equal(publish(&w, 0, s), 0);
+	RUN_UNTIL(&w, w.cons[0].records == 20 && w.prod[0].acked == 20);
+	w.strict = 0;
+	len = build_pkt(buf, GW_B, 0, 1, INC_B + 1000, INC_A, put_hello);
+	assert_int_equal(recv_raw(&w, w.a, buf, len), RG_DROP_NONE);
+	assert_int_equal(w.events_a[RG_PEER_RESTARTED], 1);
+	forge.flags = RG_RESUME_REPLY;
+	forge.stream = stream_ids[0];
+	forge.watermark = 1020;
+	forge.max_seq = 2000;
+	len = build_pkt(buf, GW_B, 0, 2, INC_B + 1000, INC_A, put_forged_resume);
+	assert_int_equal(recv_raw(&w, w.a, buf, len), RG_DROP_NONE);
+	assert_int_equal(stats(w.a).ctr[RG_CTR_resume_beyond], 1);
+	assert_true(w.prod[0].replay_from <= 21);
+	world_fini(&w);
+}
+
+/* Cipher only: forged DATA with a self-consistent record is delivered (A never sent seq 1). */
+static void
+test_attack_forged_data_cipher_only(void **state)
+{
+	uint8_t buf[RG_PKT_BYTES_MAX];
+	struct world w;
+	size_t len;
+
+	(void)state;
+	world_init(&w, 256);
+	forge_world = &w;
+	open_stream(&w, 0);
+	RUN_UNTIL(&w, w.ab.n == 0 && w.ba.n == 0);
+	w.prod[0].len[1] = record_len(0, 1);
+	w.prod[0].payload[1] = pattern + 131 % 4096;
+	forge.value = 1;
+	len = build_pkt(buf, GW_A, 0, a_next_pn32(&w) + 5, INC_A, INC_B, put_forged_data);
+	assert_int_equal(recv_raw(&w, w.b, buf, len), RG_DROP_NONE);
+	assert_int_equal(w.cons[0].records, 1);
+	forge_world = NULL;
+	world_fini(&w);
+}
+
+/*
+ * Cipher only: an ACK for a packet B never received makes A let its frames
+ * go, and a forged PING keeps the lane's last_rx_ns (the membership's
+ * heartbeat) fresh while A is silent.
+ */
+static void
+test_attack_forged_ack_and_heartbeat_cipher_only(void **state)
+{
+	uint8_t buf[RG_PKT_BYTES_MAX];
+	struct world w;
+	size_t len;
+	uint64_t pn;
+	struct rg_hdr h;
+
+	(void)state;
+	world_init(&w, 256);
+	open_stream(&w, 0);
+	RUN_UNTIL(&w, w.ab.n == 0 && w.ba.n == 0);
+	assert_int_equal(publish(&w, 0, 1), 0);
+	pn = rg_recovery_next_pn(&w.a->lanes[0].rec);
+	send_all(&w, w.a, &w.ab, 1);
+	assert_int_equal(w.ab.n, 1);
+	assert_int_equal(rg_wire_open(w.ab.v[0]->data, w.ab.v[0]->len, &h), RG_WIRE_OK);
+	pn = rg_pn_decode(h.pn32, pn, 1); /* the number it went out with */
+	pkt_put(&w, w.ab.v[0]);           /* lost on the way to B */
+	w.ab.n = 0;
+	forge.ranges[0] = (struct rg_pn_range){ .lo = pn, .hi = pn };
+	forge.nranges = 1;
+	len = build_pkt(buf, GW_B, 0, (uint32_t)rg_recovery_next_pn(&w.b->lanes[0].rec), INC_B,
+			INC_A, put_forged_ack);
+	assert_int_equal(recv_raw(&w, w.a, buf, len), RG_DROP_NONE);
+	step(&w);                             /* the hop-acked watermark moves when A next sends */
+	assert_int_equal(w.prod[0].acked, 1); /* taken as delivered: record 1 is let go */
+	/* A forged heartbeat: B's view of A's liveness moves though A sent nothing. */
+	w.now += 5 * RG_NS_PER_S;
+	len = build_pkt(buf, GW_A, 0, (uint32_t)(b_largest_from_a(&w) + 1), INC_A, INC_B, put_ping);
+	assert_int_equal(recv_raw(&w, w.b, buf, len), RG_DROP_NONE);
+	assert_int_equal(w.b->lanes[0].last_rx_ns, w.now);
+	world_fini(&w);
+}
+
 static void
 test_core_drops_by_incarnation(void **state)
 {
@@ -1904,6 +2213,14 @@ main(void)
 		cmocka_unit_test(test_core_drops_by_incarnation),
 		cmocka_unit_test(test_core_corrupt_and_duplicate_packets),
 		cmocka_unit_test(test_core_close_reaches_peer),
+		cmocka_unit_test(test_attack_far_ahead_pn_dropped),
+		cmocka_unit_test(test_attack_near_ahead_pn_does_not_wedge),
+		cmocka_unit_test(test_attack_hello_flood_random_pn),
+		cmocka_unit_test(test_attack_applied_beyond_sent),
+		cmocka_unit_test(test_attack_forged_incarnation_cipher_only),
+		cmocka_unit_test(test_attack_forged_resume_reply_refused),
+		cmocka_unit_test(test_attack_forged_data_cipher_only),
+		cmocka_unit_test(test_attack_forged_ack_and_heartbeat_cipher_only),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

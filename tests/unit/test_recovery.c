@@ -463,21 +463,31 @@ test_recovery_ack_of_unsent_ignored(void **state)
 {
 	struct rg_recovery r;
 	struct events e = { .n = 0 };
+	const uint64_t forged[4] = { 100000, 100000, 100, 100 };
 
 	(void)state;
 	setup(&r, 100);
 	send_pkt(&r, T0, 500, 1);
 	send_pkt(&r, T0, 500, 1);
-	/* 102 was never sent: the whole frame is ignored, 100 and 101 included. */
-	assert_int_equal(ack1(&r, T0 + 1 * MS, &e, 100, 102), 0);
+	send_pkt(&r, T0, 500, 1);
+	/* Only numbers never sent (a forged one the peer took): nothing moves. */
+	assert_int_equal(ack1(&r, T0 + 1 * MS, &e, 5000, 100000), 0);
 	assert_int_equal(e.n, 0);
 	assert_false(r.largest_acked_valid);
-	assert_int_equal(r.pkts_in_flight, 2);
+	assert_int_equal(r.pkts_in_flight, 3);
+	/* The forged number as largest, then real ranges: the real part counts, no RTT sample. */
+	assert_int_equal(ack(&r, T0 + 1 * MS, 0, &e, 2, forged), 1);
+	assert_int_equal(r.largest_acked, 100);
+	assert_int_equal(r.rtt.samples, 0);
+	assert_int_equal(r.lost_pkts, 0); /* 101 and 102 are not behind a forged largest */
+	/* A range that runs past the last number sent is cut there. */
+	assert_int_equal(ack1(&r, T0 + 2 * MS, &e, 101, 200), 2);
+	assert_int_equal(r.largest_acked, 102);
+	assert_int_equal(r.pkts_in_flight, 0);
 	assert_int_equal(r.rtt.samples, 0);
 	/* Below every sent number: acks nothing, harmless. */
-	assert_int_equal(ack1(&r, T0 + 1 * MS, &e, 10, 20), 0);
-	assert_int_equal(e.n, 0);
-	assert_int_equal(r.pkts_in_flight, 2);
+	assert_int_equal(ack1(&r, T0 + 3 * MS, &e, 10, 20), 0);
+	assert_int_equal(r.pkts_in_flight, 0);
 	teardown(&r);
 }
 
