@@ -405,28 +405,31 @@ learn(struct rg_worker_peer *p, uint16_t src_port, uint64_t src_inc)
  * A client's UDP source port rides with its packet in the mbuf (hash.usr:
  * RX_FROM_CLIENT | port), so whichever worker the lane's owner is learns it,
  * and only from a packet the core took as the client's own: its tag checked
- * and its incarnation not stale (accepted, or addressed to an older us).
+ * and its incarnation not stale. Sealed, that is a packet the core opened
+ * (accepted, refused, or early in the handshake); in plaintext also one
+ * addressed to an older us or a duplicate, which the CRC alone vouches for.
  */
 #define RX_FROM_CLIENT 0x10000u
 
 static int
-rx_identified(int rc)
+rx_identified(int rc, int sealed)
 {
-	return rc == RG_DROP_NONE || rc == RG_WIRE_DROP_MAX + RG_DROP_WRONG_DST ||
-	       rc == RG_WIRE_DROP_MAX + RG_DROP_NO_HANDSHAKE ||
-	       rc == RG_WIRE_DROP_MAX + RG_DROP_REFUSED ||
-	       rc == RG_WIRE_DROP_MAX + RG_DROP_DUP_PACKET;
+	if (rc == RG_DROP_NONE || rc == RG_WIRE_DROP_MAX + RG_DROP_NO_HANDSHAKE ||
+	    rc == RG_WIRE_DROP_MAX + RG_DROP_REFUSED)
+		return 1;
+	return !sealed && (rc == RG_WIRE_DROP_MAX + RG_DROP_WRONG_DST ||
+			   rc == RG_WIRE_DROP_MAX + RG_DROP_DUP_PACKET);
 }
 
 /* Hands the core one RGP packet whose mbuf data starts at the RGP header; the relay follows. */
 static void
 recv_rgp(struct rg_worker *w, struct rte_mbuf *m, uint64_t now)
 {
-	const uint8_t *pkt = rte_pktmbuf_mtod(m, const uint8_t *);
+	uint8_t *pkt = rte_pktmbuf_mtod(m, uint8_t *);
 	uint32_t from = m->hash.usr;
 	int rc = rg_core_recv(w->core, pkt, rte_pktmbuf_data_len(m), m, now);
 
-	if ((from & RX_FROM_CLIENT) && rx_identified(rc)) {
+	if ((from & RX_FROM_CLIENT) && rx_identified(rc, rg_core_sealing(w->core))) {
 		uint16_t gw, lane;
 		uint64_t inc;
 		struct rg_worker_peer *p;

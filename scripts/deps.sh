@@ -8,6 +8,7 @@ pkgs=(
 	build-essential pkg-config meson ninja-build python3 git # toolchain; git for lint/format
 	dpdk dpdk-dev libdpdk-dev libnuma-dev                    # data plane (DESIGN §4)
 	libconfig-dev libmicrohttpd-dev                          # profiles, Prometheus metrics
+	libssl-dev                                               # libcrypto: X25519, HKDF, AES-256-GCM (control/keys.c)
 	libcmocka-dev libbenchmark-dev                           # unit tests, perf micro benches
 	clang clang-format clang-tools                           # fuzz, format, scan-build
 	libclang-rt-14-dev llvm                                  # libFuzzer/sanitizer runtimes (only

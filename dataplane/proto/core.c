@@ -854,8 +854,187 @@ drop(struct rg_core *c, enum rg_core_drop d)
 	return RG_WIRE_DROP_MAX + d;
 }
 
+/* ---- AEAD (cfg.aead; docs/protocol.md §3a) ---- */
+
+static int
+sealing(const struct rg_core *c)
+{
+	return c->cfg.aead.seal != NULL;
+}
+
 int
-rg_core_recv(struct rg_core *c, const uint8_t *pkt, size_t len, void *handle, uint64_t now_ns)
+rg_core_sealing(const struct rg_core *c)
+{
+	return sealing(c);
+}
+
+static uint32_t
+key_slot(uint16_t p, uint8_t k)
+{
+	return (uint32_t)p * RG_AEAD_SLOTS + k;
+}
+
+/* nonce = lane (LE16) | packet number (LE64) | 0, 0 */
+static void
+aead_nonce(uint8_t nonce[RG_AEAD_NONCE_BYTES], uint16_t lane, uint64_t pn)
+{
+	memset(nonce, 0, RG_AEAD_NONCE_BYTES);
+	nonce[0] = (uint8_t)lane;
+	nonce[1] = (uint8_t)(lane >> 8);
+	rg_wire_put_le64(nonce + 2, pn);
+}
+
+/* One token per 1/RG_AEAD_DERIVE_PER_S s, at most RG_AEAD_DERIVE_PER_S banked. */
+static int
+derive_token(struct rg_peer *peer, uint64_t now_ns)
+{
+	const uint64_t every_ns = RG_NS_PER_S / RG_AEAD_DERIVE_PER_S;
+
+	if (now_ns > peer->derive_fill_ns) {
+		uint64_t add = (now_ns - peer->derive_fill_ns) / every_ns;
+
+		if (add > 0) {
+			peer->derive_tokens = (uint32_t)RG_MIN((uint64_t)peer->derive_tokens + add,
+							       (uint64_t)RG_AEAD_DERIVE_PER_S);
+			peer->derive_fill_ns += add * every_ns;
+		}
+	}
+	if (peer->derive_tokens == 0)
+		return 0;
+	peer->derive_tokens--;
+	return 1;
+}
+
+/*
+ * The rx slot (0..RG_AEAD_SLOTS-1 of peer p) holding the key for packets
+ * from (src_inc, dst_inc), derived if need be; or a core drop reason. Only
+ * key slots and the derivation bucket change here, never protocol state: a
+ * slot for the peer's known incarnation is derived at most once per dst (0
+ * or ours), and one for a claimed newer incarnation (rx_new) only while the
+ * bucket has tokens, so a flood of forged incarnations costs at most
+ * RG_AEAD_DERIVE_PER_S derivations per second and never evicts the keys the
+ * real peer's packets use.
+ */
+static int
+rx_key(struct rg_core *c, uint16_t p, const struct rg_hdr *h, uint64_t now_ns, uint8_t *slot)
+{
+	struct rg_peer *peer = &c->peers[p];
+	int known = h->src_inc == peer->inc;
+	uint8_t k = !known ? peer->rx_new : h->dst_inc == 0 ? peer->rx_hello : peer->rx_cur;
+
+	*slot = k;
+	if (peer->key_src[k] == h->src_inc && peer->key_dst[k] == h->dst_inc)
+		return RG_DROP_NONE;
+	if (!known && !derive_token(peer, now_ns))
+		return RG_DROP_KEY_LIMITED;
+	peer->key_src[k] = 0;
+	if (c->cfg.aead.derive(c->cfg.aead.ctx, key_slot(p, k), peer->gw, peer->gw,
+			       c->cfg.gateway_id, h->src_inc, h->dst_inc) != 0)
+		return RG_DROP_NO_KEY;
+	peer->key_src[k] = h->src_inc;
+	peer->key_dst[k] = h->dst_inc;
+	return RG_DROP_NONE;
+}
+
+/* A packet under a new incarnation's key was accepted: its slot takes the role of a known one. */
+static void
+rx_key_promote(struct rg_peer *peer, uint8_t k, uint64_t dst_inc)
+{
+	uint8_t *role = dst_inc == 0 ? &peer->rx_hello : &peer->rx_cur;
+
+	if (k != peer->rx_new)
+		return;
+	peer->rx_new = *role;
+	*role = k;
+}
+
+/* The send slot's key for (our incarnation, the peer's as we know it); 0 or -1. */
+static int
+tx_key(struct rg_core *c, uint16_t p)
+{
+	struct rg_peer *peer = &c->peers[p];
+
+	if (peer->key_src[0] == c->cfg.incarnation && peer->key_dst[0] == peer->inc)
+		return 0;
+	peer->key_src[0] = 0;
+	if (c->cfg.aead.derive(c->cfg.aead.ctx, key_slot(p, 0), peer->gw, c->cfg.gateway_id,
+			       peer->gw, c->cfg.incarnation, peer->inc) != 0)
+		return -1;
+	peer->key_src[0] = c->cfg.incarnation;
+	peer->key_dst[0] = peer->inc;
+	return 0;
+}
+
+/* The packet's kind is not this core's mode: dropped, and said once per peer. */
+static int
+mode_mismatch(struct rg_core *c, uint16_t p)
+{
+	struct rg_peer *peer = &c->peers[p];
+
+	if (!peer->mode_told && c->cb.peer_event != NULL)
+		c->cb.peer_event(c->cb.ctx, peer->gw, RG_PEER_MODE_MISMATCH, peer->inc);
+	peer->mode_told = 1;
+	return drop(c, RG_DROP_MODE_MISMATCH);
+}
+
+/*
+ * A sealed packet, before anything in it may act; none of these checks
+ * changes protocol state (docs/protocol.md §3a, §5b), in this order:
+ *   1. incarnations that cannot be right whatever the tag says: STALE_SRC,
+ *      WRONG_DST (which only asks for a HELLO back);
+ *   2. the packet number: replay window and far ahead, against the lane's
+ *      ack state unless the packet claims a restart of the peer (the lane
+ *      starts over then, and so do its numbers);
+ *   3. the key for its incarnations, then the tag, then its frames.
+ * Returns 0 (*pn and *slot set, the plaintext in place) or what
+ * rg_core_recv() returns for a drop.
+ */
+static int
+open_sealed(struct rg_core *c, uint16_t p, struct rg_lane *l, const struct rg_hdr *h, uint8_t *pkt,
+	    size_t len, uint64_t now_ns, uint64_t *pn, uint8_t *slot)
+{
+	const struct rg_peer *peer = &c->peers[p];
+	uint8_t nonce[RG_AEAD_NONCE_BYTES];
+	size_t flen = len - RG_AEAD_TAG_BYTES;
+	enum rg_wire_drop wd;
+	int restart, cd;
+
+	if (h->src_inc == 0 || h->src_inc < peer->inc)
+		return drop(c, RG_DROP_STALE_SRC);
+	if (h->dst_inc != 0 && h->dst_inc != c->cfg.incarnation) {
+		l->hello_due = 1;
+		return drop(c, RG_DROP_WRONG_DST);
+	}
+	restart = peer->inc != 0 && h->src_inc > peer->inc;
+	*pn = restart ? rg_pn_decode(h->pn32, 0, 0)
+		      : rg_pn_decode(h->pn32, rg_ackr_largest(&l->ackr), l->ackr.valid);
+	if (!restart && rg_ackr_is_dup(&l->ackr, *pn))
+		return drop(c, RG_DROP_DUP_PACKET);
+	if (!restart && pn_ahead(&l->ackr, *pn, now_ns))
+		return drop(c, RG_DROP_PN_AHEAD);
+	cd = rx_key(c, p, h, now_ns, slot);
+	if (cd != RG_DROP_NONE)
+		return drop(c, (enum rg_core_drop)cd);
+	aead_nonce(nonce, h->lane, *pn);
+	if (c->cfg.aead.open(c->cfg.aead.ctx, key_slot(p, *slot), nonce, pkt, RG_HDR_BYTES,
+			     pkt + RG_HDR_BYTES, flen - RG_HDR_BYTES, pkt + flen) != 0)
+		return drop(c, RG_DROP_BAD_TAG);
+	wd = rg_wire_check_frames(pkt, flen);
+	if (wd != RG_WIRE_OK) { /* authentic but malformed: a buggy peer */
+		c->st.wire_drop[wd]++;
+		return wd;
+	}
+	return 0;
+}
+
+/*
+ * In plaintext the CRC and every frame are checked first (rg_wire_open),
+ * then the incarnations, then the packet number; sealed, open_sealed()
+ * comes first. Only then may check_incarnations() take a new incarnation,
+ * and the frames act.
+ */
+int
+rg_core_recv(struct rg_core *c, uint8_t *pkt, size_t len, void *handle, uint64_t now_ns)
 {
 	struct rg_hdr h;
 	enum rg_wire_drop wd;
@@ -864,13 +1043,16 @@ rg_core_recv(struct rg_core *c, const uint8_t *pkt, size_t len, void *handle, ui
 	struct rg_lane *l;
 	struct rg_frame f;
 	uint16_t p;
-	uint64_t pn;
-	size_t off = RG_HDR_BYTES;
-	int eliciting = 0, refused = 0, hello = 0;
+	uint64_t pn = 0;
+	size_t off = RG_HDR_BYTES, flen = len;
+	int eliciting = 0, refused = 0, hello = 0, sealed, rc;
+	uint8_t slot = 0;
 
 	RG_CTR(c, rx_pkts)++;
 	RG_CTR(c, rx_bytes) += len;
-	wd = rg_wire_open(pkt, len, &h);
+	wd = rg_wire_open_hdr(pkt, len, &h);
+	if (wd == RG_WIRE_OK && h.type == RG_PKT_FRAMES)
+		wd = rg_wire_open(pkt, len, &h);
 	if (wd != RG_WIRE_OK) {
 		c->st.wire_drop[wd]++;
 		return wd;
@@ -882,16 +1064,29 @@ rg_core_recv(struct rg_core *c, const uint8_t *pkt, size_t len, void *handle, ui
 	if (h.lane >= peer->lanes_total || peer->lane_map[h.lane] == RG_NIL16)
 		return drop(c, RG_DROP_UNKNOWN_LANE);
 	l = &c->lanes[peer->lane_map[h.lane]];
-	cd = check_incarnations(c, p, l, &h, pkt, len, now_ns);
+	sealed = h.type == RG_PKT_SEALED;
+	if (sealed != sealing(c))
+		return mode_mismatch(c, p);
+	if (sealed) {
+		rc = open_sealed(c, p, l, &h, pkt, len, now_ns, &pn, &slot);
+		if (rc != 0)
+			return rc;
+		flen = len - RG_AEAD_TAG_BYTES;
+	}
+	cd = check_incarnations(c, p, l, &h, pkt, flen, now_ns);
 	if (cd != RG_DROP_NONE)
 		return drop(c, cd);
-	pn = rg_pn_decode(h.pn32, rg_ackr_largest(&l->ackr), l->ackr.valid);
-	if (rg_ackr_is_dup(&l->ackr, pn))
-		return drop(c, RG_DROP_DUP_PACKET);
-	if (pn_ahead(&l->ackr, pn, now_ns))
-		return drop(c, RG_DROP_PN_AHEAD);
+	if (sealed) {
+		rx_key_promote(peer, slot, h.dst_inc);
+	} else {
+		pn = rg_pn_decode(h.pn32, rg_ackr_largest(&l->ackr), l->ackr.valid);
+		if (rg_ackr_is_dup(&l->ackr, pn))
+			return drop(c, RG_DROP_DUP_PACKET);
+		if (pn_ahead(&l->ackr, pn, now_ns))
+			return drop(c, RG_DROP_PN_AHEAD);
+	}
 	/* Bounded by the frames in one packet (<= RG_PKT_BYTES_MAX / 4). */
-	while (rg_wire_frame_next(pkt, len, &off, &f)) {
+	while (rg_wire_frame_next(pkt, flen, &off, &f)) {
 		eliciting |= f.type != RG_FRAME_ACK && f.type != RG_FRAME_CLOSE;
 		hello |= f.type == RG_FRAME_HELLO;
 		refused |= on_frame(c, p, l, &f, handle, now_ns);
@@ -1325,10 +1520,14 @@ lane_write(struct rg_core *c, struct rg_lane *l, uint8_t *buf, size_t cap, uint6
 	struct rg_hdr h;
 	uint64_t pn;
 
+	if (sealing(c))
+		k.end = k.end > RG_AEAD_TAG_BYTES ? k.end - RG_AEAD_TAG_BYTES : 0;
 	if (k.end < RG_HDR_BYTES + sizeof(struct rg_wire_data) + 64)
 		return 0;
 	if (peer->passive && peer->inc == 0)
 		return 0; /* a client that has not spoken: nowhere to send to yet */
+	if (sealing(c) && tx_key(c, l->peer) != 0)
+		return 0; /* no key to send with: nothing is written (the caller's derive failed) */
 	write_ack(c, l, &k, now_ns);
 	write_handshake(c, l, &k, now_ns);
 	if (peer->inc != 0) {
@@ -1338,14 +1537,24 @@ lane_write(struct rg_core *c, struct rg_lane *l, uint8_t *buf, size_t cap, uint6
 	if (k.pos == RG_HDR_BYTES)
 		return 0;
 	pn = rg_recovery_next_pn(&l->rec);
-	h = (struct rg_hdr){ .type = RG_PKT_FRAMES,
+	h = (struct rg_hdr){ .type = sealing(c) ? RG_PKT_SEALED : RG_PKT_FRAMES,
 			     .lane = l->id,
 			     .src_gw = c->cfg.gateway_id,
 			     .pn32 = (uint32_t)pn,
 			     .src_inc = c->cfg.incarnation,
 			     .dst_inc = peer->inc };
 	rg_wire_put_hdr(buf, cap, &h);
-	rg_wire_seal(buf, k.pos);
+	if (sealing(c)) {
+		uint8_t nonce[RG_AEAD_NONCE_BYTES];
+
+		rg_wire_set_sealed_length(buf, k.pos + RG_AEAD_TAG_BYTES);
+		aead_nonce(nonce, l->id, pn);
+		c->cfg.aead.seal(c->cfg.aead.ctx, key_slot(l->peer, 0), nonce, buf, RG_HDR_BYTES,
+				 buf + RG_HDR_BYTES, k.pos - RG_HDR_BYTES, buf + k.pos);
+		k.pos += RG_AEAD_TAG_BYTES;
+	} else {
+		rg_wire_seal(buf, k.pos);
+	}
 	if (k.eliciting) {
 		rg_recovery_on_sent(&l->rec, pn, now_ns, (uint32_t)k.pos, k.nframes);
 		rg_pacer_consume(&l->pacer, k.pos);

@@ -47,6 +47,41 @@
 
 struct rg_core;
 
+/*
+ * The AEAD the caller injects (DESIGN §4.2, §4.12; docs/protocol.md §3a),
+ * like the RNG. All three NULL: plaintext mode (security.mode = "none"),
+ * CRC32C tags. The core never sees a key: it names key slots, and the
+ * caller keeps what is in them. Peer index i (in rg_core_add_peer order)
+ * owns slots [i * RG_AEAD_SLOTS, (i + 1) * RG_AEAD_SLOTS).
+ *
+ * derive: installs in slot the key for packets src_gw → dst_gw from
+ *   incarnation src_inc to dst_inc (0: the receiver's not known yet),
+ *   agreed with peer_gw's identity. 0, or -errno (the packet that needed it
+ *   is dropped, or nothing is sent). The core calls it rarely: at most
+ *   twice per incarnation of each side for known ones, and at most
+ *   RG_AEAD_DERIVE_PER_S per second per peer for claimed new incarnations.
+ * seal: encrypts buf[0..len) in place and writes the tag; aad (the header)
+ *   is authenticated too. Cannot fail.
+ * open: decrypts buf[0..len) in place; 0 when the tag checks, else -EBADMSG
+ *   (buf is then garbage; the packet is dropped).
+ * The nonce is (lane, full packet number), never reused under one key: a
+ * key is per direction and pair of incarnations, and a lane's numbers
+ * restart only with a new incarnation of the peer (hence a new key).
+ */
+#define RG_AEAD_SLOTS        4
+#define RG_AEAD_DERIVE_PER_S 100
+struct rg_aead {
+	int (*derive)(void *ctx, uint32_t slot, uint16_t peer_gw, uint16_t src_gw, uint16_t dst_gw,
+		      uint64_t src_inc, uint64_t dst_inc);
+	void (*seal)(void *ctx, uint32_t slot, const uint8_t nonce[RG_AEAD_NONCE_BYTES],
+		     const uint8_t *aad, size_t aad_len, uint8_t *buf, size_t len,
+		     uint8_t tag[RG_AEAD_TAG_BYTES]);
+	int (*open)(void *ctx, uint32_t slot, const uint8_t nonce[RG_AEAD_NONCE_BYTES],
+		    const uint8_t *aad, size_t aad_len, uint8_t *buf, size_t len,
+		    const uint8_t tag[RG_AEAD_TAG_BYTES]);
+	void *ctx;
+};
+
 struct rg_core_config {
 	uint64_t incarnation; /* this gateway's, ordered: see docs/protocol.md §Incarnations */
 	uint16_t gateway_id;
@@ -76,6 +111,7 @@ struct rg_core_config {
 	uint32_t subs_max;          /* subscriptions this core may ask for (a client's) */
 	struct rg_mem mem;
 	struct rg_rng rng;
+	struct rg_aead aead; /* zeroed: plaintext */
 };
 
 /* Peer events reported through the peer_event callback. */
@@ -83,6 +119,7 @@ enum rg_peer_event {
 	RG_PEER_FIRST_CONTACT = 1, /* learned the peer's incarnation */
 	RG_PEER_RESTARTED,         /* a newer incarnation: its streams resync */
 	RG_PEER_CLOSED,            /* the peer said CLOSE */
+	RG_PEER_MODE_MISMATCH, /* it sends sealed packets and we are plaintext, or the reverse */
 };
 
 struct rg_core_cb {
@@ -214,14 +251,18 @@ enum rg_core_counter {
 };
 
 /* X-macro: why the core dropped a packet that the codec accepted. */
-#define RG_CORE_DROPS(X)                                                           \
-	X(UNKNOWN_PEER, "the source gateway is not a peer")                        \
-	X(UNKNOWN_LANE, "a lane this core does not serve")                         \
-	X(STALE_SRC, "from an older incarnation of the peer")                      \
-	X(WRONG_DST, "addressed to another incarnation of this gateway")           \
-	X(NO_HANDSHAKE, "frames that need the peer to know us, before it does")    \
-	X(DUP_PACKET, "a packet number already received")                          \
-	X(PN_AHEAD, "a packet number further ahead than the peer could have sent") \
+#define RG_CORE_DROPS(X)                                                              \
+	X(UNKNOWN_PEER, "the source gateway is not a peer")                           \
+	X(UNKNOWN_LANE, "a lane this core does not serve")                            \
+	X(STALE_SRC, "from an older incarnation of the peer")                         \
+	X(WRONG_DST, "addressed to another incarnation of this gateway")              \
+	X(NO_HANDSHAKE, "frames that need the peer to know us, before it does")       \
+	X(MODE_MISMATCH, "sealed while we are plaintext, or plaintext while we seal") \
+	X(KEY_LIMITED, "a claimed new incarnation past the key derivation rate")      \
+	X(NO_KEY, "the key for it could not be derived")                              \
+	X(BAD_TAG, "the AEAD tag does not check: forged, corrupt or another key")     \
+	X(DUP_PACKET, "a packet number already received")                             \
+	X(PN_AHEAD, "a packet number further ahead than the peer could have sent")    \
 	X(REFUSED, "a frame could not be taken (window, buffer, stream); not acked")
 
 enum rg_core_drop {
@@ -365,12 +406,16 @@ int rg_core_applied(struct rg_core *c, uint64_t stream, uint64_t applied);
 
 /*
  * Takes one received packet. The packet stays the caller's; fragments the
- * core keeps are held with rx_hold(handle). Returns RG_DROP_NONE when the
+ * core keeps are held with rx_hold(handle). A sealed packet is decrypted in
+ * place (the held fragments point into the plaintext). Returns RG_DROP_NONE when the
  * packet was accepted, else the reason it was dropped: a value below
  * RG_WIRE_DROP_MAX is an enum rg_wire_drop, others are enum rg_core_drop
  * plus RG_WIRE_DROP_MAX. Every drop is counted in the stats.
  */
-int rg_core_recv(struct rg_core *c, const uint8_t *pkt, size_t len, void *handle, uint64_t now_ns);
+int rg_core_recv(struct rg_core *c, uint8_t *pkt, size_t len, void *handle, uint64_t now_ns);
+
+/* 1 when this core seals its packets (cfg.aead given), 0 in plaintext. */
+int rg_core_sealing(const struct rg_core *c);
 
 /*
  * Writes at most one packet of up to cap bytes into buf and says where it

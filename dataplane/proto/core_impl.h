@@ -125,6 +125,16 @@ struct rg_peer {
 	uint16_t lanes_seen;    /* the lane count its HELLO announced; 0 = none seen yet */
 	uint8_t passive;        /* a client: we send nothing until it has spoken */
 	uint32_t pkt_bytes_max; /* largest packet to it (its link's MTU less IPv4 and UDP) */
+	/*
+	 * AEAD key slots (cfg.aead), this peer's k = 0 .. RG_AEAD_SLOTS-1:
+	 * 0 sends; of 1..3, rx_cur takes (inc, ours), rx_hello (inc, 0) and
+	 * rx_new a claimed newer incarnation, by role (rx_key). key_src 0: empty.
+	 */
+	uint64_t key_src[RG_AEAD_SLOTS], key_dst[RG_AEAD_SLOTS];
+	uint8_t rx_cur, rx_hello, rx_new;
+	uint8_t mode_told;       /* RG_PEER_MODE_MISMATCH was reported */
+	uint32_t derive_tokens;  /* for claimed new incarnations: RG_AEAD_DERIVE_PER_S */
+	uint64_t derive_fill_ns; /* when the last token was added */
 };
 
 /* A SUBSCRIBE reply a lane owes (gateway side): written once, untracked (the client asks again). */

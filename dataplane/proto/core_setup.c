@@ -82,6 +82,9 @@ rg_core_config_check(const struct rg_core_config *cfg, char *err, size_t errlen)
 {
 	if (cfg->incarnation == 0)
 		return fail(err, errlen, "incarnation must be nonzero");
+	if ((cfg->aead.derive == NULL) != (cfg->aead.seal == NULL) ||
+	    (cfg->aead.seal == NULL) != (cfg->aead.open == NULL))
+		return fail(err, errlen, "aead: derive, seal and open go together");
 	if (cfg->peers_max == 0 || cfg->lanes_max == 0 || cfg->lanes_max == RG_NIL16)
 		return fail(err, errlen, "peers_max and lanes_max must be 1..65534");
 	if (cfg->streams_max == 0 || cfg->streams_max > (1u << 24))
@@ -266,6 +269,14 @@ rg_core_add_peer(struct rg_core *c, uint16_t peer_gw, uint16_t lanes_total)
 	p->lanes_seen = 0;
 	p->passive = 0;
 	p->pkt_bytes_max = c->cfg.pkt_bytes_max;
+	memset(p->key_src, 0, sizeof(p->key_src));
+	memset(p->key_dst, 0, sizeof(p->key_dst));
+	p->rx_cur = 1;
+	p->rx_hello = 2;
+	p->rx_new = 3;
+	p->mode_told = 0;
+	p->derive_tokens = RG_AEAD_DERIVE_PER_S;
+	p->derive_fill_ns = 0;
 	c->npeers++;
 	return 0;
 }

@@ -378,22 +378,34 @@ rg_wire_frame_decode(const uint8_t *p, size_t room, struct rg_frame *f)
 }
 
 enum rg_wire_drop
-rg_wire_open(const uint8_t *pkt, size_t len, struct rg_hdr *h)
+rg_wire_open_hdr(const uint8_t *pkt, size_t len, struct rg_hdr *h)
 {
 	const struct rg_wire_hdr *w = (const struct rg_wire_hdr *)pkt;
-	struct rg_frame f;
-	size_t off;
 
 	if (len < RG_HDR_BYTES)
 		return RG_WIRE_DROP_TRUNCATED;
 	if (w->version != RG_WIRE_VERSION)
 		return RG_WIRE_DROP_BAD_VERSION;
-	if (w->type != RG_PKT_FRAMES)
+	if (w->type != RG_PKT_FRAMES && w->type != RG_PKT_SEALED)
 		return RG_WIRE_DROP_BAD_TYPE;
-	if (len > RG_PKT_BYTES_MAX || RG_LE16(w->length) != len - RG_HDR_BYTES)
+	if (len > RG_PKT_BYTES_MAX || RG_LE16(w->length) != len - RG_HDR_BYTES ||
+	    (w->type == RG_PKT_SEALED && len < RG_HDR_BYTES + RG_AEAD_TAG_BYTES))
 		return RG_WIRE_DROP_BAD_LENGTH;
-	if (!RG_CANARY_IS(SKIP_CRC) && RG_LE32(w->crc) != packet_crc(pkt, len))
-		return RG_WIRE_DROP_BAD_CRC;
+	h->type = w->type;
+	h->lane = RG_LE16(w->lane);
+	h->src_gw = RG_LE16(w->src_gw);
+	h->pn32 = RG_LE32(w->pn32);
+	h->src_inc = RG_LE64(w->src_inc);
+	h->dst_inc = RG_LE64(w->dst_inc);
+	return RG_WIRE_OK;
+}
+
+enum rg_wire_drop
+rg_wire_check_frames(const uint8_t *pkt, size_t len)
+{
+	struct rg_frame f;
+	size_t off;
+
 	if (len == RG_HDR_BYTES)
 		return RG_WIRE_DROP_EMPTY;
 	/* Bounded: each frame is at least 4 bytes, so at most RG_PKT_BYTES_MAX / 4 steps. */
@@ -404,13 +416,38 @@ rg_wire_open(const uint8_t *pkt, size_t len, struct rg_hdr *h)
 			return (enum rg_wire_drop) - n;
 		off += (size_t)n;
 	}
-	h->type = w->type;
-	h->lane = RG_LE16(w->lane);
-	h->src_gw = RG_LE16(w->src_gw);
-	h->pn32 = RG_LE32(w->pn32);
-	h->src_inc = RG_LE64(w->src_inc);
-	h->dst_inc = RG_LE64(w->dst_inc);
 	return RG_WIRE_OK;
+}
+
+enum rg_wire_drop
+rg_wire_open(const uint8_t *pkt, size_t len, struct rg_hdr *h)
+{
+	const struct rg_wire_hdr *w = (const struct rg_wire_hdr *)pkt;
+	struct rg_hdr tmp;
+	enum rg_wire_drop d;
+
+	if (len >= RG_HDR_BYTES && w->version == RG_WIRE_VERSION && w->type != RG_PKT_FRAMES)
+		return RG_WIRE_DROP_BAD_TYPE; /* a sealed packet is opened by the core */
+	d = rg_wire_open_hdr(pkt, len, &tmp);
+	if (d != RG_WIRE_OK)
+		return d;
+	if (!RG_CANARY_IS(SKIP_CRC) && RG_LE32(w->crc) != packet_crc(pkt, len))
+		return RG_WIRE_DROP_BAD_CRC;
+	d = rg_wire_check_frames(pkt, len);
+	if (d != RG_WIRE_OK)
+		return d;
+	*h = tmp;
+	return RG_WIRE_OK;
+}
+
+void
+rg_wire_set_sealed_length(uint8_t *pkt, size_t len)
+{
+	struct rg_wire_hdr *w = (struct rg_wire_hdr *)pkt;
+
+	RG_ASSERT(len >= RG_HDR_BYTES + RG_AEAD_TAG_BYTES && len <= RG_PKT_BYTES_MAX);
+	w->length = RG_LE16((uint16_t)(len - RG_HDR_BYTES));
+	w->crc = 0;
 }
 
 int

@@ -81,6 +81,8 @@ rg_wire_put_le64(uint8_t *p, uint64_t v)
 /* Packet types (the header's type byte). */
 enum rg_pkt_type {
 	RG_PKT_FRAMES = 1, /* a CRC32C-tagged packet of frames */
+	RG_PKT_SEALED =
+	    2, /* AEAD-sealed: the frames encrypted, RG_AEAD_TAG_BYTES of tag after them */
 };
 
 /* X-macro: frame type, wire value, fixed size in bytes (DATA adds its payload). */
@@ -100,6 +102,9 @@ enum rg_frame_type {
 	RG_FRAME_TYPES(RG_X)
 #undef RG_X
 };
+
+#define RG_AEAD_TAG_BYTES   16
+#define RG_AEAD_NONCE_BYTES 12
 
 /* X-macro: why the codec rejected a packet. Each has its own counter. */
 #define RG_WIRE_DROPS(X)                                                  \
@@ -442,6 +447,20 @@ rg_wire_ack_bytes(unsigned n)
  * Returns RG_WIRE_OK or the reason to drop it; on a drop *h is undefined.
  */
 enum rg_wire_drop rg_wire_open(const uint8_t *pkt, size_t len, struct rg_hdr *h);
+
+/*
+ * The sealed path (docs/protocol.md §3a), in three steps so that nothing is
+ * read from the frames before the tag checks: rg_wire_open_hdr() checks the
+ * version, the type (FRAMES or SEALED), the length (a SEALED packet has room
+ * for its tag) and decodes the header; the caller opens the AEAD; then
+ * rg_wire_check_frames() validates the frames of the plaintext, len being
+ * the datagram length less the tag. After it accepted them, the contract of
+ * rg_wire_frame_next() holds as for rg_wire_open().
+ */
+enum rg_wire_drop rg_wire_open_hdr(const uint8_t *pkt, size_t len, struct rg_hdr *h);
+enum rg_wire_drop rg_wire_check_frames(const uint8_t *pkt, size_t len);
+/* A sealed packet's header: length = len - RG_HDR_BYTES (tag included), the CRC field 0. */
+void rg_wire_set_sealed_length(uint8_t *pkt, size_t len);
 
 /*
  * Decodes the frame at *off in a packet that rg_wire_open() accepted and

@@ -22,6 +22,7 @@
 #include "core.h"
 #include "core_impl.h"
 #include "crc32c.h"
+#include "keys.h"
 
 #define STEP_NS       RG_NS_PER_MS /* one step of the clock: also the one-way link delay */
 #define GW_A          1
@@ -109,13 +110,57 @@ struct world {
 	unsigned seen_ab;   /* packets A sent, for drop filters */
 	unsigned live_pkts; /* allocated, not yet freed */
 	unsigned rx_rc[RG_WIRE_DROP_MAX + RG_DROP_MAX];
-	unsigned events_a[4], events_b[4];
+	unsigned events_a[8], events_b[8];
 	uint64_t event_inc_a, event_inc_b;
 	struct pkt *keep_ab; /* a copy of the last packet A sent (for the restart test) */
 	struct pkt *keep_ba; /* a copy of the last packet B sent (for the restart test) */
 	uint64_t delivered_bytes;
-	unsigned to_c; /* packets A sent to GW_C (dropped: nothing is there) */
+	unsigned to_c;                  /* packets A sent to GW_C (dropped: nothing is there) */
+	struct rg_keyring *kr_a, *kr_b; /* sealed mode: each core's keys */
 };
+
+/*
+ * Sealed mode (security.mode = "aead"): the cores get the real AEAD of
+ * control/keys.c. Switched per test by seal_on/seal_off (cmocka setup and
+ * teardown), so a failing test cannot leave it on.
+ */
+static int g_sealed;
+static uint8_t key_priv[4][RG_KEY_BYTES], key_pub[4][RG_KEY_BYTES]; /* by gateway id 1..3 */
+
+static int
+seal_on(void **state)
+{
+	(void)state;
+	for (int gw = 1; gw <= 3; gw++) {
+		assert_int_equal(rg_key_generate(key_priv[gw]), 0);
+		assert_int_equal(rg_key_public(key_priv[gw], key_pub[gw]), 0);
+	}
+	g_sealed = 1;
+	return 0;
+}
+
+static int
+seal_off(void **state)
+{
+	(void)state;
+	g_sealed = 0;
+	return 0;
+}
+
+/* Sealed mode: a new keyring for gw (the old one goes with its core), peers the other two. */
+static void
+seal_config(struct rg_keyring **kr, struct rg_core_config *cfg, uint16_t gw)
+{
+	rg_keyring_destroy(*kr);
+	*kr = NULL;
+	if (!g_sealed)
+		return;
+	assert_int_equal(rg_keyring_create(key_priv[gw], cfg->peers_max, kr), 0);
+	for (uint16_t p = 1; p <= 3; p++)
+		if (p != gw)
+			assert_int_equal(rg_keyring_add_peer(*kr, p, key_pub[p]), 0);
+	cfg->aead = rg_keyring_aead(*kr);
+}
 
 static uint8_t pattern[PATTERN_BYTES];
 
@@ -305,7 +350,7 @@ a_peer_event(void *ctx, uint16_t peer_gw, enum rg_peer_event ev, uint64_t inc)
 	struct world *w = ctx;
 
 	assert_int_equal(peer_gw, GW_B);
-	assert_true(ev >= 1 && ev <= 3);
+	assert_true(ev >= 1 && ev <= RG_PEER_MODE_MISMATCH);
 	w->events_a[ev]++;
 	w->event_inc_a = inc;
 }
@@ -316,7 +361,7 @@ b_peer_event(void *ctx, uint16_t peer_gw, enum rg_peer_event ev, uint64_t inc)
 	struct world *w = ctx;
 
 	assert_int_equal(peer_gw, GW_A);
-	assert_true(ev >= 1 && ev <= 3);
+	assert_true(ev >= 1 && ev <= RG_PEER_MODE_MISMATCH);
 	w->events_b[ev]++;
 	w->event_inc_b = inc;
 }
@@ -382,6 +427,7 @@ create_b(struct world *w, uint64_t inc, uint32_t window)
 
 	make_config(&cfg, GW_B, inc, &w->rng_b);
 	cfg.rx_window_records = window;
+	seal_config(&w->kr_b, &cfg, GW_B);
 	assert_int_equal(rg_core_create(&cfg, &cb, &w->b), 0);
 	assert_int_equal(rg_core_add_peer(w->b, GW_A, 1), 0);
 	assert_int_equal(rg_core_add_lane(w->b, GW_A, 0, w->now), 0);
@@ -414,6 +460,7 @@ create_a(struct world *w, uint64_t inc, uint32_t inflight_pkts_max)
 	make_config(&cfg, GW_A, inc, &w->rng_a);
 	cfg.inflight_pkts_max = inflight_pkts_max;
 	cfg.pace_rate_bytes_per_s = w->pace_a;
+	seal_config(&w->kr_a, &cfg, GW_A);
 	assert_int_equal(rg_core_create(&cfg, &cb, &w->a), 0);
 	assert_int_equal(rg_core_add_peer(w->a, GW_B, 1), 0);
 	assert_int_equal(rg_core_add_lane(w->a, GW_B, 0, w->now), 0);
@@ -463,6 +510,8 @@ world_fini(struct world *w)
 		pkt_put(w, w->keep_ba);
 	rg_core_destroy(w->a);
 	rg_core_destroy(w->b);
+	rg_keyring_destroy(w->kr_a);
+	rg_keyring_destroy(w->kr_b);
 	/* Every packet B held was released. */
 	assert_int_equal(w->live_pkts, 0);
 	/* Every record A was given went back to its producer, once per publish. */
@@ -2074,6 +2123,194 @@ test_attack_forged_ack_and_heartbeat_cipher_only(void **state)
 	world_fini(&w);
 }
 
+/*
+ * ---- The same attacks, sealed (security.mode "aead") ----
+ *
+ * The attacker has no private key: a forged packet is either plaintext
+ * (MODE_MISMATCH) or sealed with a tag it had to guess (BAD_TAG), and
+ * neither moves any state.
+ */
+
+/* buf as built by build_pkt, turned into a sealed packet with a made-up tag. */
+static size_t
+forge_sealed(uint8_t *buf, size_t len, uint64_t *seed)
+{
+	for (int i = 0; i < RG_AEAD_TAG_BYTES; i++)
+		buf[len + (size_t)i] = (uint8_t)rg_splitmix64(seed);
+	buf[1] = RG_PKT_SEALED;
+	rg_wire_set_sealed_length(buf, len + RG_AEAD_TAG_BYTES);
+	return len + RG_AEAD_TAG_BYTES;
+}
+
+struct forgery {
+	const char *what;
+	int to_b; /* 1: claims to be A, sent to B; 0: claims to be B, sent to A */
+	int new_inc;
+	int far_ahead;
+	size_t (*put)(uint8_t *p, size_t room);
+};
+
+static size_t
+put_close(uint8_t *p, size_t room)
+{
+	return rg_wire_put_close(p, room, 0);
+}
+
+static void
+test_sealed_forgeries_change_nothing(void **state)
+{
+	static const struct forgery fs[] = {
+		{ "HELLO from a new incarnation", 1, 1, 0, put_hello },
+		{ "PING 100,000 ahead", 1, 0, 1, put_ping },
+		{ "PING as a heartbeat", 1, 0, 0, put_ping },
+		{ "DATA with a good record", 1, 0, 0, put_forged_data },
+		{ "ACK for what B never got", 0, 0, 0, put_forged_ack },
+		{ "APPLIED far ahead", 0, 0, 0, put_forged_applied },
+		{ "RESUME REPLY after a restart", 0, 1, 0, put_forged_resume },
+		{ "CLOSE", 1, 0, 0, put_close },
+	};
+	uint8_t buf[RG_PKT_BYTES_MAX];
+	struct world w;
+	uint64_t seed = 99, last_rx_b, applied;
+	unsigned checked = 0;
+
+	(void)state;
+	world_init(&w, 256);
+	forge_world = &w;
+	open_stream(&w, 0);
+	for (uint64_t s = 1; s <= 20; s++)
+		assert_int_equal(publish(&w, 0, s), 0);
+	RUN_UNTIL(&w, w.cons[0].records == 20 && w.prod[0].acked == 20);
+	w.prod[0].len[21] = record_len(0, 21);
+	w.prod[0].payload[21] = pattern + (21 * 131) % 4096;
+	forge.stream = stream_ids[0];
+	forge.value = 21;
+	forge.flags = RG_RESUME_REPLY;
+	forge.watermark = 1020;
+	forge.max_seq = 2000;
+	forge.ranges[0] =
+	    (struct rg_pn_range){ .lo = 0, .hi = rg_recovery_next_pn(&w.a->lanes[0].rec) };
+	forge.nranges = 1;
+	last_rx_b = w.b->lanes[0].last_rx_ns;
+	applied = w.prod[0].applied;
+	for (size_t i = 0; i < RG_ARRAY_SIZE(fs); i++) {
+		const struct forgery *f = &fs[i];
+		struct rg_core *dst = f->to_b ? w.b : w.a;
+		uint16_t src = f->to_b ? GW_A : GW_B;
+		uint64_t inc = (f->to_b ? INC_A : INC_B) + (f->new_inc ? 1000 : 0);
+		uint64_t largest = rg_ackr_largest(&dst->lanes[0].ackr);
+		uint32_t pn = (uint32_t)(largest + (f->far_ahead ? 100000 : 1));
+		size_t len = build_pkt(buf, src, 0, pn, inc, f->to_b ? INC_B : INC_A, f->put);
+		int want;
+
+		/* Plaintext, with a good CRC: the wrong mode. */
+		assert_int_equal(recv_raw(&w, dst, buf, len),
+				 RG_WIRE_DROP_MAX + RG_DROP_MODE_MISMATCH);
+		/* Sealed, with a guessed tag. */
+		len = build_pkt(buf, src, 0, pn, inc, f->to_b ? INC_B : INC_A, f->put);
+		len = forge_sealed(buf, len, &seed);
+		want = f->far_ahead ? RG_DROP_PN_AHEAD : RG_DROP_BAD_TAG;
+		if (recv_raw(&w, dst, buf, len) != RG_WIRE_DROP_MAX + want)
+			fail_msg("%s: not dropped as %s", f->what, rg_core_drop_name(want));
+		checked++;
+	}
+	assert_int_equal(checked, RG_ARRAY_SIZE(fs));
+	/* Nothing moved: no restart, no close, no record, no ack, no heartbeat, no watermark. */
+	assert_int_equal(w.events_a[RG_PEER_RESTARTED] + w.events_b[RG_PEER_RESTARTED], 0);
+	assert_int_equal(w.events_a[RG_PEER_CLOSED] + w.events_b[RG_PEER_CLOSED], 0);
+	assert_int_equal(w.events_a[RG_PEER_MODE_MISMATCH] + w.events_b[RG_PEER_MODE_MISMATCH], 2);
+	assert_int_equal(w.cons[0].records, 20);
+	assert_int_equal(w.prod[0].acked, 20);
+	assert_int_equal(w.prod[0].applied, applied);
+	assert_int_equal(w.b->lanes[0].last_rx_ns, last_rx_b);
+	assert_int_equal(stats(w.b).drop[RG_DROP_MODE_MISMATCH] +
+			     stats(w.a).drop[RG_DROP_MODE_MISMATCH],
+			 RG_ARRAY_SIZE(fs));
+	/* And the real flow goes on. */
+	for (uint64_t s = 21; s <= 60; s++)
+		assert_int_equal(publish(&w, 0, s), 0);
+	RUN_UNTIL(&w, w.cons[0].records == 60 && w.prod[0].acked == 60);
+	forge_world = NULL;
+	world_fini(&w);
+}
+
+/* A captured sealed packet played again is a duplicate; one flipped bit fails the tag. */
+static void
+test_sealed_replay_and_corruption(void **state)
+{
+	struct world w;
+	struct pkt *p, *copy;
+	int rc;
+
+	(void)state;
+	world_init(&w, 256);
+	open_stream(&w, 0);
+	RUN_UNTIL(&w, w.ab.n == 0 && w.ba.n == 0);
+	assert_int_equal(publish(&w, 0, 1), 0);
+	send_all(&w, w.a, &w.ab, 1);
+	assert_int_equal(w.ab.n, 1);
+	p = w.ab.v[0];
+	w.ab.n = 0;
+	assert_int_equal(p->data[1], RG_PKT_SEALED);
+	copy = pkt_new(&w, p->data, p->len);
+	copy->data[RG_HDR_BYTES + 3] ^= 0x10; /* in the ciphertext */
+	assert_int_equal(rg_core_recv(w.b, copy->data, copy->len, copy, w.now),
+			 RG_WIRE_DROP_MAX + RG_DROP_BAD_TAG);
+	memcpy(copy->data, p->data, p->len);
+	copy->data[8] ^= 0x01; /* in the header (the pn): authenticated too */
+	rc = rg_core_recv(w.b, copy->data, copy->len, copy, w.now);
+	assert_int_equal(rc, RG_WIRE_DROP_MAX + RG_DROP_BAD_TAG);
+	memcpy(copy->data, p->data, p->len);
+	assert_int_equal(rg_core_recv(w.b, p->data, p->len, p, w.now), RG_DROP_NONE);
+	assert_int_equal(w.cons[0].records, 1);
+	/* The captured copy, replayed: a duplicate before any key work. */
+	assert_int_equal(rg_core_recv(w.b, copy->data, copy->len, copy, w.now),
+			 RG_WIRE_DROP_MAX + RG_DROP_DUP_PACKET);
+	assert_int_equal(rg_core_check(w.b), 0);
+	pkt_put(&w, copy);
+	pkt_put(&w, p);
+	assert_int_equal(w.cons[0].records, 1);
+	RUN_UNTIL(&w, w.prod[0].acked == 1);
+	world_fini(&w);
+}
+
+/* A flood of sealed HELLOs claiming new incarnations: at most RG_AEAD_DERIVE_PER_S derivations. */
+static void
+test_sealed_incarnation_flood_is_rate_limited(void **state)
+{
+	uint8_t buf[RG_PKT_BYTES_MAX];
+	struct world w;
+	uint64_t seed = 5, limited, bad;
+	const unsigned n = 2000;
+
+	(void)state;
+	world_init(&w, 256);
+	open_stream(&w, 0);
+	for (uint64_t s = 1; s <= 100; s++) {
+		assert_int_equal(publish(&w, 0, s), 0);
+		for (unsigned k = 0; k < n / 100; k++) {
+			size_t len =
+			    build_pkt(buf, GW_A, 0, (uint32_t)rg_splitmix64(&seed),
+				      INC_A + 1 + rg_splitmix64(&seed) % 1000000, INC_B, put_hello);
+
+			len = forge_sealed(buf, len, &seed);
+			(void)recv_raw(&w, w.b, buf, len);
+		}
+		step(&w);
+	}
+	RUN_UNTIL(&w, w.cons[0].records == 100 && w.prod[0].acked == 100);
+	limited = stats(w.b).drop[RG_DROP_KEY_LIMITED];
+	bad = stats(w.b).drop[RG_DROP_BAD_TAG];
+	print_message(
+	    "forged new incarnations: %u in 0.1 s; key derivations %llu, rate-limited %llu\n", n,
+	    (unsigned long long)bad, (unsigned long long)limited);
+	assert_int_equal(limited + bad, n);
+	/* The bucket holds RG_AEAD_DERIVE_PER_S and refills that many a second: 0.1 s here. */
+	assert_true(bad <= RG_AEAD_DERIVE_PER_S + RG_AEAD_DERIVE_PER_S / 10 + 1);
+	assert_int_equal(w.events_b[RG_PEER_RESTARTED], 0);
+	world_fini(&w);
+}
+
 static void
 test_core_drops_by_incarnation(void **state)
 {
@@ -2221,6 +2458,54 @@ main(void)
 		cmocka_unit_test(test_attack_forged_resume_reply_refused),
 		cmocka_unit_test(test_attack_forged_data_cipher_only),
 		cmocka_unit_test(test_attack_forged_ack_and_heartbeat_cipher_only),
+		/* The same core with the real AEAD (control/keys.c): the tests that do not read
+		 * packets on the link, and the sealed attacks. */
+		cmocka_unit_test_setup_teardown(test_core_config_check, seal_on, seal_off),
+		cmocka_unit_test_setup_teardown(test_core_setup_errors, seal_on, seal_off),
+		cmocka_unit_test_setup_teardown(test_core_handshake_learns_incarnations, seal_on,
+						seal_off),
+		cmocka_unit_test_setup_teardown(test_core_publish_syncing_then_delivered_in_order,
+						seal_on, seal_off),
+		cmocka_unit_test_setup_teardown(test_core_applied_capped_at_delivered, seal_on,
+						seal_off),
+		cmocka_unit_test_setup_teardown(test_core_two_streams_interleaved, seal_on,
+						seal_off),
+		cmocka_unit_test_setup_teardown(test_core_record_1mib_fragmented_reassembled,
+						seal_on, seal_off),
+		cmocka_unit_test_setup_teardown(test_core_lossy_link_1mib_exactly_once, seal_on,
+						seal_off),
+		cmocka_unit_test_setup_teardown(test_core_credit_limits_sender, seal_on, seal_off),
+		cmocka_unit_test_setup_teardown(test_core_full_window_without_acks_recovers,
+						seal_on, seal_off),
+		cmocka_unit_test_setup_teardown(test_core_receiver_restart_mid_flight, seal_on,
+						seal_off),
+		cmocka_unit_test_setup_teardown(test_core_applied_past_the_replay_skips_ahead,
+						seal_on, seal_off),
+		cmocka_unit_test_setup_teardown(test_core_duplicating_reordering_link, seal_on,
+						seal_off),
+		cmocka_unit_test_setup_teardown(test_core_paced_sender_keeps_its_rate, seal_on,
+						seal_off),
+		cmocka_unit_test_setup_teardown(test_core_control_class_goes_first, seal_on,
+						seal_off),
+		cmocka_unit_test_setup_teardown(test_core_failover_moves_streams_and_back, seal_on,
+						seal_off),
+		cmocka_unit_test_setup_teardown(test_core_refused_stream_stays_syncing, seal_on,
+						seal_off),
+		cmocka_unit_test_setup_teardown(test_core_rx_open_in_progress_waits_for_accept,
+						seal_on, seal_off),
+		cmocka_unit_test_setup_teardown(test_core_rx_rewind_sender_starts_over, seal_on,
+						seal_off),
+		cmocka_unit_test_setup_teardown(test_core_passive_peer_waits_to_be_heard, seal_on,
+						seal_off),
+		cmocka_unit_test_setup_teardown(test_core_lane_pick_serves_own_lanes, seal_on,
+						seal_off),
+		cmocka_unit_test_setup_teardown(test_core_close_reaches_peer, seal_on, seal_off),
+		cmocka_unit_test_setup_teardown(test_sealed_forgeries_change_nothing, seal_on,
+						seal_off),
+		cmocka_unit_test_setup_teardown(test_sealed_replay_and_corruption, seal_on,
+						seal_off),
+		cmocka_unit_test_setup_teardown(test_sealed_incarnation_flood_is_rate_limited,
+						seal_on, seal_off),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,313 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Identity keys and the core's AEAD on libcrypto (keys.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/kdf.h>
+#include <openssl/rand.h>
+
+#include "keys.h"
+
+#define KDF_SALT "repgate rgp v1 aes-256-gcm"
+
+struct rg_keyring_peer {
+	uint16_t gw;
+	uint8_t secret[RG_KEY_BYTES]; /* X25519(ours, theirs) */
+};
+
+struct rg_keyring {
+	uint8_t priv[RG_KEY_BYTES];
+	uint16_t npeers, peers_max;
+	struct rg_keyring_peer *peers;
+	uint32_t nslots;
+	EVP_CIPHER_CTX **slot; /* AES-256-GCM, keyed; the nonce is set per packet */
+};
+
+int
+rg_key_generate(uint8_t priv[RG_KEY_BYTES])
+{
+	EVP_PKEY *pk = EVP_PKEY_Q_keygen(NULL, NULL, "X25519");
+	size_t n = RG_KEY_BYTES;
+	int rc = 0;
+
+	if (pk == NULL)
+		return -EIO;
+	if (EVP_PKEY_get_raw_private_key(pk, priv, &n) != 1 || n != RG_KEY_BYTES)
+		rc = -EIO;
+	EVP_PKEY_free(pk);
+	return rc;
+}
+
+int
+rg_key_public(const uint8_t priv[RG_KEY_BYTES], uint8_t pub[RG_KEY_BYTES])
+{
+	EVP_PKEY *pk = EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, NULL, priv, RG_KEY_BYTES);
+	size_t n = RG_KEY_BYTES;
+	int rc = 0;
+
+	if (pk == NULL)
+		return -EIO;
+	if (EVP_PKEY_get_raw_public_key(pk, pub, &n) != 1 || n != RG_KEY_BYTES)
+		rc = -EIO;
+	EVP_PKEY_free(pk);
+	return rc;
+}
+
+void
+rg_key_to_b64(const uint8_t key[RG_KEY_BYTES], char out[RG_KEY_B64_CHARS + 1])
+{
+	EVP_EncodeBlock((unsigned char *)out, key, RG_KEY_BYTES);
+	out[RG_KEY_B64_CHARS] = '\0';
+}
+
+int
+rg_key_from_b64(const char *text, uint8_t key[RG_KEY_BYTES])
+{
+	unsigned char raw[RG_KEY_BYTES + 3];
+
+	if (strlen(text) != RG_KEY_B64_CHARS || text[RG_KEY_B64_CHARS - 1] != '=' ||
+	    text[RG_KEY_B64_CHARS - 2] == '=')
+		return -EINVAL;
+	/* 44 characters with one '=' decode to 33 bytes, the last a pad zero. */
+	if (EVP_DecodeBlock(raw, (const unsigned char *)text, RG_KEY_B64_CHARS) != 33)
+		return -EINVAL;
+	memcpy(key, raw, RG_KEY_BYTES);
+	OPENSSL_cleanse(raw, sizeof(raw));
+	return 0;
+}
+
+int
+rg_key_load_file(const char *path, uint8_t priv[RG_KEY_BYTES], char *err, size_t errlen)
+{
+	char line[128];
+	struct stat st;
+	ssize_t n;
+	int fd, rc = 0;
+
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -errno;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "%s: not a regular file", path);
+		rc = -EINVAL;
+		goto out;
+	}
+	if (st.st_mode & 077) {
+		snprintf(err, errlen,
+			 "%s: mode %04o lets others read a private key: chmod 600 it "
+			 "(repgatectl keygen writes it so)",
+			 path, (unsigned)(st.st_mode & 07777));
+		rc = -EPERM;
+		goto out;
+	}
+	n = read(fd, line, sizeof(line) - 1);
+	if (n < 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		rc = -errno;
+		goto out;
+	}
+	line[n] = '\0';
+	line[strcspn(line, "\r\n")] = '\0';
+	if (rg_key_from_b64(line, priv) != 0) {
+		snprintf(err, errlen,
+			 "%s:1: not a private key (44 characters of base64, as "
+			 "`repgatectl keygen` writes)",
+			 path);
+		rc = -EINVAL;
+	}
+out:
+	OPENSSL_cleanse(line, sizeof(line));
+	close(fd);
+	return rc;
+}
+
+int
+rg_keyring_create(const uint8_t priv[RG_KEY_BYTES], uint16_t peers_max, struct rg_keyring **out)
+{
+	struct rg_keyring *k = calloc(1, sizeof(*k));
+
+	if (k == NULL)
+		return -ENOMEM;
+	memcpy(k->priv, priv, RG_KEY_BYTES);
+	k->peers_max = peers_max;
+	k->nslots = (uint32_t)peers_max * RG_AEAD_SLOTS;
+	k->peers = calloc(peers_max, sizeof(k->peers[0]));
+	k->slot = calloc(k->nslots, sizeof(k->slot[0]));
+	if (k->peers == NULL || k->slot == NULL) {
+		rg_keyring_destroy(k);
+		return -ENOMEM;
+	}
+	for (uint32_t i = 0; i < k->nslots; i++) {
+		k->slot[i] = EVP_CIPHER_CTX_new();
+		if (k->slot[i] == NULL ||
+		    EVP_CipherInit_ex(k->slot[i], EVP_aes_256_gcm(), NULL, NULL, NULL, -1) != 1) {
+			rg_keyring_destroy(k);
+			return -EIO;
+		}
+	}
+	*out = k;
+	return 0;
+}
+
+int
+rg_keyring_add_peer(struct rg_keyring *k, uint16_t gw, const uint8_t pub[RG_KEY_BYTES])
+{
+	EVP_PKEY *ours = NULL, *theirs = NULL;
+	EVP_PKEY_CTX *dh = NULL;
+	struct rg_keyring_peer *p;
+	size_t n = RG_KEY_BYTES;
+	int rc = -EINVAL;
+
+	for (uint16_t i = 0; i < k->npeers; i++)
+		if (k->peers[i].gw == gw)
+			return -EEXIST;
+	if (k->npeers == k->peers_max)
+		return -ENOSPC;
+	p = &k->peers[k->npeers];
+	ours = EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, NULL, k->priv, RG_KEY_BYTES);
+	theirs = EVP_PKEY_new_raw_public_key(EVP_PKEY_X25519, NULL, pub, RG_KEY_BYTES);
+	if (ours == NULL || theirs == NULL)
+		goto out;
+	dh = EVP_PKEY_CTX_new(ours, NULL);
+	/* derive fails on a low-order public key (an all-zero secret): refused. */
+	if (dh == NULL || EVP_PKEY_derive_init(dh) != 1 ||
+	    EVP_PKEY_derive_set_peer(dh, theirs) != 1 || EVP_PKEY_derive(dh, p->secret, &n) != 1 ||
+	    n != RG_KEY_BYTES)
+		goto out;
+	p->gw = gw;
+	k->npeers++;
+	rc = 0;
+out:
+	if (rc != 0)
+		OPENSSL_cleanse(p->secret, sizeof(p->secret));
+	EVP_PKEY_CTX_free(dh);
+	EVP_PKEY_free(ours);
+	EVP_PKEY_free(theirs);
+	return rc;
+}
+
+void
+rg_keyring_destroy(struct rg_keyring *k)
+{
+	if (k == NULL)
+		return;
+	if (k->slot != NULL)
+		for (uint32_t i = 0; i < k->nslots; i++)
+			EVP_CIPHER_CTX_free(k->slot[i]); /* wipes the key schedule */
+	if (k->peers != NULL)
+		OPENSSL_cleanse(k->peers, sizeof(k->peers[0]) * k->peers_max);
+	OPENSSL_cleanse(k->priv, sizeof(k->priv));
+	free(k->slot);
+	free(k->peers);
+	free(k);
+}
+
+static const struct rg_keyring_peer *
+find(const struct rg_keyring *k, uint16_t gw)
+{
+	for (uint16_t i = 0; i < k->npeers; i++) /* bounded by peers_max; derive is rare */
+		if (k->peers[i].gw == gw)
+			return &k->peers[i];
+	return NULL;
+}
+
+static int
+hkdf(const uint8_t secret[RG_KEY_BYTES], const uint8_t *info, size_t info_len,
+     uint8_t key[RG_KEY_BYTES])
+{
+	EVP_PKEY_CTX *x = EVP_PKEY_CTX_new_id(EVP_PKEY_HKDF, NULL);
+	size_t n = RG_KEY_BYTES;
+	int ok;
+
+	ok = x != NULL && EVP_PKEY_derive_init(x) == 1 &&
+	     EVP_PKEY_CTX_set_hkdf_md(x, EVP_sha256()) == 1 &&
+	     EVP_PKEY_CTX_set1_hkdf_salt(x, (const unsigned char *)KDF_SALT,
+					 (int)strlen(KDF_SALT)) == 1 &&
+	     EVP_PKEY_CTX_set1_hkdf_key(x, secret, RG_KEY_BYTES) == 1 &&
+	     EVP_PKEY_CTX_add1_hkdf_info(x, info, (int)info_len) == 1 &&
+	     EVP_PKEY_derive(x, key, &n) == 1 && n == RG_KEY_BYTES;
+	EVP_PKEY_CTX_free(x);
+	return ok ? 0 : -EIO;
+}
+
+static void
+le(uint8_t *p, uint64_t v, int bytes)
+{
+	for (int i = 0; i < bytes; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static int
+ring_derive(void *ctx, uint32_t slot, uint16_t peer_gw, uint16_t src_gw, uint16_t dst_gw,
+	    uint64_t src_inc, uint64_t dst_inc)
+{
+	struct rg_keyring *k = ctx;
+	const struct rg_keyring_peer *p = find(k, peer_gw);
+	uint8_t info[20], key[RG_KEY_BYTES];
+	int rc;
+
+	if (p == NULL || slot >= k->nslots)
+		return -ENOENT;
+	le(info, src_gw, 2);
+	le(info + 2, dst_gw, 2);
+	le(info + 4, src_inc, 8);
+	le(info + 12, dst_inc, 8);
+	rc = hkdf(p->secret, info, sizeof(info), key);
+	if (rc == 0 && EVP_CipherInit_ex(k->slot[slot], NULL, NULL, key, NULL, -1) != 1)
+		rc = -EIO;
+	OPENSSL_cleanse(key, sizeof(key));
+	return rc;
+}
+
+/* ≈ 0.2 ns/byte here at 9 KB (AES-NI), plus ≈ 150 ns per packet for the init and tag. */
+static void
+ring_seal(void *ctx, uint32_t slot, const uint8_t nonce[RG_AEAD_NONCE_BYTES], const uint8_t *aad,
+	  size_t aad_len, uint8_t *buf, size_t len, uint8_t tag[RG_AEAD_TAG_BYTES])
+{
+	struct rg_keyring *k = ctx;
+	EVP_CIPHER_CTX *x = k->slot[slot];
+	int n;
+
+	/* With a keyed AES-GCM context and a 12-byte nonce none of these can fail. */
+	(void)EVP_EncryptInit_ex(x, NULL, NULL, NULL, nonce);
+	(void)EVP_EncryptUpdate(x, NULL, &n, aad, (int)aad_len);
+	(void)EVP_EncryptUpdate(x, buf, &n, buf, (int)len);
+	(void)EVP_EncryptFinal_ex(x, buf + len, &n);
+	(void)EVP_CIPHER_CTX_ctrl(x, EVP_CTRL_GCM_GET_TAG, RG_AEAD_TAG_BYTES, tag);
+}
+
+static int
+ring_open(void *ctx, uint32_t slot, const uint8_t nonce[RG_AEAD_NONCE_BYTES], const uint8_t *aad,
+	  size_t aad_len, uint8_t *buf, size_t len, const uint8_t tag[RG_AEAD_TAG_BYTES])
+{
+	struct rg_keyring *k = ctx;
+	EVP_CIPHER_CTX *x = k->slot[slot];
+	uint8_t t[RG_AEAD_TAG_BYTES];
+	int n;
+
+	memcpy(t, tag, sizeof(t));
+	if (EVP_DecryptInit_ex(x, NULL, NULL, NULL, nonce) != 1 ||
+	    EVP_DecryptUpdate(x, NULL, &n, aad, (int)aad_len) != 1 ||
+	    EVP_DecryptUpdate(x, buf, &n, buf, (int)len) != 1 ||
+	    EVP_CIPHER_CTX_ctrl(x, EVP_CTRL_GCM_SET_TAG, RG_AEAD_TAG_BYTES, t) != 1 ||
+	    EVP_DecryptFinal_ex(x, buf + len, &n) != 1)
+		return -EBADMSG;
+	return 0;
+}
+
+struct rg_aead
+rg_keyring_aead(struct rg_keyring *k)
+{
+	return (struct rg_aead){
+		.derive = ring_derive, .seal = ring_seal, .open = ring_open, .ctx = k
+	};
+}

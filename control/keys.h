@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Identity keys and the AEAD the protocol core is given (DESIGN §4.12,
+ * docs/protocol.md §3a), on OpenSSL's libcrypto: X25519 identities,
+ * HKDF-SHA256, AES-256-GCM. The gateway and librepgate both link it; it
+ * has no DPDK and no threads of its own.
+ *
+ * A keyring holds this side's static private key, each peer's public key
+ * and the X25519 secret the two agree on, and one AES-256-GCM context per
+ * key slot of the core (struct rg_aead). The key of a slot is
+ *
+ *   HKDF-SHA256(ikm = X25519(ours, peer's), salt = "repgate rgp v1 aes-256-gcm",
+ *               info = src_gw | dst_gw | src_inc | dst_inc, all little endian)
+ *
+ * so it is per direction and per pair of incarnations: a restart of either
+ * side is a new key, and only a holder of one of the two private keys can
+ * make a packet that opens. What this does not give yet (the security
+ * issue's handshake): forward secrecy (a stolen private key opens recorded
+ * traffic), identity hiding, and rekeying within one pair of incarnations.
+ *
+ * Threads: a keyring is used by one thread (the worker, the client's loop)
+ * after setup; setup (create, add_peer) happens before the core runs.
+ */
+#ifndef RG_CONTROL_KEYS_H
+#define RG_CONTROL_KEYS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core.h"
+
+#define RG_KEY_BYTES     32
+#define RG_KEY_B64_CHARS 44 /* base64 of 32 bytes, with its one '=' */
+
+struct rg_keyring;
+
+/* A new random private key (X25519, clamped by the library). 0 or -EIO. */
+int rg_key_generate(uint8_t priv[RG_KEY_BYTES]);
+/* The public key of priv. 0 or -EIO. */
+int rg_key_public(const uint8_t priv[RG_KEY_BYTES], uint8_t pub[RG_KEY_BYTES]);
+/* key ⇄ base64 text (44 characters and a NUL); parse refuses anything else: 0 or -EINVAL. */
+void rg_key_to_b64(const uint8_t key[RG_KEY_BYTES], char out[RG_KEY_B64_CHARS + 1]);
+int rg_key_from_b64(const char *text, uint8_t key[RG_KEY_BYTES]);
+
+/*
+ * Reads a private key file: one line of base64 (what `repgatectl keygen`
+ * writes). Refused unless it is a regular file that only its owner may read
+ * or write (mode 0600 or 0400). 0, or -errno with a message naming the file
+ * in err.
+ */
+int rg_key_load_file(const char *path, uint8_t priv[RG_KEY_BYTES], char *err, size_t errlen);
+
+/*
+ * A keyring for a core of peers_max peers (slots peers_max * RG_AEAD_SLOTS).
+ * Returns 0, -ENOMEM or -EIO.
+ */
+int rg_keyring_create(const uint8_t priv[RG_KEY_BYTES], uint16_t peers_max,
+		      struct rg_keyring **out);
+/* The peer gw's public key: 0, -EEXIST, -ENOSPC, or -EINVAL (a key X25519 refuses). */
+int rg_keyring_add_peer(struct rg_keyring *k, uint16_t gw, const uint8_t pub[RG_KEY_BYTES]);
+/* Wipes every secret and frees. NULL is fine. */
+void rg_keyring_destroy(struct rg_keyring *k);
+/* The AEAD for rg_core_config.aead; the keyring must outlive the core. */
+struct rg_aead rg_keyring_aead(struct rg_keyring *k);
+
+#endif /* RG_CONTROL_KEYS_H */

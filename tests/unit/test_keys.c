@@ -1,0 +1,166 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* control/keys.c: identity keys, their files, and the AEAD the core is given. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "keys.h"
+
+static void
+test_keys_b64_round_trip(void **state)
+{
+	uint8_t k[RG_KEY_BYTES], back[RG_KEY_BYTES];
+	char text[RG_KEY_B64_CHARS + 1];
+
+	(void)state;
+	assert_int_equal(rg_key_generate(k), 0);
+	rg_key_to_b64(k, text);
+	assert_int_equal(strlen(text), RG_KEY_B64_CHARS);
+	assert_int_equal(rg_key_from_b64(text, back), 0);
+	assert_memory_equal(k, back, RG_KEY_BYTES);
+	/* Too short, too long, no pad, a character outside base64. */
+	assert_int_equal(rg_key_from_b64("abc=", back), -EINVAL);
+	text[RG_KEY_B64_CHARS - 1] = 'A';
+	assert_int_equal(rg_key_from_b64(text, back), -EINVAL);
+	text[RG_KEY_B64_CHARS - 1] = '=';
+	text[3] = '*';
+	assert_int_equal(rg_key_from_b64(text, back), -EINVAL);
+}
+
+/* RFC 7748 §6.1: Alice's private key and its public key. */
+static void
+test_keys_public_matches_rfc7748(void **state)
+{
+	static const uint8_t priv[32] = { 0x77, 0x07, 0x6d, 0x0a, 0x73, 0x18, 0xa5, 0x7d,
+					  0x3c, 0x16, 0xc1, 0x72, 0x51, 0xb2, 0x66, 0x45,
+					  0xdf, 0x4c, 0x2f, 0x87, 0xeb, 0xc0, 0x99, 0x2a,
+					  0xb1, 0x77, 0xfb, 0xa5, 0x1d, 0xb9, 0x2c, 0x2a };
+	static const uint8_t want[32] = { 0x85, 0x20, 0xf0, 0x09, 0x89, 0x30, 0xa7, 0x54,
+					  0x74, 0x8b, 0x7d, 0xdc, 0xb4, 0x3e, 0xf7, 0x5a,
+					  0x0d, 0xbf, 0x3a, 0x0d, 0x26, 0x38, 0x1a, 0xf4,
+					  0xeb, 0xa4, 0xa9, 0x8e, 0xaa, 0x9b, 0x4e, 0x6a };
+	uint8_t pub[32];
+
+	(void)state;
+	assert_int_equal(rg_key_public(priv, pub), 0);
+	assert_memory_equal(pub, want, 32);
+}
+
+static void
+write_file(const char *path, const char *text, mode_t mode)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+	assert_int_equal(chmod(path, mode), 0);
+}
+
+static void
+test_keys_file_mode_and_content(void **state)
+{
+	char dir[] = "/tmp/rg-keys-XXXXXX", path[64], err[256], text[RG_KEY_B64_CHARS + 2];
+	uint8_t k[RG_KEY_BYTES], got[RG_KEY_BYTES];
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/a.key", dir);
+	assert_int_equal(rg_key_generate(k), 0);
+	rg_key_to_b64(k, text);
+	strcat(text, "\n");
+	write_file(path, text, 0600);
+	assert_int_equal(rg_key_load_file(path, got, err, sizeof(err)), 0);
+	assert_memory_equal(k, got, RG_KEY_BYTES);
+	write_file(path, text, 0644);
+	assert_int_equal(rg_key_load_file(path, got, err, sizeof(err)), -EPERM);
+	assert_non_null(strstr(err, "mode 0644"));
+	assert_non_null(strstr(err, path));
+	write_file(path, "not a key\n", 0600);
+	assert_int_equal(rg_key_load_file(path, got, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, ":1:"));
+	assert_int_equal(rg_key_load_file(dir, got, err, sizeof(err)), -EINVAL); /* a directory */
+	unlink(path);
+	assert_true(rg_key_load_file(path, got, err, sizeof(err)) == -ENOENT);
+	rmdir(dir);
+}
+
+/* Two sides agree on each direction's key; a third key, or another slot's, does not open. */
+static void
+test_keys_aead_both_sides_agree(void **state)
+{
+	uint8_t pa[32], pb[32], pc[32], puba[32], pubb[32], pubc[32];
+	uint8_t nonce[RG_AEAD_NONCE_BYTES] = { 1, 0, 2 }, aad[32], buf[100], orig[100], tag[16];
+	struct rg_keyring *a, *b, *c;
+	struct rg_aead ea, eb, ec;
+
+	(void)state;
+	assert_int_equal(rg_key_generate(pa), 0);
+	assert_int_equal(rg_key_generate(pb), 0);
+	assert_int_equal(rg_key_generate(pc), 0);
+	assert_int_equal(rg_key_public(pa, puba), 0);
+	assert_int_equal(rg_key_public(pb, pubb), 0);
+	assert_int_equal(rg_key_public(pc, pubc), 0);
+	assert_int_equal(rg_keyring_create(pa, 2, &a), 0);
+	assert_int_equal(rg_keyring_create(pb, 2, &b), 0);
+	assert_int_equal(rg_keyring_create(pc, 2, &c), 0);
+	assert_int_equal(rg_keyring_add_peer(a, 2, pubb), 0);
+	assert_int_equal(rg_keyring_add_peer(a, 2, pubb), -EEXIST);
+	assert_int_equal(rg_keyring_add_peer(b, 1, puba), 0);
+	assert_int_equal(rg_keyring_add_peer(c, 1, puba), 0); /* c claims to be 2 */
+	ea = rg_keyring_aead(a);
+	eb = rg_keyring_aead(b);
+	ec = rg_keyring_aead(c);
+	memset(aad, 7, sizeof(aad));
+	for (size_t i = 0; i < sizeof(buf); i++)
+		orig[i] = buf[i] = (uint8_t)i;
+	/* a → b, incarnations 10 → 20. */
+	assert_int_equal(ea.derive(ea.ctx, 0, 2, 1, 2, 10, 20), 0);
+	assert_int_equal(eb.derive(eb.ctx, 1, 1, 1, 2, 10, 20), 0);
+	assert_int_equal(eb.derive(eb.ctx, 2, 1, 1, 2, 11, 20), 0); /* another incarnation */
+	assert_int_equal(ec.derive(ec.ctx, 1, 1, 1, 2, 10, 20), 0);
+	ea.seal(ea.ctx, 0, nonce, aad, sizeof(aad), buf, sizeof(buf), tag);
+	assert_memory_not_equal(buf, orig, sizeof(buf));
+	{
+		uint8_t copy[100];
+
+		memcpy(copy, buf, sizeof(copy));
+		assert_int_equal(eb.open(eb.ctx, 2, nonce, aad, sizeof(aad), copy, 100, tag),
+				 -EBADMSG);
+		memcpy(copy, buf, sizeof(copy));
+		assert_int_equal(ec.open(ec.ctx, 1, nonce, aad, sizeof(aad), copy, 100, tag),
+				 -EBADMSG);
+		memcpy(copy, buf, sizeof(copy));
+		aad[5] ^= 1; /* the header is authenticated */
+		assert_int_equal(eb.open(eb.ctx, 1, nonce, aad, sizeof(aad), copy, 100, tag),
+				 -EBADMSG);
+		aad[5] ^= 1;
+	}
+	assert_int_equal(eb.open(eb.ctx, 1, nonce, aad, sizeof(aad), buf, sizeof(buf), tag), 0);
+	assert_memory_equal(buf, orig, sizeof(buf));
+	assert_int_equal(eb.derive(eb.ctx, 1, 9, 1, 2, 10, 20), -ENOENT); /* not a peer */
+	rg_keyring_destroy(a);
+	rg_keyring_destroy(b);
+	rg_keyring_destroy(c);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_keys_b64_round_trip),
+		cmocka_unit_test(test_keys_public_matches_rfc7748),
+		cmocka_unit_test(test_keys_file_mode_and_content),
+		cmocka_unit_test(test_keys_aead_both_sides_agree),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
