@@ -11,6 +11,7 @@
 #include <rte_malloc.h>
 
 #include "app.h"
+#include "keys.h"
 #include "metrics.h"
 #include "placement.h"
 #include "telemetry.h"
@@ -652,6 +653,29 @@ stop_telemetry(struct rg_app *app)
 	rg_telemetry_detach();
 }
 
+/* security.mode = "aead": the workers seal with this gateway's key and the peers' public keys. */
+static int
+security_config(struct rg_app *app)
+{
+	const struct rg_profile *p = &app->prof;
+	struct rg_worker_config *c = &app->wcfg;
+	char err[512];
+
+	c->sealed = p->security.mode == RG_PROFILE_SECURITY_AEAD;
+	if (!c->sealed)
+		return 0;
+	if (rg_key_load_file(p->security.key, c->key, err, sizeof(err)) != 0) {
+		fprintf(stderr, "repgate: security.key: %s\n", err);
+		return -1;
+	}
+	for (uint32_t i = 0; i < p->npeers; i++)
+		if (rg_key_from_b64(p->peers[i].pubkey, c->peers[i].pubkey) != 0) {
+			fprintf(stderr, "repgate: peers.[%u].pubkey: not a public key\n", i);
+			return -1;
+		}
+	return 0;
+}
+
 int
 rg_app_start(struct rg_app *app)
 {
@@ -663,18 +687,20 @@ rg_app_start(struct rg_app *app)
 	    open_ports(app) != 0 || make_arp(app) != 0 || make_rings(app) != 0)
 		return -1;
 	worker_config(app);
-	if (make_loadgen(app) != 0 || make_workers(app) != 0)
+	if (security_config(app) != 0 || make_loadgen(app) != 0 || make_workers(app) != 0)
 		return -1;
+	memset(app->wcfg.key, 0, sizeof(app->wcfg.key)); /* each worker's keyring has it now */
 	check_placement(app);
 	printf("repgate: gateway %u (%s) up: port %s%s%s, %u worker(s), %u peer(s), load %s, WAN "
-	       "emulator %s\n",
+	       "emulator %s, security %s\n",
 	       app->prof.gateway.id, app->prof.gateway.region, app->port.name,
 	       app->lan_open ? ", LAN port " : "", app->lan_open ? app->lan.name : "",
 	       app->nworkers, app->prof.npeers,
 	       app->prof.load.role == RG_PROFILE_ROLE_GENERATOR  ? "generator"
 	       : app->prof.load.role == RG_PROFILE_ROLE_CONSUMER ? "consumer"
 								 : "none",
-	       app->wcfg.wan_on ? "on" : "off");
+	       app->wcfg.wan_on ? "on" : "off",
+	       app->wcfg.sealed ? "aead (AES-256-GCM)" : "none (plaintext: trusted links only)");
 	fflush(stdout);
 	for (uint16_t w = 0; w < app->nworkers; w++) {
 		/* A port that could not start yet (its peer is not up) waits for the main loop. */

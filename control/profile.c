@@ -15,6 +15,7 @@
  * check_sizes). Nothing here allocates memory that outlives a call; libconfig's
  * tree is destroyed before rg_profile_load() returns.
  */
+#include "keys.h"
 #include "profile.h"
 
 #include <arpa/inet.h>
@@ -263,6 +264,14 @@ static const struct rg_profile_knob knobs[] = {
 		"after the load generator finished: keep serving telemetry until SIGTERM or this "
 		"long"),
 
+	K_ENUM(TOP, security.mode, "aead", "aead|none",
+	       "aead: every packet sealed with AES-256-GCM under keys agreed from X25519 "
+	       "identities (security.key, peers.[].pubkey); none: plaintext with a CRC32C "
+	       "that anyone can forge, for tests and trusted links only"),
+	K_STR(TOP, security.key, "", 0, 255, 0,
+	      "this gateway's private key file (`repgatectl keygen`), mode 0600; required with "
+	      "security.mode = \"aead\""),
+
 	K_INT(PEER, id, NULL, 1, 65534, REQ, "", "the peer's id (a gateway's, or a client's)"),
 	K_ENUM(PEER, kind, "gateway", "gateway|client",
 	       "gateway: another repgate; client: a producer or consumer allowed to use this one"),
@@ -272,6 +281,9 @@ static const struct rg_profile_knob knobs[] = {
 	K_INT(PEER, udp_port, "7000", 1, 65535, ZERO_OK, "",
 	      "the peer's RGP UDP port; a client's 0 = learned from its packets"),
 	K_INT(PEER, lanes, "1", 1, 256, 0, "lanes", "lanes to the peer, spread over the workers"),
+	K_STR(PEER, pubkey, "", 0, 44, 0,
+	      "the peer's public key (`repgatectl pubkey`), base64; required with security.mode "
+	      "= \"aead\": a packet only that key's holder could seal is taken"),
 };
 
 static_assert(RG_ARRAY_SIZE(knobs) <= RG_PROFILE_KNOBS_MAX, "src.knob is indexed by table row");
@@ -1427,6 +1439,36 @@ check_peer_kind(const struct rg_profile *p, uint32_t i, char *err, size_t errlen
 	return 0;
 }
 
+/* security.mode = "aead": this gateway's key loads, every peer has a public key. */
+static int
+check_security(const struct rg_profile *p, char *err, size_t errlen)
+{
+	uint8_t key[RG_KEY_BYTES];
+	char msg[512];
+	int rc;
+
+	if (p->security.mode != RG_PROFILE_SECURITY_AEAD)
+		return 0;
+	if (p->security.key[0] == '\0')
+		return TOP_FAIL(p, security.key, err, errlen,
+				"required with security.mode = \"aead\" (make one with `repgatectl "
+				"keygen > FILE`; or say security.mode = \"none\" for plaintext)");
+	rc = rg_key_load_file(p->security.key, key, msg, sizeof(msg));
+	memset(key, 0, sizeof(key));
+	if (rc != 0)
+		return TOP_FAIL(p, security.key, err, errlen, "%s", msg);
+	for (uint32_t i = 0; i < p->npeers; i++) {
+		if (p->peers[i].pubkey[0] == '\0')
+			return PEER_FAIL(p, i, pubkey, err, errlen,
+					 "required with security.mode = \"aead\" (the peer's "
+					 "`repgatectl pubkey < its.key`)");
+		if (rg_key_from_b64(p->peers[i].pubkey, key) != 0)
+			return PEER_FAIL(p, i, pubkey, err, errlen,
+					 "not a public key (44 characters of base64)");
+	}
+	return 0;
+}
+
 static int
 check_peers(const struct rg_profile *p, char *err, size_t errlen)
 {
@@ -1634,6 +1676,8 @@ rg_profile_validate(const struct rg_profile *p, char *err, size_t errlen)
 		rc = check_membership(p, err, errlen);
 	if (rc == 0)
 		rc = check_sizes(p, err, errlen);
+	if (rc == 0)
+		rc = check_security(p, err, errlen); /* last: it reads the key file */
 	return rc;
 }
 

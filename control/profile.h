@@ -111,6 +111,12 @@ enum rg_profile_role {
 	RG_PROFILE_ROLE_CONSUMER,
 };
 
+/* security.mode */
+enum rg_profile_security {
+	RG_PROFILE_SECURITY_AEAD,
+	RG_PROFILE_SECURITY_NONE,
+};
+
 /* peers.[].kind */
 enum rg_profile_peer_kind {
 	RG_PROFILE_PEER_GATEWAY,
@@ -131,6 +137,7 @@ struct rg_profile_peer {
 	uint8_t mac[6];                     /* all zero: resolved by ARP */
 	int32_t udp_port;                   /* clients: 0 = learned from their packets */
 	int32_t lanes;
+	char pubkey[45]; /* base64 X25519 public key; security.mode = "aead" needs it */
 };
 
 /* Field comments give the unit; the table in profile.c has ranges and docs. */
@@ -252,6 +259,10 @@ struct rg_profile {
 		uint32_t metrics_addr; /* host byte order */
 		double linger_s;       /* serve telemetry this long after the load finished */
 	} telemetry;
+	struct {
+		enum rg_profile_security mode;
+		char key[RG_PROFILE_PATH_BYTES]; /* this gateway's private key file */
+	} security;
 	struct rg_profile_peer peers[RG_PROFILE_PEERS_MAX];
 	uint32_t npeers;
 

@@ -11,6 +11,7 @@
 #include <rte_lcore.h>
 #include <rte_malloc.h>
 
+#include "keys.h"
 #include "worker.h"
 
 #define PUBLISH_EVERY_NS (1 * RG_NS_PER_MS)
@@ -269,6 +270,39 @@ make_relay(struct rg_worker *w, const struct rg_core_cb *local, struct rg_core_c
 	return err;
 }
 
+/* Sealed: a keyring with this gateway's key and every peer's, the core's AEAD (keys.h). */
+static int
+make_keys(struct rg_worker *w, struct rg_core_config *cc)
+{
+	int rc;
+
+	if (!w->cfg.sealed)
+		return 0;
+	rc = rg_keyring_create(w->cfg.key, cc->peers_max, &w->keys);
+	for (uint16_t i = 0; rc == 0 && i < w->cfg.npeers; i++)
+		rc = rg_keyring_add_peer(w->keys, w->cfg.peers[i].gw, w->cfg.peers[i].pubkey);
+	memset(w->cfg.key, 0, sizeof(w->cfg.key)); /* the keyring has it now */
+	if (rc == 0)
+		cc->aead = rg_keyring_aead(w->keys);
+	return rc;
+}
+
+/* The bench instrument's peer events: only a peer in the other security mode is worth a line. */
+static void
+cb_peer_event(void *ctx, uint16_t peer_gw, enum rg_peer_event ev, uint64_t inc)
+{
+	struct rg_worker *w = ctx;
+
+	(void)inc;
+	if (ev == RG_PEER_MODE_MISMATCH)
+		fprintf(stderr,
+			"repgate: worker %u: peer %u sends %s packets but this gateway's "
+			"security.mode is \"%s\": its packets are dropped (MODE_MISMATCH); give "
+			"both the same security.mode\n",
+			w->cfg.index, peer_gw, w->cfg.sealed ? "plaintext" : "sealed",
+			w->cfg.sealed ? "aead" : "none");
+}
+
 int
 rg_worker_init(struct rg_worker *w, const struct rg_worker_config *cfg, char *err, size_t errlen)
 {
@@ -282,6 +316,7 @@ rg_worker_init(struct rg_worker *w, const struct rg_worker_config *cfg, char *er
 					  .replay = cb_replay,
 					  .acked = cb_acked,
 					  .applied = cb_applied,
+					  .peer_event = cb_peer_event,
 					  .ctx = w };
 	struct rg_wanem_ops ops = {
 		.copy = wan_copy, .drop = cb_free, .bytes = wan_bytes, .ctx = w
@@ -297,8 +332,10 @@ rg_worker_init(struct rg_worker *w, const struct rg_worker_config *cfg, char *er
 	w->rng_state = rte_rdtsc() ^ (uint64_t)getpid() << 32 ^ (uint64_t)cfg->index << 48;
 	cc.mem = (struct rg_mem){ .alloc = mem_alloc, .free = mem_free, .ctx = NULL };
 	cc.rng = (struct rg_rng){ .next = rng_next, .ctx = &w->rng_state };
+	rc = make_keys(w, &cc);
 	w->cfg.core = cc; /* rg_worker_fini frees with the same allocator */
-	rc = rg_core_config_check(&cc, err, errlen);
+	if (rc == 0)
+		rc = rg_core_config_check(&cc, err, errlen);
 	if (rc == 0)
 		rc = make_relay(w, &local, &cb);
 	if (rc == 0)
@@ -350,8 +387,10 @@ rg_worker_fini(struct rg_worker *w)
 		rg_wanem_fini(&w->wan, &w->cfg.core.mem);
 	rg_core_destroy(w->core); /* releases the relay's records through its callbacks */
 	rg_relay_destroy(w->relay);
+	rg_keyring_destroy(w->keys); /* wipes the keys */
 	w->core = NULL;
 	w->relay = NULL;
+	w->keys = NULL;
 }
 
 void

@@ -75,6 +75,7 @@ struct rg_worker_peer {
 	uint8_t pinned; /* ep.mac is from the profile: no ARP for it */
 	uint32_t
 	    pkt_bytes; /* largest packet to it: its port's MTU less IPv4 and UDP (0: the core's) */
+	uint8_t pubkey[32];                /* its identity, when the worker seals (cfg.sealed) */
 	struct rg_endpoint ep;             /* a client's ep.port is its learned one (learned) */
 	struct rg_worker_learned *learned; /* clients: shared by the workers (app-owned) */
 };
@@ -169,6 +170,8 @@ struct rg_worker_config {
 	 * Worker 0 raises it every 10 ms (tap_kick) so that cannot last.
 	 */
 	int tap_kick_sig;
+	int sealed;      /* security.mode = "aead": every packet sealed (control/keys.h) */
+	uint8_t key[32]; /* this gateway's private key, when sealed */
 	int wan_on;
 	struct rg_wanem_config wan;
 	struct rte_ring *ingress;   /* producer → worker: record mbufs (may be NULL) */
@@ -229,6 +232,7 @@ struct rg_worker {
 	struct rg_worker_config cfg;
 	struct rg_core *core;
 	struct rg_relay *relay;
+	struct rg_keyring *keys; /* sealed: the core's AEAD (NULL in plaintext) */
 	struct rg_wanem wan;
 	uint64_t rng_state; /* this worker's randomness (lane packet-number starts) */
 	uint64_t asm_bytes; /* reassembly buffers held (relay ops) */

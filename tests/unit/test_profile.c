@@ -15,6 +15,9 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <limits.h>
+#include <sys/stat.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,10 +25,11 @@
 
 #include "common.h"
 #include "core.h"
+#include "keys.h"
 #include "profile.h"
 
 /* The top-level knobs in the table: a row lost or added shows here (update it on purpose). */
-#define KNOBS_TOP 95
+#define KNOBS_TOP 97
 
 #define ERR_BYTES 1024
 
@@ -128,8 +132,8 @@ test_profile_table_well_formed(void **state)
 		peers += peer;
 		checked++;
 	}
-	assert_int_equal(checked, KNOBS_TOP + 7);
-	assert_int_equal(peers, 7);
+	assert_int_equal(checked, KNOBS_TOP + 8);
+	assert_int_equal(peers, 8);
 	assert_true(n <= RG_PROFILE_KNOBS_MAX && peers <= RG_PROFILE_PEER_KNOBS_MAX);
 	assert_int_equal(knob("port.mtu")->min, 576);
 	assert_int_equal(knob("port.mtu")->max, 9600);
@@ -619,7 +623,7 @@ test_profile_dump_round_trip(void **state)
 	unlink(path);
 	if (rc != 0)
 		fail_msg("%s\n%s", err, text);
-	assert_int_equal(assert_same_values(&p, &q), KNOBS_TOP + 3 * 7);
+	assert_int_equal(assert_same_values(&p, &q), KNOBS_TOP + 3 * 8);
 	if (rg_profile_validate(&q, err, sizeof(err)) != 0)
 		fail_msg("%s", err);
 	/* The dump says where each value came from. */
@@ -788,11 +792,73 @@ test_profile_include_errors(void **state)
 	assert_int_equal(checked, 3);
 }
 
+/* security.mode = "aead": the key file, its mode, and every peer's public key, with FILE:LINE. */
+static void
+test_profile_security_keys(void **state)
+{
+	char dir[] = "/tmp/rg-prof-keys-XXXXXX", key[128], prof[160], text[512], err[512];
+	char a[256], b64[RG_KEY_B64_CHARS + 1];
+	uint8_t priv[RG_KEY_BYTES], pub[RG_KEY_BYTES];
+	struct rg_profile p;
+	FILE *f;
+	int fd;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(key, sizeof(key), "%s/gw.key", dir);
+	assert_int_equal(rg_key_generate(priv), 0);
+	assert_int_equal(rg_key_public(priv, pub), 0);
+	rg_key_to_b64(priv, b64);
+	fd = open(key, O_WRONLY | O_CREAT | O_EXCL, 0644);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, b64, strlen(b64)), (ssize_t)strlen(b64));
+	close(fd);
+	/* A profile that asks for aead and names a key others can read: FILE:LINE of the key. */
+	snprintf(prof, sizeof(prof), "%s/p.conf", dir);
+	f = fopen(prof, "w");
+	assert_non_null(f);
+	fprintf(
+	    f,
+	    "include = \"%s/good.conf\";\nsecurity: {\n  mode = \"aead\";\n  key = \"%s\";\n};\n",
+	    realpath(fixtures, text), key);
+	fclose(f);
+	assert_int_equal(rg_profile_load(prof, &p, err, sizeof(err)), 0);
+	assert_int_equal(rg_profile_validate(&p, err, sizeof(err)), -EINVAL);
+	snprintf(text, sizeof(text), "%s:4: security.key: %s: mode 0644", prof, key);
+	if (strstr(err, text) == NULL)
+		fail_msg("got: %s\nwant: %s...", err, text);
+	/* 0600: the peers' public keys are next. */
+	assert_int_equal(chmod(key, 0600), 0);
+	assert_int_equal(rg_profile_validate(&p, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "peers.[0].pubkey: required"));
+	set_ok(&p, "peers.[0].pubkey=not-a-key");
+	assert_int_equal(rg_profile_validate(&p, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "--set peers.[0].pubkey: not a public key"));
+	rg_key_to_b64(pub, b64);
+	for (uint32_t i = 0; i < p.npeers; i++) {
+		snprintf(a, sizeof(a), "peers.[%u].pubkey=%s", i, b64);
+		set_ok(&p, a);
+	}
+	if (rg_profile_validate(&p, err, sizeof(err)) != 0)
+		fail_msg("%s", err);
+	/* No key at all: said, with how to make one. */
+	set_ok(&p, "security.key=");
+	assert_int_equal(rg_profile_validate(&p, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "security.key: required with security.mode = \"aead\""));
+	/* Plaintext must be said: then no key is needed. */
+	set_ok(&p, "security.mode=none");
+	assert_int_equal(rg_profile_validate(&p, err, sizeof(err)), 0);
+	unlink(key);
+	unlink(prof);
+	rmdir(dir);
+}
+
 int
 main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_profile_include_overrides_and_inherits),
+		cmocka_unit_test(test_profile_security_keys),
 		cmocka_unit_test(test_profile_include_errors),
 		cmocka_unit_test(test_profile_table_well_formed),
 		cmocka_unit_test(test_profile_defaults_filled),
