@@ -42,6 +42,8 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "scripts"))
 import verdict  # noqa: E402  (scripts/verdict.py: the same merge as make demo)
 
+import keys  # noqa: E402  (tests/integration/keys.py: identity keys per test)
+
 PROFILE = {"a": ROOT / "profiles" / "bench-a.conf", "b": ROOT / "profiles" / "bench-b.conf"}
 MEMIF_ARGS = "socket-abstract=no,bsize=10240,rsize=12"
 
@@ -66,6 +68,9 @@ def parse_args(description):
                          "removed on success")
     ap.add_argument("--timeout", type=float, default=None,
                     help="bound on the whole test, seconds (default: the test's own)")
+    ap.add_argument("--plaintext", action="store_true",
+                    help='security.mode = "none" on both gateways (default: sealed, with keys '
+                         'made for the test)')
     return ap.parse_args()
 
 
@@ -149,6 +154,7 @@ class Side:
         ]
         if self.role == "consumer":
             overrides.append(f"load.state_file={self.pair.state_file}")
+        overrides += self.pair.security_sets(self.name)
         for s in overrides + self.pair.sets + self.sets:
             args += ["--set", s]
         args += [*self.pair.lcores.get(self.name, ["-l", "0,1"]), *eal_mem(), "--no-pci",
@@ -362,6 +368,16 @@ class Pair:
         self.a = Side(self, "a", "A")
         self.b = Side(self, "b", "B")
         self.sides = [self.a, self.b]
+        self.plaintext = getattr(args, "plaintext", False)
+        self.keys = keys.Keys(self.repgate, self.workdir)
+        # peers.[i] of each side's profile, by key name; a test with more peers adds to it
+        self.peer_names = {"a": ["b"], "b": ["a"]}
+
+    def security_sets(self, side):
+        """--set values for side's security: its key and its peers' public keys."""
+        if self.plaintext:
+            return ["security.mode=none"]
+        return self.keys.gateway_sets(side, self.peer_names.get(side, []))
 
     def say(self, text):
         line = f"[{time.monotonic() - self.t0:7.2f}] {text}\n"

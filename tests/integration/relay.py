@@ -46,6 +46,8 @@ def parse_args(description):
     ap.add_argument("--load", default=str(LOAD), help="repgate-load (meson passes it)")
     ap.add_argument("--workdir", default=None)
     ap.add_argument("--timeout", type=float, default=None)
+    ap.add_argument("--plaintext", action="store_true",
+                    help='security.mode = "none" everywhere (default: sealed, keys per test)')
     return ap.parse_args()
 
 
@@ -212,6 +214,7 @@ class Gateway(Proc):
         self.iface = f"rgt{os.getpid() % 100000}{side}"
         self.client_ip, self.ip, self.client_id, self.id = LAN[side]
         self.sets = []
+        self.extra_peers = []  # key names of peers.[2..] a test adds (security_sets)
         self.lcores = ["-l", "0,1"]  # EAL lcores: a main lcore and one worker
 
     def telemetry_socket(self):
@@ -227,7 +230,7 @@ class Gateway(Proc):
                 "--set", f"port.device=net_memif0,role={role},socket={self.relay.socket},"
                          f"{MEMIF_ARGS}",
                 "--set", f"lan.device=net_tap0,iface={self.iface}"]
-        for s in self.relay.sets + self.sets + list(sets):
+        for s in self.relay.security_sets(self) + self.relay.sets + self.sets + list(sets):
             args += ["--set", s]
         args += [*self.lcores, *pair.eal_mem(), "--no-pci", "--log-level=*:warning",
                  f"--file-prefix={self.prefix}"]
@@ -298,9 +301,9 @@ class Client(Proc):
         return self.relay.workdir / f"{self.name}{inc or self.incarnation}.json"
 
     def start(self, *extra, client_id=None):
+        cid = client_id or self.gw.client_id
         args = ["ip", "netns", "exec", self.gw.netns, self.relay.load, "--role", self.role,
-                "--id", client_id or self.gw.client_id,
-                "--gateway", f"{self.gw.id}@{self.gw.ip}:7000", "--progress-ms", "250",
+                "--id", cid, *self.relay.client_security(cid, self.gw), "--progress-ms", "250",
                 "--report", self.report(self.incarnation + 1), *self.relay.load_args, *extra]
         if self.role == "verifier":
             args += ["--state-file", self.relay.workdir / "verifier.state"]
@@ -346,6 +349,8 @@ class Relay:
             self.own_workdir = True
         self.sockdir = Path(tempfile.mkdtemp(prefix="rg-it-"))
         self.socket = self.sockdir / "memif.sock"
+        self.plaintext = getattr(args, "plaintext", False)
+        self.keys = pair.keys.Keys(self.repgate, self.workdir)
         self.a, self.b = Gateway(self, "a"), Gateway(self, "b")
         self.gen, self.ver = Client(self, self.a, "generator"), Client(self, self.b, "verifier")
         self.procs = [self.gen, self.ver, self.a, self.b]
@@ -360,6 +365,22 @@ class Relay:
             self.failures.append(what)
             self.say(f"CHECK FAILED: {what}")
         return ok
+
+    def security_sets(self, gw):
+        """--set values for gateway gw: its key; peers.[0] the other gateway, [1] its client
+        (profiles/demo-*.conf); gw.extra_peers names any peers a test adds after those."""
+        if self.plaintext:
+            return ["security.mode=none"]
+        other = "b" if gw.side == "a" else "a"
+        return self.keys.gateway_sets(gw.side, [other, f"client{gw.client_id}",
+                                                *gw.extra_peers])
+
+    def client_security(self, client_id, gw):
+        """A client's --key and --gateway arguments (the gateway's public key with it)."""
+        if self.plaintext:
+            return ["--gateway", f"{gw.id}@{gw.ip}:7000"]
+        return ["--key", str(self.keys.path(f"client{client_id}")),
+                "--gateway", f"{gw.id}@{gw.ip}:7000,{self.keys.pub(gw.side)}"]
 
     def start_gateways(self):
         self.a.start()
