@@ -92,6 +92,19 @@ flock -n 9 || die "another demo is running (it holds $(dirname "$sock")/demo.loc
 scripts/eal-cleanup.sh
 if [ "${RG_EAL_MEM+set}" = set ]; then mem=$RG_EAL_MEM; else mem=$(scripts/hugepages.sh); fi
 rm -f "$sock" "$out"/*.json "$out"/c.state "$out"/*.log "$out"/*.err
+# Every hop is sealed (security.mode = "aead" in base.conf): an identity key each, made afresh
+# (repgatectl keygen), and each side told the others' public keys.
+keytool=build/release/apps/repgate-key
+rm -rf "$out/keys" && mkdir -m 700 "$out/keys" || die "cannot create $out/keys"
+declare -A pub
+for k in a b p c; do
+	"$keytool" keygen "$out/keys/$k.key" || die "cannot make a key with $keytool"
+	pub[$k]=$("$keytool" pubkey "$out/keys/$k.key") || die "no public key for $k"
+done
+sec_a=(--set "security.key=$out/keys/a.key" --set "peers.[0].pubkey=${pub[b]}"
+	--set "peers.[1].pubkey=${pub[p]}")
+sec_b=(--set "security.key=$out/keys/b.key" --set "peers.[0].pubkey=${pub[a]}"
+	--set "peers.[1].pubkey=${pub[c]}")
 # shellcheck disable=SC2206 # the memory args are words
 eal=(-l '0,1' $mem --no-pci "--log-level=*:warning")
 for ns in rg-demo-lan-a rg-demo-lan-b; do
@@ -120,7 +133,7 @@ say "→ C (verifying consumer client): 64 streams in 4 namespaces, 1 KiB record
 say "logs, JSON verdicts and C's state in $out/"
 
 # A is the memif server: it makes the socket, which the client B needs when it starts.
-"$bin" --profile profiles/demo-a.conf "${eal[@]}" --file-prefix rg-demo-a \
+"$bin" --profile profiles/demo-a.conf "${sec_a[@]}" "${eal[@]}" --file-prefix rg-demo-a \
 	>"$out/a.log" 2>"$out/a.err" 9>&- &
 apid=$!
 follow "$out/a.log" "$apid" A
@@ -130,19 +143,21 @@ for _ in $(seq 150); do
 	sleep 0.1
 done
 [ -S "$sock" ] || die "A did not create $sock within 15 s: see $out/a.err: $(tail -n 3 "$out/a.err")"
-"$bin" --profile profiles/demo-b.conf "${eal[@]}" --file-prefix rg-demo-b \
+"$bin" --profile profiles/demo-b.conf "${sec_b[@]}" "${eal[@]}" --file-prefix rg-demo-b \
 	>"$out/b.log" 2>"$out/b.err" 9>&- &
 bpid=$!
 follow "$out/b.log" "$bpid" B
 lan_up rg-demo-a rg-demo-lan-a 10.1.0.1/24
 lan_up rg-demo-b rg-demo-lan-b 10.2.0.1/24
 
-ip netns exec rg-demo-lan-b "$load" --role verifier --id 20 --gateway 2@10.2.0.2:7000 \
+ip netns exec rg-demo-lan-b "$load" --role verifier --id 20 --key "$out/keys/c.key" \
+	--gateway "2@10.2.0.2:7000,${pub[b]}" \
 	"${streams[@]}" --state-file "$out/c.state" --report "$out/c.json" \
 	>"$out/c.log" 2>"$out/c.err" 9>&- &
 cpid=$!
 follow "$out/c.log" "$cpid" C
-ip netns exec rg-demo-lan-a "$load" --role generator --id 10 --gateway 1@10.1.0.2:7000 \
+ip netns exec rg-demo-lan-a "$load" --role generator --id 10 --key "$out/keys/p.key" \
+	--gateway "1@10.1.0.2:7000,${pub[a]}" \
 	"${streams[@]}" --rate "$rate" --duration "$duration" --report "$out/p.json" \
 	>"$out/p.log" 2>"$out/p.err" 9>&- &
 ppid_=$!

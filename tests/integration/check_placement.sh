@@ -21,9 +21,16 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# Sealed like every gateway: a key of its own, and one for its (absent) peer.
+keytool=$(dirname "$repgate")/repgate-key
+rm -f "$work/gw.key" "$work/peer.key"
+"$keytool" keygen "$work/gw.key" && "$keytool" keygen "$work/peer.key" || exit 1
+peerpub=$("$keytool" pubkey "$work/peer.key")
+
 run() { # run NODE: starts a gateway with port.numa_node=NODE, waits until up, stops it
 	rm -f "$sock"
 	"$repgate" --profile "$root/profiles/bench-a.conf" --set load.role=none \
+		--set security.key="$work/gw.key" --set peers.[0].pubkey="$peerpub" \
 		--set port.numa_node="$1" \
 		--set port.device="net_memif0,role=server,socket=$sock,socket-abstract=no" \
 		-l 0,1 $eal_mem --no-pci --log-level='*:warning' --file-prefix="$prefix" \

@@ -94,6 +94,7 @@ def main():
         b2 = pair.Side(p, "b2", "B2", role="consumer", device=f"net_af_packet0,iface=vb2,{AF}",
                        wrap=wrap)
         p.sides = [p.a, p.b, b2]
+        p.peer_names.update(a=["b", "b2"], b2=["a"])  # A's peers.[1] is B2 (below)
         p.sets = common
         b2.sets = ["gateway.id=3", "port.ip=10.0.0.3", f"port.mac={MACS['b2']}"]
         p.b.start()
