@@ -910,16 +910,17 @@ derive_token(struct rg_peer *peer, uint64_t now_ns)
  * from (src_inc, dst_inc), derived if need be; or a core drop reason. Only
  * key slots and the derivation bucket change here, never protocol state: a
  * slot for the peer's known incarnation is derived at most once per dst (0
- * or ours), and one for a claimed newer incarnation (rx_new) only while the
- * bucket has tokens, so a flood of forged incarnations costs at most
- * RG_AEAD_DERIVE_PER_S derivations per second and never evicts the keys the
- * real peer's packets use.
+ * or ours), and one for any other pair (a claimed newer incarnation, or an
+ * older one of ours: rx_new) only while the bucket has tokens, so a flood of
+ * forged incarnations costs at most RG_AEAD_DERIVE_PER_S derivations per
+ * second and never evicts the keys the real peer's packets use.
  */
 static int
 rx_key(struct rg_core *c, uint16_t p, const struct rg_hdr *h, uint64_t now_ns, uint8_t *slot)
 {
 	struct rg_peer *peer = &c->peers[p];
-	int known = h->src_inc == peer->inc;
+	int known =
+	    h->src_inc == peer->inc && (h->dst_inc == 0 || h->dst_inc == c->cfg.incarnation);
 	uint8_t k = !known ? peer->rx_new : h->dst_inc == 0 ? peer->rx_hello : peer->rx_cur;
 
 	*slot = k;
@@ -936,7 +937,10 @@ rx_key(struct rg_core *c, uint16_t p, const struct rg_hdr *h, uint64_t now_ns, u
 	return RG_DROP_NONE;
 }
 
-/* A packet under a new incarnation's key was accepted: its slot takes the role of a known one. */
+/*
+ * A packet under the rx_new slot's key was accepted (so its dst is 0 or
+ * ours): the slot takes the role of a known one.
+ */
 static void
 rx_key_promote(struct rg_peer *peer, uint8_t k, uint64_t dst_inc)
 {
@@ -980,12 +984,16 @@ mode_mismatch(struct rg_core *c, uint16_t p)
 /*
  * A sealed packet, before anything in it may act; none of these checks
  * changes protocol state (docs/protocol.md §3a, §5b), in this order:
- *   1. incarnations that cannot be right whatever the tag says: STALE_SRC,
- *      WRONG_DST (which only asks for a HELLO back);
+ *   1. an incarnation that cannot be right whatever the tag says: STALE_SRC;
  *   2. the packet number: replay window and far ahead, against the lane's
  *      ack state unless the packet claims a restart of the peer (the lane
  *      starts over then, and so do its numbers);
  *   3. the key for its incarnations, then the tag, then its frames.
+ * A packet addressed to an older incarnation of this gateway is opened too
+ * (its key is derivable: rx_new, rate-limited): check_incarnations() then
+ * learns the peer from it, authenticated, and asks for a HELLO back
+ * (WRONG_DST) — a passive client peer that still talks to our previous
+ * process would otherwise never hear of this one.
  * Returns 0 (*pn and *slot set, the plaintext in place) or what
  * rg_core_recv() returns for a drop.
  */
@@ -1001,10 +1009,6 @@ open_sealed(struct rg_core *c, uint16_t p, struct rg_lane *l, const struct rg_hd
 
 	if (h->src_inc == 0 || h->src_inc < peer->inc)
 		return drop(c, RG_DROP_STALE_SRC);
-	if (h->dst_inc != 0 && h->dst_inc != c->cfg.incarnation) {
-		l->hello_due = 1;
-		return drop(c, RG_DROP_WRONG_DST);
-	}
 	restart = peer->inc != 0 && h->src_inc > peer->inc;
 	*pn = restart ? rg_pn_decode(h->pn32, 0, 0)
 		      : rg_pn_decode(h->pn32, rg_ackr_largest(&l->ackr), l->ackr.valid);

@@ -123,6 +123,7 @@ struct sim_config {
 	double heal_bound_s; /* healed phase must deliver everything within this */
 	int gateways;
 	int relay;            /* the relay topology (above): 3 × gateways nodes */
+	int seal;             /* every core seals with the real AEAD (control/keys.c) */
 	int lanes;            /* lanes between each pair of gateways */
 	int streams_per_pair; /* streams from each gateway to each other one */
 	double records_per_s; /* per stream, during the fault phase */

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "history.h"
+#include "keys.h"
 #include "record.h"
 #include "relay.h"
 #include "sim.h"
@@ -85,6 +86,9 @@ struct sim_gw {
 	uint64_t wake_at, wake_gen;
 	uint64_t rng; /* the core's injected randomness */
 	uint32_t spins;
+	/* cfg.seal: the node's identity (from the seed) and its core's keyring (control/keys.h) */
+	uint8_t priv[32], pub[32];
+	struct rg_keyring *keys;
 };
 
 struct sim {
@@ -98,6 +102,7 @@ struct sim {
 	struct sim_link *links; /* [src * nnodes + dst], sim_net.c */
 	struct sim_gw gws[SIM_NODES_MAX];
 	int nnodes;
+	int keys_made; /* cfg.seal: every node's identity is drawn (node_keys) */
 	int edges[SIM_NODES_MAX * SIM_NODES_MAX][2]; /* the pairs joined by a hop (a < b) */
 	int nedges;
 	unsigned crash_turn; /* relay: crashes take the node kinds in turn */

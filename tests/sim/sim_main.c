@@ -42,7 +42,8 @@ usage(FILE *f)
 		"[--lanes N]\n"
 		"              [--pace MBIT_S_PER_LANE] [--pacing fixed|adaptive]\n"
 		"              [--bottleneck MBIT_S] [--queue BYTES] [--flood-streams N]\n"
-		"              [--demo] [--progress] [--expect ANOMALY] [--quiet]\n");
+		"              [--seal] [--demo] [--progress] [--expect ANOMALY] [--quiet]\n"
+		"  --seal: every core seals its packets with the real AEAD (AES-256-GCM)\n");
 }
 
 static int
@@ -154,12 +155,12 @@ print_repro(const char *argv0, const struct sim_config *c)
 {
 	printf("  repro: %s --scenario %s --seed %llu --duration %g --loss %g --burst %g --dup %g "
 	       "--reorder %g --corrupt %g --jitter %g --partitions %g --crashes %g --stall %g "
-	       "--pace %g --pacing %s --bottleneck %g --queue %llu\n",
+	       "--pace %g --pacing %s --bottleneck %g --queue %llu%s\n",
 	       argv0, scenario_of(c), (unsigned long long)c->seed, c->duration_s, c->loss,
 	       c->burst_enter, c->dup, c->reorder, c->corrupt, c->jitter_ms, c->partitions_per_s,
 	       c->crashes_per_s, c->stall, c->pace_mbit_s,
 	       c->pacing == RG_PACING_ADAPTIVE ? "adaptive" : "fixed", c->bottleneck_mbit_s,
-	       (unsigned long long)c->queue_bytes);
+	       (unsigned long long)c->queue_bytes, c->seal ? " --seal" : "");
 }
 
 /* A goodput scenario's figures: per lane, the link, the queue, the controller's view. */
@@ -245,6 +246,7 @@ enum {
 	OPT_PACING,
 	OPT_BOTTLENECK,
 	OPT_QUEUE,
+	OPT_SEAL,
 	OPT_FLOOD_STREAMS,
 };
 
@@ -276,6 +278,7 @@ static const struct option options[] = {
 	{ "pacing", required_argument, NULL, OPT_PACING },
 	{ "bottleneck", required_argument, NULL, OPT_BOTTLENECK },
 	{ "queue", required_argument, NULL, OPT_QUEUE },
+	{ "seal", no_argument, NULL, OPT_SEAL },
 	{ "flood-streams", required_argument, NULL, OPT_FLOOD_STREAMS },
 	{ NULL, 0, NULL, 0 },
 };
@@ -379,6 +382,9 @@ parse_cli(int argc, char **argv, struct cli *o)
 		switch (opt) {
 		case OPT_DEMO:
 			o->demo = o->cfg.progress = 1;
+			break;
+		case OPT_SEAL:
+			o->cfg.seal = 1;
 			break;
 		case OPT_PROGRESS:
 			o->cfg.progress = 1;
