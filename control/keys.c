@@ -93,8 +93,10 @@ rg_key_load_file(const char *path, uint8_t priv[RG_KEY_BYTES], char *err, size_t
 
 	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return -errno;
+		int e = errno;
+
+		snprintf(err, errlen, "%s: %s", path, strerror(e));
+		return -e;
 	}
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
 		snprintf(err, errlen, "%s: not a regular file", path);
@@ -111,8 +113,8 @@ rg_key_load_file(const char *path, uint8_t priv[RG_KEY_BYTES], char *err, size_t
 	}
 	n = read(fd, line, sizeof(line) - 1);
 	if (n < 0) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		rc = -errno;
+		snprintf(err, errlen, "%s: %s", path, strerror(-rc));
 		goto out;
 	}
 	line[n] = '\0';
