@@ -155,12 +155,12 @@ split_gateway(const char *text, size_t len, struct rg_client_gateway *g, const c
 		if (*p == ':')
 			colon = p;
 	if (at == NULL || colon == NULL || colon < at) {
-		*why = "want ID@ADDR:PORT";
+		*why = "no '@', or no ':' after it";
 		return -EINVAL;
 	}
 	n = (size_t)(at - text);
 	if (n == 0 || n >= sizeof(idtxt)) {
-		*why = "want ID@ADDR:PORT (no id)";
+		*why = "no id";
 		return -EINVAL;
 	}
 	memcpy(idtxt, text, n);
