@@ -55,8 +55,11 @@ type Client struct {
 }
 
 // NewClient creates a client, its socket and its two goroutines, and says hello to its
-// gateways. Errors: ErrInvalid (a bad Config), ErrNoMemory, or the socket's *Error (errors.Is
-// syscall.EADDRINUSE for a BindPort in use).
+// gateways. Errors: ErrInvalid (a bad Config, a KeyFile that holds no key, a Gateway without
+// its PubKey or with a bad one, a PubKey without KeyFile), ErrKeyExposed (a KeyFile others may
+// read), the KeyFile's open error (errors.Is syscall.ENOENT, ...), ErrNoMemory, or the
+// socket's *Error (errors.Is syscall.EADDRINUSE for a BindPort in use). A config error says
+// why in its message (rg_client_config_check) and still matches its sentinel with errors.Is.
 func NewClient(cfg Config) (*Client, error) {
 	var cc C.struct_rg_client_config
 	var out *C.struct_rg_client
@@ -84,7 +87,7 @@ func NewClient(cfg Config) (*Client, error) {
 	c.handle = cgo.NewHandle(c)
 	if rc := C.rgo_create(&cc, C.uintptr_t(c.handle), roles, &out); rc != 0 {
 		c.handle.Delete()
-		return nil, errorOf(rc)
+		return nil, configError(&cc, rc)
 	}
 	c.c = out
 	if err := c.watchSocket(); err != nil {
@@ -95,6 +98,17 @@ func NewClient(cfg Config) (*Client, error) {
 	go c.loop()
 	go c.dispatch()
 	return c, nil
+}
+
+// configError is rg_client_create's code with rg_client_config_check's words for it, if any.
+func configError(cc *C.struct_rg_client_config, rc C.int) error {
+	var why [512]C.char
+
+	err := errorOf(rc)
+	if C.rg_client_config_check(cc, &why[0], C.size_t(len(why))) == rc && why[0] != 0 {
+		return fmt.Errorf("%w: %s", err, C.GoString(&why[0]))
+	}
+	return err
 }
 
 // watchSocket puts a duplicate of the library's socket into Go's netpoller. The library keeps

@@ -12,6 +12,8 @@ import (
 	"fmt"
 	"math"
 	"net"
+	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
@@ -131,9 +133,14 @@ type producer struct {
 }
 
 func newProducer(t *testing.T, ck *checker, id uint16, gw Gateway) *producer {
+	return newProducerWith(t, ck, id, gw, "")
+}
+
+// newProducerWith is newProducer with a key file ("": plaintext).
+func newProducerWith(t *testing.T, ck *checker, id uint16, gw Gateway, keyFile string) *producer {
 	p := &producer{from: map[uint64]uint64{}, applied: map[uint64]uint64{},
 		changed: make(chan struct{}, 1)}
-	c, err := NewClient(Config{ID: id, Gateways: []Gateway{gw},
+	c, err := NewClient(Config{ID: id, Gateways: []Gateway{gw}, KeyFile: keyFile,
 		OnReplay: func(stream, from uint64) {
 			p.mu.Lock()
 			p.from[stream] = from
@@ -285,6 +292,53 @@ func TestClientPublishConsumeThroughGatewayPair(t *testing.T) {
 	ck.ok(eventually(2*time.Second, func() bool { return runtime.NumGoroutine() <= goroutines }),
 		"goroutines: %d before, %d after Close", goroutines, runtime.NumGoroutine())
 	ck.ok(errors.Is(p.c.Publish(stream, n+1, version, nil), ErrClosed), "Publish after Close")
+}
+
+// The same through a sealed pair (rg-softgw-pair --keys): KeyFile and each Gateway's PubKey
+// reach librepgate, every record arrives; a key file others may read is refused with words.
+func TestClientSealedThroughGatewayPair(t *testing.T) {
+	const n = 1000
+	requirePair(t)
+	ck := &checker{t: t}
+	defer ck.done()
+	keys := t.TempDir()
+	sp, err := startPairWith(keys)
+	if err != nil && (os.Getenv("RG_TEST_GW_A") != "" || os.Getenv("RG_TEST_GW_B") != "") {
+		t.Skipf("skipped: %v", err)
+	}
+	ck.ok(err == nil, "a sealed pair: %v", err)
+	defer sp.stop()
+	ck.ok(len(sp.a.PubKey) == PubKeyChars && len(sp.b.PubKey) == PubKeyChars,
+		"the pair's public keys: %q %q", sp.a.PubKey, sp.b.PubKey)
+	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
+	defer cancel()
+	stream := streamIDs(5, 1)[0]
+	key := func(id uint16) string { return filepath.Join(keys, fmt.Sprintf("%d.key", id)) }
+
+	cid, pid := sp.clientsB[0], sp.clientsA[0]
+	co := newConsumer(t, ck, cid, sp.b, func(cfg *Config) { cfg.KeyFile = key(cid) })
+	ck.ok(co.c.Subscribe(stream, 0) == nil, "Subscribe")
+	p := newProducerWith(t, ck, pid, sp.a, key(pid))
+	ck.ok(p.c.Open(stream) == nil, "Open")
+	from, err := p.replayFrom(ctx, stream)
+	ck.ok(err == nil && from == 1, "the first replay: from %d, %v", from, err)
+	end, err := p.publish(ctx, stream, from, n)
+	ck.ok(err == nil && end == n+1, "published up to %d: %v", end-1, err)
+	ck.ok(p.waitApplied(ctx, stream, n) == nil, "applied %d of %d", p.applied[stream], n)
+	got, next := co.count(stream)
+	ck.ok(got == n && next == n+1, "consumer took %d records, wants %d next", got, next)
+	ck.ok(co.c.Stats().DropsRx == 0, "the consumer refused %d datagrams", co.c.Stats().DropsRx)
+
+	open := filepath.Join(keys, "open.key")
+	b, err := os.ReadFile(key(pid))
+	ck.ok(err == nil && os.WriteFile(open, b, 0o644) == nil && os.Chmod(open, 0o644) == nil,
+		"writing a 0644 key file: %v", err)
+	c, err := NewClient(Config{ID: pid, Gateways: []Gateway{sp.a}, KeyFile: open})
+	ck.ok(c == nil && errors.Is(err, ErrKeyExposed) && strings.Contains(err.Error(), "chmod"),
+		"a 0644 key file: %v", err)
+	c, err = NewClient(Config{ID: pid, Gateways: []Gateway{sp.a}})
+	ck.ok(c == nil && errors.Is(err, ErrInvalid) && strings.Contains(err.Error(), "pubkey"),
+		"a PubKey without KeyFile: %v", err)
 }
 
 // A consumer that takes nothing: the producer sees ErrBackpressure after a bounded number of

@@ -19,6 +19,7 @@ const (
 	GatewaysMax = C.RG_CLIENT_GATEWAYS_MAX // gateways in a Config
 	RecordMax   = C.RG_CLIENT_RECORD_MAX   // the largest record: 1 MiB
 	addrBytes   = C.RG_CLIENT_ADDR_BYTES
+	PubKeyChars = C.RG_CLIENT_PUBKEY_CHARS // a Gateway.PubKey: base64 of 32 bytes
 )
 
 // Gateway is one gateway of the client's region.
@@ -26,6 +27,9 @@ type Gateway struct {
 	ID   uint16 // the gateway's id (its profile's gateway.id)
 	Addr string // IPv4, dotted: "10.1.0.2"
 	Port uint16 // its UDP port (port.udp_port)
+	// PubKey is its public key in base64, 44 characters (`repgatectl pubkey` of its
+	// security.key): required when Config.KeyFile is set, empty when it is not.
+	PubKey string
 }
 
 // Config describes a client. ID and Gateways are required; a zero size or duration takes
@@ -36,6 +40,12 @@ type Config struct {
 	Gateways    []Gateway // the region's gateways, in the order they are tried
 	BindAddr    string    // "": any
 	BindPort    uint16    // 0: any
+	// KeyFile is this client's private key file (`repgatectl keygen`; mode 0600 or 0400, a
+	// regular file): every packet is then sealed (AES-256-GCM) and every Gateway needs its
+	// PubKey; the gateways run security.mode = "aead" and list this client's public key.
+	// "": plaintext, for gateways with security.mode = "none". A wrong key looks like a
+	// gateway that does not answer (EventUnreachable). NewClient reads the file once.
+	KeyFile string
 
 	StreamsMax       uint32        // streams opened plus streams received (1024)
 	StreamRecordsMax uint32        // a stream's records held until the gateway has them (1024)
@@ -145,6 +155,12 @@ func (cfg *Config) toC(cc *C.struct_rg_client_config) error {
 		if err := setString(cg.addr[:], g.Addr); err != nil {
 			return err
 		}
+		if err := setString(cg.pubkey[:], g.PubKey); err != nil {
+			return err
+		}
+	}
+	if err := setString(cc.key_file[:], cfg.KeyFile); err != nil {
+		return err
 	}
 	cc.ngateways = C.uint16_t(len(cfg.Gateways))
 	if err := setString(cc.bind_addr[:], cfg.BindAddr); err != nil {

@@ -72,6 +72,9 @@ var (
 	ErrDeadlock = &Error{-int(syscall.EDEADLK)}
 	// ErrTimeout (-ETIMEDOUT).
 	ErrTimeout = &Error{-int(syscall.ETIMEDOUT)}
+	// ErrKeyExposed (-EPERM, from NewClient): Config.KeyFile's mode lets others than its owner
+	// read or write it. chmod 600 it.
+	ErrKeyExposed = &Error{-int(syscall.EPERM)}
 )
 
 // ErrClosed is returned by every method of a Client after Close.
@@ -79,7 +82,8 @@ var ErrClosed = errors.New("repgate: client closed")
 
 func known(code int) *Error {
 	for _, e := range []*Error{ErrBackpressure, ErrResyncing, ErrNotActive, ErrInvalid,
-		ErrNoStream, ErrExists, ErrNoSpace, ErrNoMemory, ErrDeadlock, ErrTimeout} {
+		ErrNoStream, ErrExists, ErrNoSpace, ErrNoMemory, ErrDeadlock, ErrTimeout,
+		ErrKeyExposed} {
 		if e.Code == code {
 			return e
 		}

@@ -75,6 +75,12 @@ func envOr(name, def string) string {
 }
 
 func startPair() (*testPair, error) {
+	return startPairWith("")
+}
+
+// startPairWith starts the pair, sealed when keys names a directory (rg-softgw-pair --keys:
+// each client's private key in keys/ID.key, the gateways' public keys in p.a and p.b).
+func startPairWith(keys string) (*testPair, error) {
 	p := &testPair{}
 	var err error
 	if p.clientsA, err = parseIDs(envOr("RG_TEST_CLIENTS_A", "10,11,12,13")); err != nil {
@@ -84,6 +90,9 @@ func startPair() (*testPair, error) {
 		return nil, err
 	}
 	ea, eb := os.Getenv("RG_TEST_GW_A"), os.Getenv("RG_TEST_GW_B")
+	if (ea != "" || eb != "") && keys != "" {
+		return nil, fmt.Errorf("RG_TEST_GW_A/B name gateways of their own keys: no sealed pair")
+	}
 	if ea != "" || eb != "" {
 		if p.a, err = parseGateway(ea); err != nil {
 			return nil, fmt.Errorf("RG_TEST_GW_A: %w", err)
@@ -107,8 +116,12 @@ func startPair() (*testPair, error) {
 	p.a = Gateway{ID: 1, Addr: "127.0.0.1"}
 	p.b = Gateway{ID: 2, Addr: "127.0.0.1"}
 	// --seconds bounds it even if this process is killed before it can stop it.
-	p.cmd = exec.Command(exe, "--a-id", "1", "--b-id", "2", "--a-clients", join(p.clientsA),
-		"--b-clients", join(p.clientsB), "--seconds", "150")
+	args := []string{"--a-id", "1", "--b-id", "2", "--a-clients", join(p.clientsA),
+		"--b-clients", join(p.clientsB), "--seconds", "150"}
+	if keys != "" {
+		args = append(args, "--keys", keys)
+	}
+	p.cmd = exec.Command(exe, args...)
 	p.cmd.Stderr = os.Stderr
 	out, err := p.cmd.StdoutPipe()
 	if err != nil {
@@ -124,7 +137,14 @@ func startPair() (*testPair, error) {
 	}()
 	select {
 	case s := <-line:
-		if _, err := fmt.Sscanf(s, "a_port=%d b_port=%d", &p.a.Port, &p.b.Port); err != nil {
+		var err error
+		if keys == "" {
+			_, err = fmt.Sscanf(s, "a_port=%d b_port=%d", &p.a.Port, &p.b.Port)
+		} else {
+			_, err = fmt.Sscanf(s, "a_port=%d b_port=%d a_pubkey=%s b_pubkey=%s", &p.a.Port,
+				&p.b.Port, &p.a.PubKey, &p.b.PubKey)
+		}
+		if err != nil {
 			p.stop()
 			return nil, fmt.Errorf("rg-softgw-pair said %q: %v", s, err)
 		}

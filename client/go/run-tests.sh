@@ -27,7 +27,7 @@ mkdir -p "$GOTMPDIR"
 # repgate_flags: no pkg-config). A library built with ASan/UBSan needs their runtimes: go's
 # -asan links ASan and tells it about Go's memory; UBSan's runtime is added by hand.
 export CGO_CFLAGS="-I$src/.."
-export CGO_LDFLAGS="$lib -lm"
+export CGO_LDFLAGS="$lib -lcrypto -lm"
 flags="-tags=repgate_flags"
 case "$sanitize" in
 *address*) flags="$flags -asan" ;;

@@ -27,7 +27,7 @@ import time
 __all__ = [
     "Client", "Gateway", "RepgateError", "Backpressure", "Resyncing", "NotActive",
     "InvalidArgument", "NoStream", "Exists", "NoSpace", "NoMemory", "Deadlock", "Timeout",
-    "ClientClosed", "Event", "load", "now_ns",
+    "KeyExposed", "ClientClosed", "Event", "load", "now_ns",
     "EV_CONNECTED", "EV_MOVED", "EV_UNREACHABLE", "EV_SUBSCRIBED", "EV_REFUSED",
     "REFUSED_BUSY", "REFUSED_FULL", "REFUSED_NOT_ALLOWED", "REFUSED_UNKNOWN",
     "RECORD_MAX", "GATEWAYS_MAX", "ENOTACTIVE", "error_of", "run_all",
@@ -37,6 +37,8 @@ VERSION = "0.1.0"
 GATEWAYS_MAX = 8
 RECORD_MAX = 1 << 20
 ADDR_BYTES = 64
+PATH_BYTES = 256  # RG_CLIENT_PATH_BYTES: key_file, with its NUL
+PUBKEY_CHARS = 44  # RG_CLIENT_PUBKEY_CHARS: a gateway's public key in base64
 ENOTACTIVE = -_errno.EROFS  # RG_CLIENT_ENOTACTIVE: reserved, no call returns it yet
 
 EV_CONNECTED, EV_MOVED, EV_UNREACHABLE, EV_SUBSCRIBED, EV_REFUSED = 1, 2, 3, 4, 5
@@ -48,7 +50,8 @@ _u16, _u32, _u64, _int = ctypes.c_uint16, ctypes.c_uint32, ctypes.c_uint64, ctyp
 # ---- the C structs (repgate.h), field for field ----
 
 class _Gateway(ctypes.Structure):
-    _fields_ = [("id", _u16), ("addr", ctypes.c_char * ADDR_BYTES), ("port", _u16)]
+    _fields_ = [("id", _u16), ("addr", ctypes.c_char * ADDR_BYTES), ("port", _u16),
+                ("pubkey", ctypes.c_char * (PUBKEY_CHARS + 1))]
 
 
 class _Config(ctypes.Structure):
@@ -67,6 +70,7 @@ class _Config(ctypes.Structure):
         ("pkt_bytes_max", _u32),
         ("connect_timeout_ns", _u64),
         ("dead_after_ns", _u64),
+        ("key_file", ctypes.c_char * PATH_BYTES),
     ]
 
 
@@ -153,6 +157,10 @@ class Timeout(RepgateError):
     """-ETIMEDOUT: publish_wait's timeout passed while the stream was backpressured."""
 
 
+class KeyExposed(RepgateError):
+    """-EPERM from Client(): the key file's mode lets others than its owner read it: chmod 600."""
+
+
 class ClientClosed(RepgateError):
     """The client was closed (-EBADF)."""
 
@@ -161,7 +169,7 @@ _BY_CODE = {
     -_errno.EAGAIN: Backpressure, -_errno.ENOTCONN: Resyncing, ENOTACTIVE: NotActive,
     -_errno.EINVAL: InvalidArgument, -_errno.ENOENT: NoStream, -_errno.EEXIST: Exists,
     -_errno.ENOSPC: NoSpace, -_errno.ENOMEM: NoMemory, -_errno.EDEADLK: Deadlock,
-    -_errno.ETIMEDOUT: Timeout, -_errno.EBADF: ClientClosed,
+    -_errno.ETIMEDOUT: Timeout, -_errno.EBADF: ClientClosed, -_errno.EPERM: KeyExposed,
 }
 
 
@@ -213,6 +221,7 @@ def load(path=None):
     sigs = {
         "rg_client_config_default": (None, [P(_Config)]),
         "rg_client_create": (_int, [P(_Config), P(_Cb), P(c)]),
+        "rg_client_config_check": (_int, [P(_Config), ctypes.c_char_p, ctypes.c_size_t]),
         "rg_client_destroy": (None, [c]),
         "rg_client_close": (None, [c]),
         "rg_client_fd": (_int, [c]),
@@ -247,10 +256,13 @@ def _ns(seconds):
 
 
 class Gateway(tuple):
-    """A gateway of the region: (id, addr, port). Any 3-tuple does."""
+    """A gateway of the region: (id, addr, port, pubkey). Any 3- or 4-tuple does.
 
-    def __new__(cls, id, addr, port):
-        return super().__new__(cls, (id, addr, port))
+    pubkey is its public key in base64 (44 characters, `repgatectl pubkey` of its
+    security.key): required when the client has a key_file, "" when it has not."""
+
+    def __new__(cls, id, addr, port, pubkey=""):
+        return super().__new__(cls, (id, addr, port, pubkey))
 
 
 class Event:
@@ -286,9 +298,14 @@ class Client:
     An exception a callback raises is kept and raised again by the poll(), run() or
     publish_wait() that called it, after the library returned; a record whose on_deliver
     raised was not taken (it comes again).
+
+    key_file: this client's private key file (`repgatectl keygen`, mode 0600): every packet
+    is sealed (AES-256-GCM) and every gateway needs its pubkey. "": plaintext. A bad key file
+    or key raises KeyExposed (mode), InvalidArgument (contents, a pubkey) or the file's
+    OSError code (NoStream for -ENOENT), with the reason in the message.
     """
 
-    def __init__(self, id, gateways, *, incarnation=0, bind_addr="", bind_port=0,
+    def __init__(self, id, gateways, *, key_file="", incarnation=0, bind_addr="", bind_port=0,
                  streams_max=0, stream_records_max=0, records_max=0, bytes_max=0,
                  window_records=0, pkt_bytes_max=0, connect_timeout=None, dead_after=None,
                  on_replay=None, on_applied=None, on_deliver=None, on_stream_applied=None,
@@ -305,12 +322,22 @@ class Client:
         if len(gateways) > GATEWAYS_MAX:
             raise InvalidArgument(-_errno.EINVAL, f"{len(gateways)} gateways")
         cfg.id, cfg.incarnation = id, incarnation
-        for i, (gid, addr, port) in enumerate(gateways):
+        for i, g in enumerate(gateways):
+            gid, addr, port = g[:3]
+            pub = (g[3] if len(g) > 3 else "").encode()
             a = addr.encode()
             if len(a) >= ADDR_BYTES:
                 raise InvalidArgument(-_errno.EINVAL, f"gateway address {addr!r}")
+            if len(pub) > PUBKEY_CHARS:
+                raise InvalidArgument(-_errno.EINVAL, f"gateway {gid}: pubkey {g[3]!r}")
             cfg.gateways[i].id, cfg.gateways[i].addr, cfg.gateways[i].port = gid, a, port
+            cfg.gateways[i].pubkey = pub
         cfg.ngateways = len(gateways)
+        kf = os.fsencode(key_file)
+        if len(kf) >= PATH_BYTES:
+            raise InvalidArgument(-_errno.EINVAL, f"key_file {key_file!r} (at most "
+                                  f"{PATH_BYTES - 1} bytes)")
+        cfg.key_file = kf
         if len(bind_addr.encode()) >= ADDR_BYTES:
             raise InvalidArgument(-_errno.EINVAL, f"bind address {bind_addr!r}")
         cfg.bind_addr, cfg.bind_port = bind_addr.encode(), bind_port
@@ -331,8 +358,12 @@ class Client:
                             else _STREAM_APPLIED()),
             event=_EVENT(self._t_event), ctx=None)
         out = ctypes.c_void_p()
-        _check(lib.rg_client_create(ctypes.byref(cfg), ctypes.byref(self._cb), ctypes.byref(out)),
-               "rg_client_create")
+        rc = lib.rg_client_create(ctypes.byref(cfg), ctypes.byref(self._cb), ctypes.byref(out))
+        if rc < 0:
+            why = ctypes.create_string_buffer(512)
+            if lib.rg_client_config_check(ctypes.byref(cfg), why, len(why)) == rc and why.value:
+                raise error_of(rc, "rg_client_create: " + why.value.decode(errors="replace"))
+            _check(rc, "rg_client_create")
         self._c = out
 
     # ---- trampolines: inside the library; they never let an exception through ----

@@ -11,11 +11,14 @@ its checks and fails when it checked nothing. Standard library only:
 """
 
 import errno
+import ctypes
 import itertools
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import unittest
 
@@ -57,9 +60,13 @@ def parse_gateway(s):
     return repgate.Gateway(int(gid), addr, int(port))
 
 
-def start_pair():
+def start_pair(keys=None):
+    """The pair (see the module's doc); sealed with keys (a directory: rg-softgw-pair --keys
+    writes each client's private key to keys/ID.key and prints the gateways' public keys)."""
     ids_a = [int(x) for x in os.environ.get("RG_TEST_CLIENTS_A", "10,11,12,13").split(",")]
     ids_b = [int(x) for x in os.environ.get("RG_TEST_CLIENTS_B", "20,21,22,23").split(",")]
+    if keys is not None and (os.environ.get("RG_TEST_GW_A") or os.environ.get("RG_TEST_GW_B")):
+        raise unittest.SkipTest("RG_TEST_GW_A/B name gateways of their own keys: no sealed pair")
     if os.environ.get("RG_TEST_GW_A") or os.environ.get("RG_TEST_GW_B"):
         return (parse_gateway(os.environ["RG_TEST_GW_A"]),
                 parse_gateway(os.environ["RG_TEST_GW_B"]), ids_a, ids_b), None
@@ -70,13 +77,16 @@ def start_pair():
         raise unittest.SkipTest(f"no gateway pair: set RG_TEST_GW_A/B or RG_SOFTGW_PAIR ({exe})")
     proc = subprocess.Popen(
         [exe, "--a-id", "1", "--b-id", "2", "--a-clients", ",".join(map(str, ids_a)),
-         "--b-clients", ",".join(map(str, ids_b)), "--seconds", "150"],
+         "--b-clients", ",".join(map(str, ids_b)), "--seconds", "150"] +
+        (["--keys", keys] if keys is not None else []),
         stdout=subprocess.PIPE, text=True)
     try:
         line = proc.stdout.readline()  # bounded: the pair prints it at once, or dies
-        ports = dict(kv.split("=") for kv in line.split())
-        a = repgate.Gateway(1, "127.0.0.1", int(ports["a_port"]))
-        b = repgate.Gateway(2, "127.0.0.1", int(ports["b_port"]))
+        ports = dict(kv.split("=", 1) for kv in line.split())  # a base64 key ends in '='
+        a = repgate.Gateway(1, "127.0.0.1", int(ports["a_port"]), ports.get("a_pubkey", ""))
+        b = repgate.Gateway(2, "127.0.0.1", int(ports["b_port"]), ports.get("b_pubkey", ""))
+        if keys is not None and not (a[3] and b[3]):
+            raise KeyError("a_pubkey")
     except (ValueError, KeyError):
         stop_pair(proc)
         raise RuntimeError(f"rg-softgw-pair said {line!r}")
@@ -123,12 +133,12 @@ def pump(clients, cond, timeout, step=None):
 class Consumer:
     """Checks every record (order, version, bytes) and applies it at once, from inside."""
 
-    def __init__(self, test, gw, **kw):
+    def __init__(self, test, gw, cid=None, **kw):
         self.test = test
         self.next, self.got, self.events = {}, {}, []
         self.block = False
         self.refused = 0
-        self.c = repgate.Client(client_id(1), [gw], on_deliver=self.deliver,
+        self.c = repgate.Client(cid or client_id(1), [gw], on_deliver=self.deliver,
                                 on_event=self.events.append, **kw)
         test.addCleanup(self.c.close)
 
@@ -146,13 +156,13 @@ class Consumer:
 
 
 class Producer:
-    def __init__(self, test, gw):
+    def __init__(self, test, gw, cid=None, **kw):
         self.test = test
         self.from_, self.applied, self.events = {}, {}, []
         self.cursor = {}
         self.backpressured = 0
-        self.c = repgate.Client(client_id(0), [gw], on_replay=self.replay,
-                                on_applied=self.on_applied, on_event=self.events.append)
+        self.c = repgate.Client(cid or client_id(0), [gw], on_replay=self.replay,
+                                on_applied=self.on_applied, on_event=self.events.append, **kw)
         test.addCleanup(self.c.close)
 
     def replay(self, stream, from_seq):
@@ -332,7 +342,9 @@ class BindingTest(unittest.TestCase):
                     cfg.window_records, cfg.pkt_bytes_max, cfg.connect_timeout_ns,
                     cfg.dead_after_ns) == (1024, 1024, 65536, 64 << 20, 256, 1472, 5 * 10**9,
                                            1500 * 10**6), "defaults")
-        self.check(repgate.ctypes.sizeof(repgate._Config) == 672 and
+        # 1296 and 114: sizeof in C (x86-64), with key_file and the gateways' pubkey
+        self.check(repgate.ctypes.sizeof(repgate._Config) == 1296 and
+                   repgate.ctypes.sizeof(repgate._Gateway) == 114 and
                    repgate.ctypes.sizeof(repgate._Stats) == 152, "struct sizes")
 
         # A client whose gateway never answers (busy reads nothing).
@@ -387,6 +399,74 @@ class BindingTest(unittest.TestCase):
         self.check(pump([p.c, co.c], lambda: seen, 10, lambda: p.publish_some(s3, 3)),
                    "no record came")
         self.check(seen[0].errno == errno.EDEADLK, repr(seen[0]))
+
+    def test_struct_layout_matches_repgate_h(self):
+        """ctypes' offsets are the C ones: the defaults land in their fields, and key_file and
+        every gateway's pubkey reach the library (rg_client_config_check names them)."""
+        lib = repgate.load()
+        cfg = repgate._Config()
+        lib.rg_client_config_default(ctypes.byref(cfg))
+        want = dict(streams_max=1024, stream_records_max=1024, records_max=65536,
+                    bytes_max=64 << 20, window_records=256, pkt_bytes_max=1472,
+                    connect_timeout_ns=5 * 10**9, dead_after_ns=1500 * 10**6)
+        for f, v in want.items():
+            self.check(getattr(cfg, f) == v, f"{f} = {getattr(cfg, f)}, want {v}")
+        self.check(cfg.key_file == b"" and cfg.id == 0 and cfg.ngateways == 0, "zeroed")
+        cfg.id, cfg.ngateways = 7, repgate.GATEWAYS_MAX
+        for i in range(repgate.GATEWAYS_MAX):
+            g = cfg.gateways[i]
+            g.id, g.addr, g.port = 100 + i, b"127.0.0.1", 9000 + i
+        why = ctypes.create_string_buffer(512)
+        rc = lib.rg_client_config_check(ctypes.byref(cfg), why, len(why))
+        self.check(rc == 0, f"a plaintext config of 8 gateways: {rc} {why.value!r}")
+        cfg.gateways[repgate.GATEWAYS_MAX - 1].pubkey = b"x" * repgate.PUBKEY_CHARS
+        rc = lib.rg_client_config_check(ctypes.byref(cfg), why, len(why))
+        self.check(rc == -errno.EINVAL and b"gateway 107 has a pubkey" in why.value,
+                   f"the last gateway's pubkey: {rc} {why.value!r}")
+        cfg.key_file = b"/nonexistent/" + b"k" * (repgate.PATH_BYTES - 20)
+        cfg.bind_port = 1
+        rc = lib.rg_client_config_check(ctypes.byref(cfg), why, len(why))
+        self.check(rc == -errno.EINVAL and b"gateway 100 has no pubkey" in why.value,
+                   f"key_file set: {rc} {why.value!r}")
+        for i in range(repgate.GATEWAYS_MAX):
+            cfg.gateways[i].pubkey = b"A" * 43 + b"="
+        rc = lib.rg_client_config_check(ctypes.byref(cfg), why, len(why))
+        self.check(rc == -errno.ENOENT and cfg.key_file in why.value,
+                   f"the key file is read: {rc} {why.value!r}")
+
+    def test_sealed_round_trip(self):
+        """Through a pair of sealed gateways (rg-softgw-pair --keys); a key file others may
+        read and a pubkey without key_file are refused, saying why."""
+        n = 500
+        keys = tempfile.mkdtemp(prefix="rg-py-keys-")
+        self.addCleanup(shutil.rmtree, keys, True)
+        (a, b, ids_a, ids_b), proc = start_pair(keys)
+        self.addCleanup(stop_pair, proc)
+        self.check(len(a[3]) == repgate.PUBKEY_CHARS, f"A's pubkey {a[3]!r}")
+
+        def key(cid):
+            return os.path.join(keys, f"{cid}.key")
+
+        (stream,) = stream_ids(5, 1)
+        co = Consumer(self, b, cid=ids_b[0], key_file=key(ids_b[0]))
+        co.c.subscribe(stream, 0)
+        p = Producer(self, a, cid=ids_a[0], key_file=key(ids_a[0]))
+        p.c.open(stream)
+        self.check(pump([p.c, co.c], lambda: p.applied.get(stream, 0) >= n, 30,
+                        lambda: p.publish_some(stream, n)),
+                   f"applied {p.applied.get(stream)} of {n}; {p.c.stats()}")
+        self.check(co.got.get(stream) == n, f"consumer took {co.got.get(stream)}")
+        self.check(co.c.stats()["drops_rx"] == 0, f"drops {co.c.stats()}")
+
+        exposed = os.path.join(keys, "open.key")
+        shutil.copy(key(ids_a[0]), exposed)
+        os.chmod(exposed, 0o644)
+        with self.assertRaises(repgate.KeyExposed) as e:
+            repgate.Client(ids_a[0], [a], key_file=exposed)
+        self.check("chmod" in str(e.exception), str(e.exception))
+        with self.assertRaises(repgate.InvalidArgument) as e:
+            repgate.Client(ids_a[0], [a])
+        self.check("key_file is not set" in str(e.exception), str(e.exception))
 
 
 def main():
