@@ -20,11 +20,15 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <libconfig.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "common.h"
 #include "core.h"
@@ -729,12 +733,19 @@ unknown_key(const char *canon, bool top_level, char *msg, size_t len)
 /* ------------------------------------------------------------------------------------------ */
 /* Loading a file. */
 
+/* What one profile's files used so far, against RG_PROFILE_BYTES_MAX and _SETTINGS_MAX. */
+struct budget {
+	size_t bytes;
+	unsigned settings;
+};
+
 struct loader {
 	struct rg_profile *p;
 	const char *path;                /* as given */
 	char dir[RG_PROFILE_PATH_BYTES]; /* its directory; "" when it names none */
 	char *err;
 	size_t errlen;
+	struct budget *budget; /* shared by every file of the profile */
 };
 
 /*
@@ -1054,6 +1065,248 @@ parse_error(const struct loader *l, const config_t *cf)
 		   config_error_text(cf));
 }
 
+/* ------------------------------------------------------------------------------------------ */
+/* Reading files before libconfig does. */
+
+/*
+ * libconfig 1.5 opens the profile and every file an @include names with
+ * fopen, which blocks on a FIFO, and scans them with flex, which exits the
+ * process when a read fails ("input in flex scanner failed": a directory,
+ * /proc/self/mem); its parse time grows with the square of a file's size (and
+ * so does check_literal's rereading). So every file of a profile is read here
+ * first: it must be a regular file that reads to its end, and all of them
+ * together hold at most RG_PROFILE_BYTES_MAX bytes. Their text is scanned for
+ * @include lines (scan_includes, libconfig's rule), whose files are read the
+ * same way. libconfig then reads the files again; one changed in between is
+ * not defended against (a profile's files are the operator's own). The scan
+ * also counts settings (each `=` or `:`), as libconfig's time grows with the
+ * square of their number too: 1 MiB of `kN = N;` took 39 s.
+ */
+#define AT_INCLUDE_DEPTH_MAX 10 /* libconfig 1.5's own limit on nested @include */
+
+static const char *
+file_kind(mode_t m)
+{
+	return S_ISDIR(m)    ? "a directory"
+	       : S_ISFIFO(m) ? "a FIFO"
+	       : S_ISCHR(m)  ? "a character device"
+	       : S_ISBLK(m)  ? "a block device"
+	       : S_ISSOCK(m) ? "a socket"
+			     : "not a regular file";
+}
+
+/*
+ * The whole of path into *text (NUL-terminated, the caller frees it) and its
+ * length, when it is a regular file of at most room bytes. 0; -errno when it
+ * cannot be opened or read; -EINVAL when it is not a regular file or holds
+ * more than room. msg says why. Opened O_NONBLOCK, so a FIFO put in
+ * its place after the stat does not block either.
+ */
+static int
+read_text(const char *path, size_t room, char **text, size_t *len, char *msg, size_t msglen)
+{
+	struct stat st;
+	size_t n = 0;
+	char *buf;
+	int fd, rc = 0;
+
+	*text = NULL;
+	if (stat(path, &st) != 0) {
+		rc = -errno;
+		say(msg, msglen, "cannot open: %s", strerror(-rc));
+		return rc;
+	}
+	if (!S_ISREG(st.st_mode))
+		return say(msg, msglen, "%s, not a regular file", file_kind(st.st_mode));
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0) {
+		rc = -errno;
+		say(msg, msglen, "cannot open: %s", strerror(-rc));
+		return rc;
+	}
+	buf = malloc(room + 2);
+	if (buf == NULL) {
+		rc = -ENOMEM;
+		say(msg, msglen, "out of memory");
+		goto out;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		rc = say(msg, msglen, "not a regular file");
+		goto out;
+	}
+	/* Bounded: each turn reads at least one byte, at most room + 1 in all. */
+	while (n <= room) {
+		ssize_t r = read(fd, buf + n, room + 1 - n);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			rc = -errno;
+			say(msg, msglen, "cannot read: %s", strerror(-rc));
+			goto out;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	if (n > room) {
+		rc = say(
+		    msg, msglen,
+		    "too large: a profile and the files it includes hold at most %d bytes in all",
+		    RG_PROFILE_BYTES_MAX);
+		goto out;
+	}
+	buf[n] = '\0';
+	*text = buf;
+	*len = n;
+	buf = NULL;
+out:
+	free(buf);
+	close(fd);
+	return rc;
+}
+
+static int read_included(const struct loader *l, const char *file, unsigned line, const char *name,
+			 int depth);
+
+/*
+ * The name of an `@include "name"` that starts at text[*i] ('@'), or NULL
+ * when it is not one. libconfig's scanner takes `@include`, blanks, then a
+ * quoted name, only at the start of a line (blanks before it allowed) and
+ * outside strings and comments; in the name `\"` and `\\` stand for `"` and
+ * `\`. *i ends on the closing quote.
+ */
+static const char *
+include_name(const char *text, size_t len, size_t *i, char *name, size_t namelen)
+{
+	size_t j = *i + 8, n = 0;
+
+	if (len - *i < 10 || strncmp(text + *i, "@include", 8) != 0 ||
+	    (text[j] != ' ' && text[j] != '\t'))
+		return NULL;
+	j += strspn(text + j, " \t");
+	if (text[j] != '"')
+		return NULL;
+	for (j++; j < len && text[j] != '"'; j++) {
+		if (text[j] == '\\' && j + 1 < len && (text[j + 1] == '"' || text[j + 1] == '\\'))
+			j++;
+		if (n + 1 < namelen)
+			name[n++] = text[j];
+	}
+	name[n] = '\0';
+	*i = j;
+	return name;
+}
+
+/*
+ * Reads (read_included) every file the @include lines of text name; file is
+ * the text's name in errors. Bounded by len: one pass, each byte looked at a
+ * bounded number of times; the recursion by AT_INCLUDE_DEPTH_MAX.
+ */
+static int
+scan_includes(const struct loader *l, const char *file, const char *text, size_t len, int depth)
+{
+	enum {
+		CODE,
+		STRING,
+		COMMENT
+	} st = CODE;
+	char name[RG_PROFILE_PATH_BYTES];
+	unsigned line = 1;
+	bool bol = true; /* only blanks since the start of the line */
+	int rc;
+
+	for (size_t i = 0; i < len; i++) {
+		char c = text[i], next = i + 1 < len ? text[i + 1] : '\0';
+
+		if (c == '\n') {
+			line++;
+			bol = true;
+			continue;
+		}
+		if (st == STRING) {
+			if (c == '\\' && next != '\0' && next != '\n')
+				i++;
+			else if (c == '"')
+				st = CODE;
+			continue;
+		}
+		if (st == COMMENT) {
+			st = c == '*' && next == '/' ? CODE : COMMENT;
+			i += st == CODE;
+			continue;
+		}
+		if (bol && (c == ' ' || c == '\t'))
+			continue;
+		if (bol && c == '@' && include_name(text, len, &i, name, sizeof(name)) != NULL) {
+			if ((rc = read_included(l, file, line, name, depth)) != 0)
+				return rc;
+		} else if (c == '#' || (c == '/' && next == '/')) {
+			while (i + 1 < len && text[i + 1] != '\n')
+				i++;
+		} else if (c == '/' && next == '*') {
+			st = COMMENT;
+			i++;
+		} else if (c == '"') {
+			st = STRING;
+		} else if ((c == '=' || c == ':') &&
+			   ++l->budget->settings > RG_PROFILE_SETTINGS_MAX) {
+			return say(l->err, l->errlen,
+				   "%s:%u: more than %d settings in one profile (with the files it "
+				   "includes)",
+				   file, line, RG_PROFILE_SETTINGS_MAX);
+		}
+		bol = false;
+	}
+	return 0;
+}
+
+/*
+ * The file of `@include "name"` at file:line: libconfig opens it as
+ * include_dir/name (the directory of the profile, whichever file holds the
+ * line), so an absolute name would not be what it says: refused.
+ */
+static int
+read_included(const struct loader *l, const char *file, unsigned line, const char *name, int depth)
+{
+	char full[RG_PROFILE_PATH_BYTES], msg[MSG_BYTES];
+	size_t len;
+	char *text;
+	int rc;
+
+	if (depth >= AT_INCLUDE_DEPTH_MAX)
+		return say(l->err, l->errlen,
+			   "%s:%u: @include \"%s\": nested more than %d deep (a file includes "
+			   "itself?)",
+			   file, line, name, AT_INCLUDE_DEPTH_MAX);
+	if (name[0] == '/')
+		return say(l->err, l->errlen,
+			   "%s:%u: @include \"%s\": an absolute path (libconfig opens every "
+			   "@include relative to the profile's directory): write it relative to "
+			   "that, or layer with include = \"%s\";",
+			   file, line, name, name);
+	if (name[0] == '\0')
+		return say(l->err, l->errlen, "%s:%u: @include \"\": expected a file name", file,
+			   line);
+	if (snprintf(full, sizeof(full), "%s%s%s", l->dir, l->dir[0] != '\0' ? "/" : "", name) >=
+	    (int)sizeof(full))
+		return say(l->err, l->errlen, "%s:%u: @include \"%s\": path too long", file, line,
+			   name);
+	rc =
+	    read_text(full, RG_PROFILE_BYTES_MAX - l->budget->bytes, &text, &len, msg, sizeof(msg));
+	if (rc != 0) {
+		return say(l->err, l->errlen, "%s:%u: @include \"%s\": %s: %s", file, line, name,
+			   full, msg);
+	}
+	l->budget->bytes += len;
+	rc = scan_includes(l, full, text, len, depth + 1);
+	free(text);
+	return rc;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Layering and loading. */
+
 /*
  * Layering: `include = "base.conf";` (or a list of names) at the top of a
  * profile loads those files first, relative to this one, and this file's
@@ -1064,15 +1317,15 @@ parse_error(const struct loader *l, const config_t *cf)
  */
 #define INCLUDE_DEPTH_MAX 8
 
-static int load_file(struct rg_profile *p, const char *path, int depth, char *err, size_t errlen);
+static int load_file(struct rg_profile *p, struct budget *budget, const char *path, int depth,
+		     const char *via, char *err, size_t errlen);
 
 static int
 load_include(const struct loader *l, const config_setting_t *s, int depth)
 {
 	const char *name = config_setting_get_string(s);
-	char full[RG_PROFILE_PATH_BYTES], msg[MSG_BYTES];
+	char full[RG_PROFILE_PATH_BYTES], via[RG_PROFILE_PATH_BYTES + 32];
 	size_t nd, nn;
-	FILE *f;
 
 	if (name == NULL || name[0] == '\0')
 		return fail_at(l, s, "include", "expected a file name, or a list of them");
@@ -1088,13 +1341,10 @@ load_include(const struct loader *l, const config_setting_t *s, int depth)
 		full[nd++] = '/';
 	}
 	memcpy(full + nd, name, nn + 1);
-	f = fopen(full, "r");
-	if (f == NULL) {
-		say(msg, sizeof(msg), "%s: cannot open: %s", full, strerror(errno));
-		return fail_at(l, s, "include", msg);
-	}
-	fclose(f);
-	return load_file(l->p, full, depth + 1, l->err, l->errlen);
+	file_name(l, config_setting_source_file(s), via, sizeof(via));
+	snprintf(via + strlen(via), sizeof(via) - strlen(via), ":%u: include",
+		 config_setting_source_line(s));
+	return load_file(l->p, l->budget, full, depth + 1, via, l->err, l->errlen);
 }
 
 static int
@@ -1117,12 +1367,20 @@ load_includes(const struct loader *l, const config_setting_t *root, int depth)
 	return 0;
 }
 
+/*
+ * One file: read and checked here (read_text, scan_includes), then parsed by
+ * libconfig and walked. via is "FILE:LINE: include" when an include setting
+ * named it, for errors about the file itself; NULL for the profile.
+ */
 static int
-load_file(struct rg_profile *p, const char *path, int depth, char *err, size_t errlen)
+load_file(struct rg_profile *p, struct budget *budget, const char *path, int depth, const char *via,
+	  char *err, size_t errlen)
 {
-	struct loader l = { .p = p, .path = path, .err = err, .errlen = errlen };
+	struct loader l = { .p = p, .path = path, .err = err, .errlen = errlen, .budget = budget };
 	const char *slash = strrchr(path, '/');
+	char msg[MSG_BYTES], *text;
 	config_t cf;
+	size_t len;
 	int rc;
 
 	if (slash != NULL && (size_t)(slash - path) + 1 >= sizeof(l.dir))
@@ -1130,6 +1388,18 @@ load_file(struct rg_profile *p, const char *path, int depth, char *err, size_t e
 	if (slash != NULL)
 		snprintf(l.dir, sizeof(l.dir), "%.*s", slash == path ? 1 : (int)(slash - path),
 			 path);
+	rc = read_text(path, RG_PROFILE_BYTES_MAX - budget->bytes, &text, &len, msg, sizeof(msg));
+	if (rc != 0) {
+		if (via != NULL) /* an included file: the profile itself could be read */
+			return say(err, errlen, "%s: %s: %s", via, path, msg);
+		say(err, errlen, "%s: %s", path, msg);
+		return rc;
+	}
+	budget->bytes += len;
+	rc = scan_includes(&l, path, text, len, 0);
+	free(text);
+	if (rc != 0)
+		return rc;
 	config_init(&cf);
 	if (l.dir[0] != '\0')
 		config_set_include_dir(&cf, l.dir);
@@ -1144,19 +1414,11 @@ load_file(struct rg_profile *p, const char *path, int depth, char *err, size_t e
 int
 rg_profile_load(const char *path, struct rg_profile *p, char *err, size_t errlen)
 {
-	FILE *f;
-	int rc;
+	struct budget budget = { 0, 0 };
 
 	rg_profile_default(p);
-	f = fopen(path, "r");
-	if (f == NULL) {
-		rc = -errno;
-		say(err, errlen, "%s: cannot open: %s", path, strerror(-rc));
-		return rc;
-	}
-	fclose(f);
 	intern_file(p, path); /* files[0]: the profile, for errors that have no line */
-	return load_file(p, path, 0, err, errlen);
+	return load_file(p, &budget, path, 0, NULL, err, errlen);
 }
 
 static int
