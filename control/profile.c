@@ -879,19 +879,21 @@ literal_after(const char *line, const char *name)
 
 /*
  * libconfig 1.5 reads an integer literal without the L suffix into an int
- * and wraps it silently (5000000000 becomes 705032704). Read the literal
- * again from the setting's line and refuse it when it is what wrapped into
- * the value. Not an error when the literal is not on that line, the file
- * cannot be read again or the text found is not one that wraps to the value
- * (say "mtu=5" inside a string before "mtu = 9000").
+ * and wraps it silently (5000000000 becomes 705032704), and one past 64 bits
+ * (9223372036854775808L) it clamps to INT64_MAX, silently too. Read the
+ * literal again from the setting's line and refuse it when it is what wrapped
+ * or was clamped into the value. Not an error when the literal is not on that
+ * line, the file cannot be read again or the text found is not one that
+ * becomes the value (say "mtu=5" inside a string before "mtu = 9000").
  */
 static int
 check_literal(const struct loader *l, const config_setting_t *s, int64_t got, char *msg, size_t len)
 {
 	char file[RG_PROFILE_PATH_BYTES], line[512], *end;
 	const char *name = config_setting_name(s), *lit;
+	bool is_int = config_setting_type(s) == CONFIG_TYPE_INT;
 	long long want;
-	int base;
+	int base, n;
 
 	file_name(l, config_setting_source_file(s), file, sizeof(file));
 	if (name == NULL || read_line(file, config_setting_source_line(s), line, sizeof(line)) != 0)
@@ -902,10 +904,15 @@ check_literal(const struct loader *l, const config_setting_t *s, int64_t got, ch
 	base = lit[0] == '0' && (lit[1] == 'x' || lit[1] == 'X') ? 16 : 10;
 	errno = 0;
 	want = strtoll(lit, &end, base);
-	if (end == lit || *end == 'L' || want == got || (int32_t)want != got)
+	n = (int)(end - lit);
+	if (end == lit)
 		return 0;
-	return say(msg, len, "%.*s does not fit in 32 bits: write %.*sL", (int)(end - lit), lit,
-		   (int)(end - lit), lit);
+	if (errno == ERANGE && (is_int ? (int32_t)want == got : want == got))
+		return say(msg, len, "%.*s does not fit in 64 bits (%" PRId64 "..%" PRId64 ")", n,
+			   lit, INT64_MIN, INT64_MAX);
+	if (!is_int || *end == 'L' || want == got || (int32_t)want != got)
+		return 0;
+	return say(msg, len, "%.*s does not fit in 32 bits: write %.*sL", n, lit, n, lit);
 }
 
 /* One scalar setting: canon is its path in the table, disp the one errors show. */
@@ -924,7 +931,8 @@ take(const struct loader *l, const config_setting_t *s, uint32_t peer, const cha
 		return fail_at(l, s, disp, msg);
 	}
 	value_of(s, &v);
-	if (config_setting_type(s) == CONFIG_TYPE_INT &&
+	if ((config_setting_type(s) == CONFIG_TYPE_INT ||
+	     config_setting_type(s) == CONFIG_TYPE_INT64) &&
 	    check_literal(l, s, v.i, msg, sizeof(msg)) != 0)
 		return fail_at(l, s, disp, msg);
 	if (convert(k, &v, &out, msg, sizeof(msg)) != 0 ||

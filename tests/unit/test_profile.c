@@ -320,6 +320,10 @@ test_profile_load_errors_cite_file_and_line(void **state)
 		{ "too_many_peers.conf", -EINVAL,
 		  "@/too_many_peers.conf:67: peers.[64]: too many peers (at most 64)" },
 		{ "nope.conf", -ENOENT, "@/nope.conf: cannot open: No such file or directory" },
+		{ "int64_overflow.conf", -EINVAL,
+		  "@/int64_overflow.conf:3: load.records_max: 9223372036854775808 does not fit in "
+		  "64 "
+		  "bits (-9223372036854775808..9223372036854775807)" },
 		{ "at_include_dir.conf", -EINVAL,
 		  "@/at_include_dir.conf:2: @include \".\": @/.: a directory, not a regular file" },
 		{ "at_include_abs.conf", -EINVAL,
@@ -334,7 +338,7 @@ test_profile_load_errors_cite_file_and_line(void **state)
 	};
 
 	(void)state;
-	assert_int_equal(run_error_cases(cases, RG_ARRAY_SIZE(cases), false), 20);
+	assert_int_equal(run_error_cases(cases, RG_ARRAY_SIZE(cases), false), 21);
 }
 
 /* A file in TMPDIR (or /tmp) named name, holding text; its path in path. */
