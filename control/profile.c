@@ -492,6 +492,24 @@ check_len(const struct rg_profile_knob *k, size_t n, char *msg, size_t len)
 	return 0;
 }
 
+/*
+ * Strings are printable ASCII, space (0x20) to tilde (0x7e): a name, region
+ * or path lands in log lines, Prometheus label values and telemetry JSON,
+ * where a control byte, a NUL or a byte that is not UTF-8 breaks the reader.
+ */
+static int
+check_chars(const char *s, char *msg, size_t len)
+{
+	for (const char *c = s; *c != '\0'; c++)
+		if ((unsigned char)*c < 0x20 || (unsigned char)*c > 0x7e)
+			return say(
+			    msg, len,
+			    "byte 0x%02x at offset %td: strings are printable ASCII (space to "
+			    "~)",
+			    (unsigned char)*c, c - s);
+	return 0;
+}
+
 static int
 mismatch(const struct rg_profile_knob *k, const struct value *v, char *msg, size_t len)
 {
@@ -517,7 +535,7 @@ convert_text(const struct rg_profile_knob *k, const struct value *v, union stora
 	switch (k->type) {
 	case RG_PROFILE_T_STRING:
 		n = strlen(v->s);
-		if (check_len(k, n, msg, len) != 0)
+		if (check_len(k, n, msg, len) != 0 || check_chars(v->s, msg, len) != 0)
 			return -EINVAL;
 		memset(out->s, 0, sizeof(out->s));
 		memcpy(out->s, v->s, n);
@@ -915,6 +933,39 @@ check_literal(const struct loader *l, const config_setting_t *s, int64_t got, ch
 	return say(msg, len, "%.*s does not fit in 32 bits: write %.*sL", n, lit, n, lit);
 }
 
+/*
+ * libconfig 1.5 drops a NUL written as \x00 from a string ("a\x00b" reads as
+ * "ab"), so the value cannot show it: look for it in the literal on the
+ * setting's line (its strings, concatenated ones too), the way check_literal
+ * does for integers.
+ */
+static int
+check_nul(const struct loader *l, const config_setting_t *s, char *msg, size_t len)
+{
+	char file[RG_PROFILE_PATH_BYTES], line[512];
+	const char *name = config_setting_name(s), *c;
+
+	file_name(l, config_setting_source_file(s), file, sizeof(file));
+	if (name == NULL || read_line(file, config_setting_source_line(s), line, sizeof(line)) != 0)
+		return 0;
+	c = literal_after(line, name);
+	/* Bounded by the line: each step moves c forward. */
+	while (c != NULL && *c == '"') {
+		for (c++; *c != '\0' && *c != '"'; c++) {
+			if (c[0] == '\\' && c[1] == 'x' && c[2] == '0' && c[3] == '0')
+				return say(msg, len,
+					   "contains a NUL (\\x00): strings are printable "
+					   "ASCII");
+			c += c[0] == '\\' && c[1] != '\0';
+		}
+		if (*c != '"')
+			break;
+		c++;
+		c += strspn(c, " \t");
+	}
+	return 0;
+}
+
 /* One scalar setting: canon is its path in the table, disp the one errors show. */
 static int
 take(const struct loader *l, const config_setting_t *s, uint32_t peer, const char *canon,
@@ -934,6 +985,8 @@ take(const struct loader *l, const config_setting_t *s, uint32_t peer, const cha
 	if ((config_setting_type(s) == CONFIG_TYPE_INT ||
 	     config_setting_type(s) == CONFIG_TYPE_INT64) &&
 	    check_literal(l, s, v.i, msg, sizeof(msg)) != 0)
+		return fail_at(l, s, disp, msg);
+	if (config_setting_type(s) == CONFIG_TYPE_STRING && check_nul(l, s, msg, sizeof(msg)) != 0)
 		return fail_at(l, s, disp, msg);
 	if (convert(k, &v, &out, msg, sizeof(msg)) != 0 ||
 	    src_of(l, s, &src, msg, sizeof(msg)) != 0)
@@ -1549,6 +1602,8 @@ check_stored(const struct rg_profile_knob *k, const void *ptr, char *msg, size_t
 	case RG_PROFILE_T_STRING:
 		if (memchr(ptr, '\0', k->size) == NULL)
 			return say(msg, len, "not NUL-terminated");
+		if (check_chars(ptr, msg, len) != 0)
+			return -EINVAL;
 		return check_len(k, strlen(ptr), msg, len);
 	case RG_PROFILE_T_ENUM:
 		memcpy(&e, ptr, sizeof(e));

@@ -31,8 +31,8 @@
  * and override single values with --set. Integers above 2^31 - 1 need the L
  * suffix (5000000000L): libconfig 1.5 wraps them otherwise, which the loader
  * detects and reports; past 64 bits it clamps them, which the loader refuses
- * too. Every file is read and checked before libconfig sees it (a regular
- * file; RG_PROFILE_BYTES_MAX).
+ * too. Strings are printable ASCII (0x20..0x7e). Every file is read and
+ * checked before libconfig sees it (a regular file; RG_PROFILE_BYTES_MAX).
  */
 #ifndef RG_CONTROL_PROFILE_H
 #define RG_CONTROL_PROFILE_H

@@ -324,6 +324,12 @@ test_profile_load_errors_cite_file_and_line(void **state)
 		  "@/int64_overflow.conf:3: load.records_max: 9223372036854775808 does not fit in "
 		  "64 "
 		  "bits (-9223372036854775808..9223372036854775807)" },
+		{ "name_nul.conf", -EINVAL,
+		  "@/name_nul.conf:3: gateway.name: contains a NUL (\\x00): strings are printable "
+		  "ASCII" },
+		{ "name_bytes.conf", -EINVAL,
+		  "@/name_bytes.conf:3: gateway.name: byte 0xff at offset 3: strings are printable "
+		  "ASCII (space to ~)" },
 		{ "at_include_dir.conf", -EINVAL,
 		  "@/at_include_dir.conf:2: @include \".\": @/.: a directory, not a regular file" },
 		{ "at_include_abs.conf", -EINVAL,
@@ -338,7 +344,7 @@ test_profile_load_errors_cite_file_and_line(void **state)
 	};
 
 	(void)state;
-	assert_int_equal(run_error_cases(cases, RG_ARRAY_SIZE(cases), false), 21);
+	assert_int_equal(run_error_cases(cases, RG_ARRAY_SIZE(cases), false), 23);
 }
 
 /* A file in TMPDIR (or /tmp) named name, holding text; its path in path. */
@@ -741,7 +747,7 @@ test_profile_dump_round_trip(void **state)
 
 	(void)state;
 	load_good(&p);
-	set_ok(&p, "gateway.name=we \"quote\" \\ and\ta tab");
+	set_ok(&p, "gateway.name=we \"quote\" \\ and # not a comment");
 	set_ok(&p, "port.mtu=1500");
 	set_ok(&p, "port.mac=");
 	set_ok(&p, "proto.initial_rtt_ms=0.1");
