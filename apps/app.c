@@ -635,12 +635,17 @@ static int
 start_telemetry(struct rg_app *app)
 {
 	const struct rg_profile *p = &app->prof;
+	const struct rg_metrics_limits lim = {
+		.conns_max = (unsigned)p->telemetry.metrics_conns_max,
+		.conns_per_ip = (unsigned)p->telemetry.metrics_conns_per_ip,
+		.timeout_s = (unsigned)p->telemetry.metrics_timeout_s,
+	};
 
 	rg_telemetry_attach(app);
 	if (p->telemetry.metrics_port == 0)
 		return 0;
 	app->metrics =
-	    rg_metrics_start(p->telemetry.metrics_addr, (uint16_t)p->telemetry.metrics_port);
+	    rg_metrics_start(p->telemetry.metrics_addr, (uint16_t)p->telemetry.metrics_port, &lim);
 	return app->metrics != NULL ? 0 : -1;
 }
 

@@ -263,6 +263,12 @@ static const struct rg_profile_knob knobs[] = {
 	K_INT(TOP, telemetry.metrics_port, "0", 0, 65535, 0, "",
 	      "TCP port of the Prometheus metrics (GET /metrics); 0 = off"),
 	K_IPV4(TOP, telemetry.metrics_addr, "127.0.0.1", 0, "address the metrics port binds to"),
+	K_INT(TOP, telemetry.metrics_conns_max, "32", 2, 1024, 0, "connections",
+	      "HTTP connections the metrics server holds at once; past it one is closed at once"),
+	K_INT(TOP, telemetry.metrics_conns_per_ip, "4", 1, 1023, 0, "connections",
+	      "... of them from one IP address (less than metrics_conns_max)"),
+	K_INT(TOP, telemetry.metrics_timeout_s, "5", 1, 3600, 0, "s",
+	      "a metrics connection that sends nothing this long is closed"),
 	K_FLOAT(TOP, telemetry.linger_s, "0", 0, 86400, "s",
 		"after the load generator finished: keep serving telemetry until SIGTERM or this "
 		"long"),
@@ -1874,6 +1880,18 @@ check_load(const struct rg_profile *p, char *err, size_t errlen)
 	return 0;
 }
 
+/* The metrics server's limits: one address must not be able to take every connection. */
+static int
+check_telemetry(const struct rg_profile *p, char *err, size_t errlen)
+{
+	if (p->telemetry.metrics_conns_per_ip >= p->telemetry.metrics_conns_max)
+		return TOP_FAIL(p, telemetry.metrics_conns_per_ip, err, errlen,
+				"%d is not less than telemetry.metrics_conns_max (%d): one address "
+				"could take every connection",
+				p->telemetry.metrics_conns_per_ip, p->telemetry.metrics_conns_max);
+	return 0;
+}
+
 static int
 check_membership(const struct rg_profile *p, char *err, size_t errlen)
 {
@@ -1957,6 +1975,8 @@ rg_profile_validate(const struct rg_profile *p, char *err, size_t errlen)
 		rc = check_load(p, err, errlen);
 	if (rc == 0)
 		rc = check_membership(p, err, errlen);
+	if (rc == 0)
+		rc = check_telemetry(p, err, errlen);
 	if (rc == 0)
 		rc = check_sizes(p, err, errlen);
 	return rc;

@@ -261,7 +261,10 @@ struct rg_profile {
 	struct {
 		int32_t metrics_port;  /* 0: no HTTP metrics */
 		uint32_t metrics_addr; /* host byte order */
-		double linger_s;       /* serve telemetry this long after the load finished */
+		int32_t metrics_conns_max;
+		int32_t metrics_conns_per_ip;
+		int32_t metrics_timeout_s;
+		double linger_s; /* serve telemetry this long after the load finished */
 	} telemetry;
 	struct rg_profile_peer peers[RG_PROFILE_PEERS_MAX];
 	uint32_t npeers;

@@ -26,7 +26,7 @@
 #include "profile.h"
 
 /* The top-level knobs in the table: a row lost or added shows here (update it on purpose). */
-#define KNOBS_TOP 95
+#define KNOBS_TOP 98
 
 #define ERR_BYTES 1024
 
@@ -560,6 +560,9 @@ test_profile_validate_cross_field_rules(void **state)
 		{ { "lan.device=net_tap0" }, "--set lan.ip: required when lan.device is set" },
 		{ { "peers.[0].kind=client", "peers.[1].kind=client" },
 		  "@/good.conf:17: peers: at least one gateway peer is required" },
+		{ { "telemetry.metrics_conns_max=8", "telemetry.metrics_conns_per_ip=8" },
+		  "--set telemetry.metrics_conns_per_ip: 8 is not less than "
+		  "telemetry.metrics_conns_max (8): one address could take every connection" },
 	};
 	size_t checked = 0;
 
