@@ -1,18 +1,21 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * A small HTTP server for one GET path (the Prometheus metrics, apps/metrics.c),
- * on libmicrohttpd's own thread (MHD_USE_INTERNAL_POLLING_THREAD). Every other
- * method or path gets 404.
+ * libmicrohttpd driven by a thread of its own. Every other method or path
+ * gets 404.
  *
  * Limits, because a scraper shares the server with whoever can reach its port
  * (20 clients dribbling header bytes once held every connection, so /metrics
  * answered nobody for as long as they stayed):
  *  - at most conns_max connections, and at most conns_per_ip of them from one
  *    IP address (conns_per_ip < conns_max, so one address never takes them all);
- *  - a connection that sends nothing for timeout_s is closed. libmicrohttpd's
- *    timeout is an idle one: a client that sends a byte every few seconds is
- *    not timed out, so what bounds many slow clients is the per-address limit.
- * A connection past a limit is accepted and closed at once.
+ *    a connection past a limit is accepted and closed at once;
+ *  - a connection must bring a whole request within timeout_s of opening (or
+ *    of its last answer), however it trickles its bytes, and one that sends
+ *    nothing for timeout_s is closed (libmicrohttpd's own timeout is only the
+ *    idle one, which a byte every few seconds defeats).
+ * So slow clients hold a connection at most timeout_s, and a scraper waits at
+ * most that long for one even when they come from many addresses.
  */
 #ifndef RG_APPS_HTTPD_H
 #define RG_APPS_HTTPD_H

@@ -569,7 +569,7 @@ rg_metrics_start(uint32_t addr, uint16_t port, const struct rg_metrics_limits *l
 		return NULL;
 	}
 	printf("repgate: metrics on http://%s:%u/metrics (at most %u connections, %u from one "
-	       "address, %u s idle)\n",
+	       "address, %u s a request)\n",
 	       ip, rg_httpd_port(m->h), lim->conns_max, lim->conns_per_ip, lim->timeout_s);
 	fflush(stdout);
 	return m;

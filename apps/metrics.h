@@ -2,8 +2,8 @@
 /*
  * Prometheus metrics over HTTP (DESIGN §4.9): GET /metrics on
  * telemetry.metrics_addr:telemetry.metrics_port, the text exposition format
- * (apps/prom.h), served by apps/httpd.c on libmicrohttpd's own thread, with
- * its connection limits and idle timeout. Every name starts with repgate_ and
+ * (apps/prom.h), served by apps/httpd.c on a thread of its own, with its
+ * connection limits and request deadline. Every name starts with repgate_ and
  * every sample carries gateway="<id>"; docs/operations.md lists them all.
  *
  * The server's thread reads the app through rg_telemetry_hold() (the same

@@ -268,7 +268,8 @@ static const struct rg_profile_knob knobs[] = {
 	K_INT(TOP, telemetry.metrics_conns_per_ip, "4", 1, 1023, 0, "connections",
 	      "... of them from one IP address (less than metrics_conns_max)"),
 	K_INT(TOP, telemetry.metrics_timeout_s, "5", 1, 3600, 0, "s",
-	      "a metrics connection that sends nothing this long is closed"),
+	      "a metrics connection must send a whole request within this long (of opening, or "
+	      "of its last answer), and is closed when it sends nothing this long"),
 	K_FLOAT(TOP, telemetry.linger_s, "0", 0, 86400, "s",
 		"after the load generator finished: keep serving telemetry until SIGTERM or this "
 		"long"),
