@@ -758,10 +758,15 @@ unknown_key(const char *canon, bool top_level, char *msg, size_t len)
 /* ------------------------------------------------------------------------------------------ */
 /* Loading a file. */
 
-/* What one profile's files used so far, against RG_PROFILE_BYTES_MAX and _SETTINGS_MAX. */
+/* What one profile's files used so far (RG_PROFILE_BYTES_MAX, _SETTINGS_MAX), and a line cache. */
 struct budget {
 	size_t bytes;
 	unsigned settings;
+	/* read_line's copy of the file it read last, and where its line at_line starts */
+	char file[RG_PROFILE_PATH_BYTES];
+	char *text;
+	size_t len, at;
+	unsigned at_line;
 };
 
 struct loader {
@@ -865,22 +870,51 @@ value_of(const config_setting_t *s, struct value *v)
 	}
 }
 
-/* Line number `line` (1-based) of file into buf; -1 when it cannot be read. */
-static int
-read_line(const char *file, unsigned line, char *buf, size_t len)
-{
-	FILE *f = fopen(file, "r");
-	unsigned n = 1;
-	int c;
+static int read_text(const char *path, size_t room, char **text, size_t *len, char *msg,
+		     size_t msglen);
 
-	if (f == NULL)
+/*
+ * Line number `line` (1-based) of file into buf; -1 when it cannot be read.
+ * The file's text stays in l->budget after the first call, with where the
+ * line asked last starts: settings come in file order, so the lines of one
+ * file's settings are found in about one pass over it (reading the file again
+ * from its start each time made a 1 MB profile's integers quadratic).
+ */
+static int
+read_line(const struct loader *l, const char *file, unsigned line, char *buf, size_t len)
+{
+	struct budget *b = l->budget;
+	char msg[MSG_BYTES];
+	size_t n;
+
+	if (b->text == NULL || strcmp(b->file, file) != 0) {
+		free(b->text);
+		b->text = NULL;
+		if (read_text(file, RG_PROFILE_BYTES_MAX, &b->text, &b->len, msg, sizeof(msg)) != 0)
+			return -1;
+		snprintf(b->file, sizeof(b->file), "%s", file);
+		b->at = 0;
+		b->at_line = 1;
+	}
+	if (line < b->at_line) {
+		b->at = 0;
+		b->at_line = 1;
+	}
+	/* Bounded by the text: each turn moves past one newline. */
+	while (b->at_line < line && b->at < b->len) {
+		const char *nl = memchr(b->text + b->at, '\n', b->len - b->at);
+
+		if (nl == NULL)
+			break;
+		b->at = (size_t)(nl - b->text) + 1;
+		b->at_line++;
+	}
+	if (b->at_line != line || len == 0)
 		return -1;
-	while (n < line && (c = getc(f)) != EOF)
-		n += c == '\n';
-	if (n != line || fgets(buf, (int)len, f) == NULL)
-		n = 0;
-	fclose(f);
-	return n == line ? 0 : -1;
+	n = RG_MIN(strcspn(b->text + b->at, "\n"), len - 1);
+	memcpy(buf, b->text + b->at, n);
+	buf[n] = '\0';
+	return 0;
 }
 
 /* In a line, the text after "name =" or "name :", or NULL. */
@@ -921,7 +955,8 @@ check_literal(const struct loader *l, const config_setting_t *s, int64_t got, ch
 	int base, n;
 
 	file_name(l, config_setting_source_file(s), file, sizeof(file));
-	if (name == NULL || read_line(file, config_setting_source_line(s), line, sizeof(line)) != 0)
+	if (name == NULL ||
+	    read_line(l, file, config_setting_source_line(s), line, sizeof(line)) != 0)
 		return 0;
 	lit = literal_after(line, name);
 	if (lit == NULL)
@@ -953,7 +988,8 @@ check_nul(const struct loader *l, const config_setting_t *s, char *msg, size_t l
 	const char *name = config_setting_name(s), *c;
 
 	file_name(l, config_setting_source_file(s), file, sizeof(file));
-	if (name == NULL || read_line(file, config_setting_source_line(s), line, sizeof(line)) != 0)
+	if (name == NULL ||
+	    read_line(l, file, config_setting_source_line(s), line, sizeof(line)) != 0)
 		return 0;
 	c = literal_after(line, name);
 	/* Bounded by the line: each step moves c forward. */
@@ -1482,11 +1518,14 @@ load_file(struct rg_profile *p, struct budget *budget, const char *path, int dep
 int
 rg_profile_load(const char *path, struct rg_profile *p, char *err, size_t errlen)
 {
-	struct budget budget = { 0, 0 };
+	struct budget budget = { .bytes = 0 };
+	int rc;
 
 	rg_profile_default(p);
 	intern_file(p, path); /* files[0]: the profile, for errors that have no line */
-	return load_file(p, &budget, path, 0, NULL, err, errlen);
+	rc = load_file(p, &budget, path, 0, NULL, err, errlen);
+	free(budget.text);
+	return rc;
 }
 
 static int
