@@ -12,6 +12,7 @@
 
 #include "app.h"
 #include "keys.h"
+#include "counters.h"
 #include "metrics.h"
 #include "placement.h"
 #include "telemetry.h"
@@ -635,12 +636,17 @@ static int
 start_telemetry(struct rg_app *app)
 {
 	const struct rg_profile *p = &app->prof;
+	const struct rg_metrics_limits lim = {
+		.conns_max = (unsigned)p->telemetry.metrics_conns_max,
+		.conns_per_ip = (unsigned)p->telemetry.metrics_conns_per_ip,
+		.timeout_s = (unsigned)p->telemetry.metrics_timeout_s,
+	};
 
 	rg_telemetry_attach(app);
 	if (p->telemetry.metrics_port == 0)
 		return 0;
 	app->metrics =
-	    rg_metrics_start(p->telemetry.metrics_addr, (uint16_t)p->telemetry.metrics_port);
+	    rg_metrics_start(p->telemetry.metrics_addr, (uint16_t)p->telemetry.metrics_port, &lim);
 	return app->metrics != NULL ? 0 : -1;
 }
 
@@ -713,7 +719,7 @@ rg_app_start(struct rg_app *app)
 	return start_telemetry(app);
 }
 
-/* Final counters: the nonzero ones, summed over workers, on stderr. */
+/* Final counters: the nonzero ones, summed over workers, on stderr (apps/counters.h). */
 static void
 print_counters(struct rg_app *app)
 {
@@ -722,47 +728,9 @@ print_counters(struct rg_app *app)
 	memset(&sum, 0, sizeof(sum));
 	for (uint16_t w = 0; w < app->nworkers; w++) {
 		rg_worker_stats(&app->workers[w], &s);
-		for (int i = 0; i < RG_WCTR_MAX; i++)
-			sum.ctr[i] += s.ctr[i];
-		for (int i = 0; i < RG_CTR_MAX; i++)
-			sum.core.ctr[i] += s.core.ctr[i];
-		for (int i = 0; i < RG_DROP_MAX; i++)
-			sum.core.drop[i] += s.core.drop[i];
-		for (int i = 0; i < RG_WIRE_DROP_MAX; i++)
-			sum.core.wire_drop[i] += s.core.wire_drop[i];
-		for (int i = 0; i < RG_WANEM_CTR_MAX; i++)
-			sum.wan.ctr[i] += s.wan.ctr[i];
-		sum.busy_cycles += s.busy_cycles;
-		sum.idle_cycles += s.idle_cycles;
+		rg_counters_add(&sum, &s);
 	}
-	fprintf(stderr, "repgate: final counters (gateway %u):", app->prof.gateway.id);
-	for (int i = 0; i < RG_WCTR_MAX; i++)
-		if (sum.ctr[i])
-			fprintf(stderr, " %s=%llu", rg_worker_counter_name(i),
-				(unsigned long long)sum.ctr[i]);
-	for (int i = 0; i < RG_CTR_MAX; i++)
-		if (sum.core.ctr[i])
-			fprintf(stderr, " %s=%llu", rg_core_counter_name(i),
-				(unsigned long long)sum.core.ctr[i]);
-	for (int i = 1; i < RG_DROP_MAX; i++)
-		if (sum.core.drop[i])
-			fprintf(stderr, " drop_%s=%llu", rg_core_drop_name(i),
-				(unsigned long long)sum.core.drop[i]);
-	for (int i = 1; i < RG_WIRE_DROP_MAX; i++)
-		if (sum.core.wire_drop[i])
-			fprintf(stderr, " wire_%s=%llu", rg_wire_drop_name(i),
-				(unsigned long long)sum.core.wire_drop[i]);
-	for (int i = 0; i < RG_WANEM_CTR_MAX; i++)
-		if (sum.wan.ctr[i])
-			fprintf(stderr, " wan_%s=%llu", rg_wanem_counter_name(i),
-				(unsigned long long)sum.wan.ctr[i]);
-	fprintf(stderr, " busy_cycles=%llu idle_cycles=%llu", (unsigned long long)sum.busy_cycles,
-		(unsigned long long)sum.idle_cycles);
-	if (sum.core.ctr[RG_CTR_published] + sum.core.ctr[RG_CTR_delivered_records] > 0)
-		fprintf(stderr, " busy_cycles_per_record=%.0f",
-			(double)sum.busy_cycles / (double)(sum.core.ctr[RG_CTR_published] +
-							   sum.core.ctr[RG_CTR_delivered_records]));
-	fprintf(stderr, "\n");
+	rg_counters_print(&sum, app->prof.gateway.id, stderr);
 }
 
 void

@@ -5,9 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <microhttpd.h>
-
 #include "app.h"
+#include "httpd.h"
 #include "metrics.h"
 #include "telemetry.h"
 
@@ -16,7 +15,7 @@
 #define NS_MAX          256 /* namespaces with their own series; the rest only in the totals */
 
 struct rg_metrics {
-	struct MHD_Daemon *d;
+	struct rg_httpd *h;
 };
 
 /* What one render reads once: every worker's snapshot. */
@@ -533,64 +532,35 @@ render_all(size_t *len)
 	return NULL;
 }
 
-static enum MHD_Result
-reply(struct MHD_Connection *c, unsigned status, const char *type, char *body, size_t len,
-      enum MHD_ResponseMemoryMode mode)
+static char *
+render_cb(void *ctx, size_t *len)
 {
-	struct MHD_Response *r = MHD_create_response_from_buffer(len, body, mode);
-	enum MHD_Result rc;
-
-	if (r == NULL)
-		return MHD_NO;
-	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
-	rc = MHD_queue_response(c, status, r);
-	MHD_destroy_response(r);
-	return rc;
-}
-
-static enum MHD_Result
-on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
-	   const char *version, const char *upload, size_t *upload_len, void **con_cls)
-{
-	static char not_found[] = "repgate: only GET /metrics here\n";
-	static char gone[] = "repgate: not running\n";
-	const char *text = "text/plain; charset=utf-8";
-	size_t len = 0;
-	char *body;
-
-	(void)cls;
-	(void)version;
-	(void)upload;
-	(void)upload_len;
-	(void)con_cls;
-	if (strcmp(method, "GET") != 0 || strcmp(url, "/metrics") != 0)
-		return reply(c, MHD_HTTP_NOT_FOUND, text, not_found, sizeof(not_found) - 1,
-			     MHD_RESPMEM_PERSISTENT);
-	body = render_all(&len);
-	if (body == NULL)
-		return reply(c, MHD_HTTP_SERVICE_UNAVAILABLE, text, gone, sizeof(gone) - 1,
-			     MHD_RESPMEM_PERSISTENT);
-	return reply(c, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", body, len,
-		     MHD_RESPMEM_MUST_FREE);
+	(void)ctx;
+	return render_all(len);
 }
 
 struct rg_metrics *
-rg_metrics_start(uint32_t addr, uint16_t port)
+rg_metrics_start(uint32_t addr, uint16_t port, const struct rg_metrics_limits *lim)
 {
 	struct rg_metrics *m = calloc(1, sizeof(*m));
-	struct sockaddr_in sa = { .sin_family = AF_INET,
-				  .sin_port = htons(port),
-				  .sin_addr.s_addr = htonl(addr) };
+	const struct rg_httpd_config c = {
+		.addr = addr,
+		.port = port,
+		.path = "/metrics",
+		.content_type = "text/plain; version=0.0.4; charset=utf-8",
+		.conns_max = lim->conns_max,
+		.conns_per_ip = lim->conns_per_ip,
+		.timeout_s = lim->timeout_s,
+		.render = render_cb,
+	};
+	struct in_addr ia = { .s_addr = htonl(addr) };
 	char ip[INET_ADDRSTRLEN];
 
 	if (m == NULL)
 		return NULL;
-	m->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, port, NULL,
-				NULL, on_request, NULL, MHD_OPTION_SOCK_ADDR,
-				(struct sockaddr *)&sa, MHD_OPTION_CONNECTION_LIMIT, 16u,
-				MHD_OPTION_CONNECTION_TIMEOUT, 10u, MHD_OPTION_END);
-	inet_ntop(AF_INET, &sa.sin_addr, ip, sizeof(ip));
-	if (m->d == NULL) {
+	m->h = rg_httpd_start(&c);
+	inet_ntop(AF_INET, &ia, ip, sizeof(ip));
+	if (m->h == NULL) {
 		fprintf(stderr,
 			"repgate: metrics: cannot serve http://%s:%u/metrics (port in use? "
 			"telemetry.metrics_addr/metrics_port)\n",
@@ -598,7 +568,9 @@ rg_metrics_start(uint32_t addr, uint16_t port)
 		free(m);
 		return NULL;
 	}
-	printf("repgate: metrics on http://%s:%u/metrics\n", ip, port);
+	printf("repgate: metrics on http://%s:%u/metrics (at most %u connections, %u from one "
+	       "address, %u s a request)\n",
+	       ip, rg_httpd_port(m->h), lim->conns_max, lim->conns_per_ip, lim->timeout_s);
 	fflush(stdout);
 	return m;
 }
@@ -608,6 +580,6 @@ rg_metrics_stop(struct rg_metrics *m)
 {
 	if (m == NULL)
 		return;
-	MHD_stop_daemon(m->d);
+	rg_httpd_stop(m->h);
 	free(m);
 }

@@ -38,19 +38,64 @@ line(struct rg_prom *p, const char *fmt, ...)
 	p->len += (size_t)n;
 }
 
-/* Copies s into out (size outlen) escaping backslash, newline and (quote = 1) '"'. */
+/*
+ * The length (1..4) of the UTF-8 sequence that starts at s, or 0 when the
+ * bytes there are not one (a stray continuation byte, an overlong form, a
+ * surrogate, past U+10FFFF, or cut short: the NUL fails the continuation test,
+ * so nothing past it is read).
+ */
+static size_t
+utf8_len(const unsigned char *s)
+{
+	int cont = (s[1] & 0xc0) == 0x80;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		return cont ? 2 : 0;
+	if (!cont || (s[2] & 0xc0) != 0x80)
+		return 0;
+	if (s[0] >= 0xe0 && s[0] <= 0xef)
+		return (s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] > 0x9f) ? 0 : 3;
+	if (s[0] < 0xf0 || s[0] > 0xf4 || (s[3] & 0xc0) != 0x80)
+		return 0;
+	return (s[0] == 0xf0 && s[1] < 0x90) || (s[0] == 0xf4 && s[1] > 0x8f) ? 0 : 4;
+}
+
+/*
+ * Copies s into out (size outlen) as the text format wants it: backslash,
+ * newline and (quote = 1) '"' escaped; the text must be UTF-8, so a byte that
+ * does not start a valid sequence becomes U+FFFD. When out is too small the
+ * copy stops before a whole character or escape, never inside one. Bounded by
+ * strlen(s): each step consumes at least one byte.
+ */
 static void
 escape(char *out, size_t outlen, const char *s, int quote)
 {
+	static const char replacement[] = "\xef\xbf\xbd"; /* U+FFFD */
 	size_t o = 0;
 
-	for (; *s != '\0' && o + 3 < outlen; s++) {
-		if (*s == '\\' || *s == '\n' || (quote && *s == '"')) {
-			out[o++] = '\\';
-			out[o++] = *s == '\n' ? 'n' : *s;
-		} else {
-			out[o++] = *s;
+	while (*s != '\0') {
+		size_t n = utf8_len((const unsigned char *)s);
+		const char *from = s;
+		size_t w = n;
+		char esc[2];
+
+		if (n == 0) {
+			from = replacement;
+			w = 3;
+			n = 1;
+		} else if (*s == '\\' || *s == '\n' || (quote && *s == '"')) {
+			esc[0] = '\\';
+			esc[1] = *s == '\n' ? 'n' : *s;
+			from = esc;
+			w = 2;
 		}
+		if (o + w >= outlen)
+			break;
+		memcpy(out + o, from, w);
+		o += w;
+		s += n;
 	}
 	out[o] = '\0';
 }

@@ -10,7 +10,9 @@
  *
  * Rules it keeps: a family's HELP and TYPE come once, before its samples
  * (rg_prom_family); label values escape backslash, double quote and newline,
- * HELP text backslash and newline; counters print as exact integers, gauges
+ * HELP text backslash and newline, and both are valid UTF-8 (a byte that is
+ * not becomes U+FFFD; a value clipped to fit is cut between characters, at
+ * most 255 bytes); counters print as exact integers, gauges
  * as %.9g. When the buffer is full, the line that does not fit is left out
  * whole, `truncated` is set and every later write is a no-op: the caller
  * retries with a larger buffer (the text is never cut mid-line).

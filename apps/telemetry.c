@@ -894,38 +894,98 @@ cmd_relay(const char *cmd, const char *params, struct rte_tel_data *d)
 	return 0;
 }
 
+/* ---- parameters: checked for every command before its handler runs ---- */
+
+#define PARAMS_BYTES_MAX 256
+
+/*
+ * Parameters are printable ASCII, space to ~ (0x20..0x7e) but for '"' and
+ * '\', at most PARAMS_BYTES_MAX bytes; a command that takes none refuses any.
+ * A handler names a bad key in its error, and DPDK copies reply strings into
+ * its JSON byte for byte: a parameter with a byte above 0x7e got a reply that
+ * was not JSON (dpdk-telemetry.py and repgatectl failed on it). 0, or -EINVAL
+ * with why (which quotes none of the bytes).
+ */
+static int
+params_check(const char *params, int takes, char *why, size_t len)
+{
+	size_t n = params != NULL ? strnlen(params, PARAMS_BYTES_MAX + 1) : 0;
+
+	if (n == 0)
+		return 0;
+	if (!takes) {
+		snprintf(why, len, "this command takes no parameters");
+		return -EINVAL;
+	}
+	if (n > PARAMS_BYTES_MAX) {
+		snprintf(why, len, "parameters longer than %d bytes", PARAMS_BYTES_MAX);
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)params[i];
+
+		if (c < 0x20 || c > 0x7e || c == '"' || c == '\\') {
+			snprintf(why, len,
+				 "byte 0x%02x at offset %zu: parameters are printable ASCII (no "
+				 "quote or backslash)",
+				 c, i);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+static const struct {
+	const char *cmd;
+	telemetry_cb fn;
+	int takes_params;
+	const char *help;
+} cmds[] = {
+	{ "/repgate/status", cmd_status, 0,
+	  "Gateway, region, role, uptime, workers, peers, records. No parameters" },
+	{ "/repgate/peers", cmd_peers, 0,
+	  "Per peer: liveness state, phi, silence, incarnation, route, srtt. No "
+	  "parameters" },
+	{ "/repgate/lanes", cmd_lanes, 0,
+	  "Per lane: RTTs, bytes and packets in flight, acked, lost, PTOs, rate. No "
+	  "parameters" },
+	{ "/repgate/streams", cmd_streams, 1,
+	  "The streams with the largest lag. Parameter: how many (default 10, at most "
+	  "32)" },
+	{ "/repgate/namespaces", cmd_namespaces, 0,
+	  "Per namespace: streams, records, lag, active region, version. No parameters" },
+	{ "/repgate/workers", cmd_workers, 0,
+	  "Per worker: cycles, loops, frames, counters, rates. No parameters" },
+	{ "/repgate/wan", cmd_wan, 1,
+	  "The WAN emulator. Parameters (optional) change it: delay_ms=50,loss=0.01,..." },
+	{ "/repgate/relay", cmd_relay, 0,
+	  "The relay: streams, subscriptions, buffers held against their limits, counters. "
+	  "No parameters" },
+};
+
+/* Every command comes here: its parameters are checked, then its handler runs. */
+static int
+dispatch(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	char why[128];
+
+	for (size_t i = 0; i < RG_ARRAY_SIZE(cmds); i++) {
+		if (strcmp(cmd, cmds[i].cmd) != 0)
+			continue;
+		if (params_check(params, cmds[i].takes_params, why, sizeof(why)) == 0)
+			return cmds[i].fn(cmd, params, d);
+		rte_tel_data_start_dict(d);
+		rte_tel_data_add_dict_string(d, "error", why);
+		return 0;
+	}
+	return -EINVAL; /* unreachable: only the commands of cmds[] come here */
+}
+
 int
 rg_telemetry_register(void)
 {
-	static const struct {
-		const char *cmd;
-		telemetry_cb fn;
-		const char *help;
-	} cmds[] = {
-		{ "/repgate/status", cmd_status,
-		  "Gateway, region, role, uptime, workers, peers, records. No parameters" },
-		{ "/repgate/peers", cmd_peers,
-		  "Per peer: liveness state, phi, silence, incarnation, route, srtt. No "
-		  "parameters" },
-		{ "/repgate/lanes", cmd_lanes,
-		  "Per lane: RTTs, bytes and packets in flight, acked, lost, PTOs, rate. No "
-		  "parameters" },
-		{ "/repgate/streams", cmd_streams,
-		  "The streams with the largest lag. Parameter: how many (default 10, at most "
-		  "32)" },
-		{ "/repgate/namespaces", cmd_namespaces,
-		  "Per namespace: streams, records, lag, active region, version. No parameters" },
-		{ "/repgate/workers", cmd_workers,
-		  "Per worker: cycles, loops, frames, counters, rates. No parameters" },
-		{ "/repgate/wan", cmd_wan,
-		  "The WAN emulator. Parameters (optional) change it: delay_ms=50,loss=0.01,..." },
-		{ "/repgate/relay", cmd_relay,
-		  "The relay: streams, subscriptions, buffers held against their limits, counters. "
-		  "No parameters" },
-	};
-
 	for (size_t i = 0; i < RG_ARRAY_SIZE(cmds); i++) {
-		int rc = rte_telemetry_register_cmd(cmds[i].cmd, cmds[i].fn, cmds[i].help);
+		int rc = rte_telemetry_register_cmd(cmds[i].cmd, dispatch, cmds[i].help);
 
 		if (rc != 0)
 			return rc;

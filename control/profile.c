@@ -21,11 +21,15 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <libconfig.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "common.h"
 #include "core.h"
@@ -260,6 +264,13 @@ static const struct rg_profile_knob knobs[] = {
 	K_INT(TOP, telemetry.metrics_port, "0", 0, 65535, 0, "",
 	      "TCP port of the Prometheus metrics (GET /metrics); 0 = off"),
 	K_IPV4(TOP, telemetry.metrics_addr, "127.0.0.1", 0, "address the metrics port binds to"),
+	K_INT(TOP, telemetry.metrics_conns_max, "32", 2, 1024, 0, "connections",
+	      "HTTP connections the metrics server holds at once; past it one is closed at once"),
+	K_INT(TOP, telemetry.metrics_conns_per_ip, "4", 1, 1023, 0, "connections",
+	      "... of them from one IP address (less than metrics_conns_max)"),
+	K_INT(TOP, telemetry.metrics_timeout_s, "5", 1, 3600, 0, "s",
+	      "a metrics connection must send a whole request within this long (of opening, or "
+	      "of its last answer), and is closed when it sends nothing this long"),
 	K_FLOAT(TOP, telemetry.linger_s, "0", 0, 86400, "s",
 		"after the load generator finished: keep serving telemetry until SIGTERM or this "
 		"long"),
@@ -500,6 +511,24 @@ check_len(const struct rg_profile_knob *k, size_t n, char *msg, size_t len)
 	return 0;
 }
 
+/*
+ * Strings are printable ASCII, space (0x20) to tilde (0x7e): a name, region
+ * or path lands in log lines, Prometheus label values and telemetry JSON,
+ * where a control byte, a NUL or a byte that is not UTF-8 breaks the reader.
+ */
+static int
+check_chars(const char *s, char *msg, size_t len)
+{
+	for (const char *c = s; *c != '\0'; c++)
+		if ((unsigned char)*c < 0x20 || (unsigned char)*c > 0x7e)
+			return say(
+			    msg, len,
+			    "byte 0x%02x at offset %td: strings are printable ASCII (space to "
+			    "~)",
+			    (unsigned char)*c, c - s);
+	return 0;
+}
+
 static int
 mismatch(const struct rg_profile_knob *k, const struct value *v, char *msg, size_t len)
 {
@@ -525,7 +554,7 @@ convert_text(const struct rg_profile_knob *k, const struct value *v, union stora
 	switch (k->type) {
 	case RG_PROFILE_T_STRING:
 		n = strlen(v->s);
-		if (check_len(k, n, msg, len) != 0)
+		if (check_len(k, n, msg, len) != 0 || check_chars(v->s, msg, len) != 0)
 			return -EINVAL;
 		memset(out->s, 0, sizeof(out->s));
 		memcpy(out->s, v->s, n);
@@ -741,12 +770,24 @@ unknown_key(const char *canon, bool top_level, char *msg, size_t len)
 /* ------------------------------------------------------------------------------------------ */
 /* Loading a file. */
 
+/* What one profile's files used so far (RG_PROFILE_BYTES_MAX, _SETTINGS_MAX), and a line cache. */
+struct budget {
+	size_t bytes;
+	unsigned settings;
+	/* read_line's copy of the file it read last, and where its line at_line starts */
+	char file[RG_PROFILE_PATH_BYTES];
+	char *text;
+	size_t len, at;
+	unsigned at_line;
+};
+
 struct loader {
 	struct rg_profile *p;
 	const char *path;                /* as given */
 	char dir[RG_PROFILE_PATH_BYTES]; /* its directory; "" when it names none */
 	char *err;
 	size_t errlen;
+	struct budget *budget; /* shared by every file of the profile */
 };
 
 /*
@@ -841,22 +882,51 @@ value_of(const config_setting_t *s, struct value *v)
 	}
 }
 
-/* Line number `line` (1-based) of file into buf; -1 when it cannot be read. */
-static int
-read_line(const char *file, unsigned line, char *buf, size_t len)
-{
-	FILE *f = fopen(file, "r");
-	unsigned n = 1;
-	int c;
+static int read_text(const char *path, size_t room, char **text, size_t *len, char *msg,
+		     size_t msglen);
 
-	if (f == NULL)
+/*
+ * Line number `line` (1-based) of file into buf; -1 when it cannot be read.
+ * The file's text stays in l->budget after the first call, with where the
+ * line asked last starts: settings come in file order, so the lines of one
+ * file's settings are found in about one pass over it (reading the file again
+ * from its start each time made a 1 MB profile's integers quadratic).
+ */
+static int
+read_line(const struct loader *l, const char *file, unsigned line, char *buf, size_t len)
+{
+	struct budget *b = l->budget;
+	char msg[MSG_BYTES];
+	size_t n;
+
+	if (b->text == NULL || strcmp(b->file, file) != 0) {
+		free(b->text);
+		b->text = NULL;
+		if (read_text(file, RG_PROFILE_BYTES_MAX, &b->text, &b->len, msg, sizeof(msg)) != 0)
+			return -1;
+		snprintf(b->file, sizeof(b->file), "%s", file);
+		b->at = 0;
+		b->at_line = 1;
+	}
+	if (line < b->at_line) {
+		b->at = 0;
+		b->at_line = 1;
+	}
+	/* Bounded by the text: each turn moves past one newline. */
+	while (b->at_line < line && b->at < b->len) {
+		const char *nl = memchr(b->text + b->at, '\n', b->len - b->at);
+
+		if (nl == NULL)
+			break;
+		b->at = (size_t)(nl - b->text) + 1;
+		b->at_line++;
+	}
+	if (b->at_line != line || len == 0)
 		return -1;
-	while (n < line && (c = getc(f)) != EOF)
-		n += c == '\n';
-	if (n != line || fgets(buf, (int)len, f) == NULL)
-		n = 0;
-	fclose(f);
-	return n == line ? 0 : -1;
+	n = RG_MIN(strcspn(b->text + b->at, "\n"), len - 1);
+	memcpy(buf, b->text + b->at, n);
+	buf[n] = '\0';
+	return 0;
 }
 
 /* In a line, the text after "name =" or "name :", or NULL. */
@@ -880,22 +950,25 @@ literal_after(const char *line, const char *name)
 
 /*
  * libconfig 1.5 reads an integer literal without the L suffix into an int
- * and wraps it silently (5000000000 becomes 705032704). Read the literal
- * again from the setting's line and refuse it when it is what wrapped into
- * the value. Not an error when the literal is not on that line, the file
- * cannot be read again or the text found is not one that wraps to the value
- * (say "mtu=5" inside a string before "mtu = 9000").
+ * and wraps it silently (5000000000 becomes 705032704), and one past 64 bits
+ * (9223372036854775808L) it clamps to INT64_MAX, silently too. Read the
+ * literal again from the setting's line and refuse it when it is what wrapped
+ * or was clamped into the value. Not an error when the literal is not on that
+ * line, the file cannot be read again or the text found is not one that
+ * becomes the value (say "mtu=5" inside a string before "mtu = 9000").
  */
 static int
 check_literal(const struct loader *l, const config_setting_t *s, int64_t got, char *msg, size_t len)
 {
 	char file[RG_PROFILE_PATH_BYTES], line[512], *end;
 	const char *name = config_setting_name(s), *lit;
+	bool is_int = config_setting_type(s) == CONFIG_TYPE_INT;
 	long long want;
-	int base;
+	int base, n;
 
 	file_name(l, config_setting_source_file(s), file, sizeof(file));
-	if (name == NULL || read_line(file, config_setting_source_line(s), line, sizeof(line)) != 0)
+	if (name == NULL ||
+	    read_line(l, file, config_setting_source_line(s), line, sizeof(line)) != 0)
 		return 0;
 	lit = literal_after(line, name);
 	if (lit == NULL)
@@ -903,10 +976,49 @@ check_literal(const struct loader *l, const config_setting_t *s, int64_t got, ch
 	base = lit[0] == '0' && (lit[1] == 'x' || lit[1] == 'X') ? 16 : 10;
 	errno = 0;
 	want = strtoll(lit, &end, base);
-	if (end == lit || *end == 'L' || want == got || (int32_t)want != got)
+	n = (int)(end - lit);
+	if (end == lit)
 		return 0;
-	return say(msg, len, "%.*s does not fit in 32 bits: write %.*sL", (int)(end - lit), lit,
-		   (int)(end - lit), lit);
+	if (errno == ERANGE && (is_int ? (int32_t)want == got : want == got))
+		return say(msg, len, "%.*s does not fit in 64 bits (%" PRId64 "..%" PRId64 ")", n,
+			   lit, INT64_MIN, INT64_MAX);
+	if (!is_int || *end == 'L' || want == got || (int32_t)want != got)
+		return 0;
+	return say(msg, len, "%.*s does not fit in 32 bits: write %.*sL", n, lit, n, lit);
+}
+
+/*
+ * libconfig 1.5 drops a NUL written as \x00 from a string ("a\x00b" reads as
+ * "ab"), so the value cannot show it: look for it in the literal on the
+ * setting's line (its strings, concatenated ones too), the way check_literal
+ * does for integers.
+ */
+static int
+check_nul(const struct loader *l, const config_setting_t *s, char *msg, size_t len)
+{
+	char file[RG_PROFILE_PATH_BYTES], line[512];
+	const char *name = config_setting_name(s), *c;
+
+	file_name(l, config_setting_source_file(s), file, sizeof(file));
+	if (name == NULL ||
+	    read_line(l, file, config_setting_source_line(s), line, sizeof(line)) != 0)
+		return 0;
+	c = literal_after(line, name);
+	/* Bounded by the line: each step moves c forward. */
+	while (c != NULL && *c == '"') {
+		for (c++; *c != '\0' && *c != '"'; c++) {
+			if (c[0] == '\\' && c[1] == 'x' && c[2] == '0' && c[3] == '0')
+				return say(msg, len,
+					   "contains a NUL (\\x00): strings are printable "
+					   "ASCII");
+			c += c[0] == '\\' && c[1] != '\0';
+		}
+		if (*c != '"')
+			break;
+		c++;
+		c += strspn(c, " \t");
+	}
+	return 0;
 }
 
 /* One scalar setting: canon is its path in the table, disp the one errors show. */
@@ -925,8 +1037,11 @@ take(const struct loader *l, const config_setting_t *s, uint32_t peer, const cha
 		return fail_at(l, s, disp, msg);
 	}
 	value_of(s, &v);
-	if (config_setting_type(s) == CONFIG_TYPE_INT &&
+	if ((config_setting_type(s) == CONFIG_TYPE_INT ||
+	     config_setting_type(s) == CONFIG_TYPE_INT64) &&
 	    check_literal(l, s, v.i, msg, sizeof(msg)) != 0)
+		return fail_at(l, s, disp, msg);
+	if (config_setting_type(s) == CONFIG_TYPE_STRING && check_nul(l, s, msg, sizeof(msg)) != 0)
 		return fail_at(l, s, disp, msg);
 	if (convert(k, &v, &out, msg, sizeof(msg)) != 0 ||
 	    src_of(l, s, &src, msg, sizeof(msg)) != 0)
@@ -1066,6 +1181,248 @@ parse_error(const struct loader *l, const config_t *cf)
 		   config_error_text(cf));
 }
 
+/* ------------------------------------------------------------------------------------------ */
+/* Reading files before libconfig does. */
+
+/*
+ * libconfig 1.5 opens the profile and every file an @include names with
+ * fopen, which blocks on a FIFO, and scans them with flex, which exits the
+ * process when a read fails ("input in flex scanner failed": a directory,
+ * /proc/self/mem); its parse time grows with the square of a file's size (and
+ * so does check_literal's rereading). So every file of a profile is read here
+ * first: it must be a regular file that reads to its end, and all of them
+ * together hold at most RG_PROFILE_BYTES_MAX bytes. Their text is scanned for
+ * @include lines (scan_includes, libconfig's rule), whose files are read the
+ * same way. libconfig then reads the files again; one changed in between is
+ * not defended against (a profile's files are the operator's own). The scan
+ * also counts settings (each `=` or `:`), as libconfig's time grows with the
+ * square of their number too: 1 MiB of `kN = N;` took 39 s.
+ */
+#define AT_INCLUDE_DEPTH_MAX 10 /* libconfig 1.5's own limit on nested @include */
+
+static const char *
+file_kind(mode_t m)
+{
+	return S_ISDIR(m)    ? "a directory"
+	       : S_ISFIFO(m) ? "a FIFO"
+	       : S_ISCHR(m)  ? "a character device"
+	       : S_ISBLK(m)  ? "a block device"
+	       : S_ISSOCK(m) ? "a socket"
+			     : "not a regular file";
+}
+
+/*
+ * The whole of path into *text (NUL-terminated, the caller frees it) and its
+ * length, when it is a regular file of at most room bytes. 0; -errno when it
+ * cannot be opened or read; -EINVAL when it is not a regular file or holds
+ * more than room. msg says why. Opened O_NONBLOCK, so a FIFO put in
+ * its place after the stat does not block either.
+ */
+static int
+read_text(const char *path, size_t room, char **text, size_t *len, char *msg, size_t msglen)
+{
+	struct stat st;
+	size_t n = 0;
+	char *buf;
+	int fd, rc = 0;
+
+	*text = NULL;
+	if (stat(path, &st) != 0) {
+		rc = -errno;
+		say(msg, msglen, "cannot open: %s", strerror(-rc));
+		return rc;
+	}
+	if (!S_ISREG(st.st_mode))
+		return say(msg, msglen, "%s, not a regular file", file_kind(st.st_mode));
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0) {
+		rc = -errno;
+		say(msg, msglen, "cannot open: %s", strerror(-rc));
+		return rc;
+	}
+	buf = malloc(room + 2);
+	if (buf == NULL) {
+		rc = -ENOMEM;
+		say(msg, msglen, "out of memory");
+		goto out;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		rc = say(msg, msglen, "not a regular file");
+		goto out;
+	}
+	/* Bounded: each turn reads at least one byte, at most room + 1 in all. */
+	while (n <= room) {
+		ssize_t r = read(fd, buf + n, room + 1 - n);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			rc = -errno;
+			say(msg, msglen, "cannot read: %s", strerror(-rc));
+			goto out;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	if (n > room) {
+		rc = say(
+		    msg, msglen,
+		    "too large: a profile and the files it includes hold at most %d bytes in all",
+		    RG_PROFILE_BYTES_MAX);
+		goto out;
+	}
+	buf[n] = '\0';
+	*text = buf;
+	*len = n;
+	buf = NULL;
+out:
+	free(buf);
+	close(fd);
+	return rc;
+}
+
+static int read_included(const struct loader *l, const char *file, unsigned line, const char *name,
+			 int depth);
+
+/*
+ * The name of an `@include "name"` that starts at text[*i] ('@'), or NULL
+ * when it is not one. libconfig's scanner takes `@include`, blanks, then a
+ * quoted name, only at the start of a line (blanks before it allowed) and
+ * outside strings and comments; in the name `\"` and `\\` stand for `"` and
+ * `\`. *i ends on the closing quote.
+ */
+static const char *
+include_name(const char *text, size_t len, size_t *i, char *name, size_t namelen)
+{
+	size_t j = *i + 8, n = 0;
+
+	if (len - *i < 10 || strncmp(text + *i, "@include", 8) != 0 ||
+	    (text[j] != ' ' && text[j] != '\t'))
+		return NULL;
+	j += strspn(text + j, " \t");
+	if (text[j] != '"')
+		return NULL;
+	for (j++; j < len && text[j] != '"'; j++) {
+		if (text[j] == '\\' && j + 1 < len && (text[j + 1] == '"' || text[j + 1] == '\\'))
+			j++;
+		if (n + 1 < namelen)
+			name[n++] = text[j];
+	}
+	name[n] = '\0';
+	*i = j;
+	return name;
+}
+
+/*
+ * Reads (read_included) every file the @include lines of text name; file is
+ * the text's name in errors. Bounded by len: one pass, each byte looked at a
+ * bounded number of times; the recursion by AT_INCLUDE_DEPTH_MAX.
+ */
+static int
+scan_includes(const struct loader *l, const char *file, const char *text, size_t len, int depth)
+{
+	enum {
+		CODE,
+		STRING,
+		COMMENT
+	} st = CODE;
+	char name[RG_PROFILE_PATH_BYTES];
+	unsigned line = 1;
+	bool bol = true; /* only blanks since the start of the line */
+	int rc;
+
+	for (size_t i = 0; i < len; i++) {
+		char c = text[i], next = i + 1 < len ? text[i + 1] : '\0';
+
+		if (c == '\n') {
+			line++;
+			bol = true;
+			continue;
+		}
+		if (st == STRING) {
+			if (c == '\\' && next != '\0' && next != '\n')
+				i++;
+			else if (c == '"')
+				st = CODE;
+			continue;
+		}
+		if (st == COMMENT) {
+			st = c == '*' && next == '/' ? CODE : COMMENT;
+			i += st == CODE;
+			continue;
+		}
+		if (bol && (c == ' ' || c == '\t'))
+			continue;
+		if (bol && c == '@' && include_name(text, len, &i, name, sizeof(name)) != NULL) {
+			if ((rc = read_included(l, file, line, name, depth)) != 0)
+				return rc;
+		} else if (c == '#' || (c == '/' && next == '/')) {
+			while (i + 1 < len && text[i + 1] != '\n')
+				i++;
+		} else if (c == '/' && next == '*') {
+			st = COMMENT;
+			i++;
+		} else if (c == '"') {
+			st = STRING;
+		} else if ((c == '=' || c == ':') &&
+			   ++l->budget->settings > RG_PROFILE_SETTINGS_MAX) {
+			return say(l->err, l->errlen,
+				   "%s:%u: more than %d settings in one profile (with the files it "
+				   "includes)",
+				   file, line, RG_PROFILE_SETTINGS_MAX);
+		}
+		bol = false;
+	}
+	return 0;
+}
+
+/*
+ * The file of `@include "name"` at file:line: libconfig opens it as
+ * include_dir/name (the directory of the profile, whichever file holds the
+ * line), so an absolute name would not be what it says: refused.
+ */
+static int
+read_included(const struct loader *l, const char *file, unsigned line, const char *name, int depth)
+{
+	char full[RG_PROFILE_PATH_BYTES], msg[MSG_BYTES];
+	size_t len;
+	char *text;
+	int rc;
+
+	if (depth >= AT_INCLUDE_DEPTH_MAX)
+		return say(l->err, l->errlen,
+			   "%s:%u: @include \"%s\": nested more than %d deep (a file includes "
+			   "itself?)",
+			   file, line, name, AT_INCLUDE_DEPTH_MAX);
+	if (name[0] == '/')
+		return say(l->err, l->errlen,
+			   "%s:%u: @include \"%s\": an absolute path (libconfig opens every "
+			   "@include relative to the profile's directory): write it relative to "
+			   "that, or layer with include = \"%s\";",
+			   file, line, name, name);
+	if (name[0] == '\0')
+		return say(l->err, l->errlen, "%s:%u: @include \"\": expected a file name", file,
+			   line);
+	if (snprintf(full, sizeof(full), "%s%s%s", l->dir, l->dir[0] != '\0' ? "/" : "", name) >=
+	    (int)sizeof(full))
+		return say(l->err, l->errlen, "%s:%u: @include \"%s\": path too long", file, line,
+			   name);
+	rc =
+	    read_text(full, RG_PROFILE_BYTES_MAX - l->budget->bytes, &text, &len, msg, sizeof(msg));
+	if (rc != 0) {
+		return say(l->err, l->errlen, "%s:%u: @include \"%s\": %s: %s", file, line, name,
+			   full, msg);
+	}
+	l->budget->bytes += len;
+	rc = scan_includes(l, full, text, len, depth + 1);
+	free(text);
+	return rc;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Layering and loading. */
+
 /*
  * Layering: `include = "base.conf";` (or a list of names) at the top of a
  * profile loads those files first, relative to this one, and this file's
@@ -1076,15 +1433,15 @@ parse_error(const struct loader *l, const config_t *cf)
  */
 #define INCLUDE_DEPTH_MAX 8
 
-static int load_file(struct rg_profile *p, const char *path, int depth, char *err, size_t errlen);
+static int load_file(struct rg_profile *p, struct budget *budget, const char *path, int depth,
+		     const char *via, char *err, size_t errlen);
 
 static int
 load_include(const struct loader *l, const config_setting_t *s, int depth)
 {
 	const char *name = config_setting_get_string(s);
-	char full[RG_PROFILE_PATH_BYTES], msg[MSG_BYTES];
+	char full[RG_PROFILE_PATH_BYTES], via[RG_PROFILE_PATH_BYTES + 32];
 	size_t nd, nn;
-	FILE *f;
 
 	if (name == NULL || name[0] == '\0')
 		return fail_at(l, s, "include", "expected a file name, or a list of them");
@@ -1100,13 +1457,10 @@ load_include(const struct loader *l, const config_setting_t *s, int depth)
 		full[nd++] = '/';
 	}
 	memcpy(full + nd, name, nn + 1);
-	f = fopen(full, "r");
-	if (f == NULL) {
-		say(msg, sizeof(msg), "%s: cannot open: %s", full, strerror(errno));
-		return fail_at(l, s, "include", msg);
-	}
-	fclose(f);
-	return load_file(l->p, full, depth + 1, l->err, l->errlen);
+	file_name(l, config_setting_source_file(s), via, sizeof(via));
+	snprintf(via + strlen(via), sizeof(via) - strlen(via), ":%u: include",
+		 config_setting_source_line(s));
+	return load_file(l->p, l->budget, full, depth + 1, via, l->err, l->errlen);
 }
 
 static int
@@ -1129,12 +1483,20 @@ load_includes(const struct loader *l, const config_setting_t *root, int depth)
 	return 0;
 }
 
+/*
+ * One file: read and checked here (read_text, scan_includes), then parsed by
+ * libconfig and walked. via is "FILE:LINE: include" when an include setting
+ * named it, for errors about the file itself; NULL for the profile.
+ */
 static int
-load_file(struct rg_profile *p, const char *path, int depth, char *err, size_t errlen)
+load_file(struct rg_profile *p, struct budget *budget, const char *path, int depth, const char *via,
+	  char *err, size_t errlen)
 {
-	struct loader l = { .p = p, .path = path, .err = err, .errlen = errlen };
+	struct loader l = { .p = p, .path = path, .err = err, .errlen = errlen, .budget = budget };
 	const char *slash = strrchr(path, '/');
+	char msg[MSG_BYTES], *text;
 	config_t cf;
+	size_t len;
 	int rc;
 
 	if (slash != NULL && (size_t)(slash - path) + 1 >= sizeof(l.dir))
@@ -1142,6 +1504,18 @@ load_file(struct rg_profile *p, const char *path, int depth, char *err, size_t e
 	if (slash != NULL)
 		snprintf(l.dir, sizeof(l.dir), "%.*s", slash == path ? 1 : (int)(slash - path),
 			 path);
+	rc = read_text(path, RG_PROFILE_BYTES_MAX - budget->bytes, &text, &len, msg, sizeof(msg));
+	if (rc != 0) {
+		if (via != NULL) /* an included file: the profile itself could be read */
+			return say(err, errlen, "%s: %s: %s", via, path, msg);
+		say(err, errlen, "%s: %s", path, msg);
+		return rc;
+	}
+	budget->bytes += len;
+	rc = scan_includes(&l, path, text, len, 0);
+	free(text);
+	if (rc != 0)
+		return rc;
 	config_init(&cf);
 	if (l.dir[0] != '\0')
 		config_set_include_dir(&cf, l.dir);
@@ -1156,19 +1530,14 @@ load_file(struct rg_profile *p, const char *path, int depth, char *err, size_t e
 int
 rg_profile_load(const char *path, struct rg_profile *p, char *err, size_t errlen)
 {
-	FILE *f;
+	struct budget budget = { .bytes = 0 };
 	int rc;
 
 	rg_profile_default(p);
-	f = fopen(path, "r");
-	if (f == NULL) {
-		rc = -errno;
-		say(err, errlen, "%s: cannot open: %s", path, strerror(-rc));
-		return rc;
-	}
-	fclose(f);
 	intern_file(p, path); /* files[0]: the profile, for errors that have no line */
-	return load_file(p, path, 0, err, errlen);
+	rc = load_file(p, &budget, path, 0, NULL, err, errlen);
+	free(budget.text);
+	return rc;
 }
 
 static int
@@ -1291,6 +1660,8 @@ check_stored(const struct rg_profile_knob *k, const void *ptr, char *msg, size_t
 	case RG_PROFILE_T_STRING:
 		if (memchr(ptr, '\0', k->size) == NULL)
 			return say(msg, len, "not NUL-terminated");
+		if (check_chars(ptr, msg, len) != 0)
+			return -EINVAL;
 		return check_len(k, strlen(ptr), msg, len);
 	case RG_PROFILE_T_ENUM:
 		memcpy(&e, ptr, sizeof(e));
@@ -1591,6 +1962,18 @@ check_load(const struct rg_profile *p, char *err, size_t errlen)
 	return 0;
 }
 
+/* The metrics server's limits: one address must not be able to take every connection. */
+static int
+check_telemetry(const struct rg_profile *p, char *err, size_t errlen)
+{
+	if (p->telemetry.metrics_conns_per_ip >= p->telemetry.metrics_conns_max)
+		return TOP_FAIL(p, telemetry.metrics_conns_per_ip, err, errlen,
+				"%d is not less than telemetry.metrics_conns_max (%d): one address "
+				"could take every connection",
+				p->telemetry.metrics_conns_per_ip, p->telemetry.metrics_conns_max);
+	return 0;
+}
+
 static int
 check_membership(const struct rg_profile *p, char *err, size_t errlen)
 {
@@ -1674,6 +2057,8 @@ rg_profile_validate(const struct rg_profile *p, char *err, size_t errlen)
 		rc = check_load(p, err, errlen);
 	if (rc == 0)
 		rc = check_membership(p, err, errlen);
+	if (rc == 0)
+		rc = check_telemetry(p, err, errlen);
 	if (rc == 0)
 		rc = check_sizes(p, err, errlen);
 	if (rc == 0)

@@ -30,7 +30,9 @@
  * error): put shared groups in the base, per-gateway groups in the top file,
  * and override single values with --set. Integers above 2^31 - 1 need the L
  * suffix (5000000000L): libconfig 1.5 wraps them otherwise, which the loader
- * detects and reports.
+ * detects and reports; past 64 bits it clamps them, which the loader refuses
+ * too. Strings are printable ASCII (0x20..0x7e). Every file is read and
+ * checked before libconfig sees it (a regular file; RG_PROFILE_BYTES_MAX).
  */
 #ifndef RG_CONTROL_PROFILE_H
 #define RG_CONTROL_PROFILE_H
@@ -49,6 +51,15 @@ struct rg_core_config;
 #define RG_PROFILE_KNOBS_MAX      128    /* rows of the knob table (src.knob is indexed by row) */
 #define RG_PROFILE_PEER_KNOBS_MAX 8      /* rows with scope RG_PROFILE_SCOPE_PEER */
 #define RG_PROFILE_SRC_SET        0xFFFF /* rg_profile_src.file of a value set by --set */
+/*
+ * Bytes of one profile: the file and everything it includes (@include and
+ * include =), read before libconfig parses them; a profile past it is refused.
+ * libconfig 1.5's parse time grows with the square of the size (10 MB took
+ * 43 s) and of the settings in a group (1 MiB of them: 39 s); a real profile
+ * is a few KiB with a few hundred settings.
+ */
+#define RG_PROFILE_BYTES_MAX    (1 << 20)
+#define RG_PROFILE_SETTINGS_MAX 4096 /* settings (each = or :) of one profile, likewise */
 
 /* X-macro: knob value types and the names the docs use. */
 #define RG_PROFILE_TYPES(X)                                               \
@@ -257,7 +268,10 @@ struct rg_profile {
 	struct {
 		int32_t metrics_port;  /* 0: no HTTP metrics */
 		uint32_t metrics_addr; /* host byte order */
-		double linger_s;       /* serve telemetry this long after the load finished */
+		int32_t metrics_conns_max;
+		int32_t metrics_conns_per_ip;
+		int32_t metrics_timeout_s;
+		double linger_s; /* serve telemetry this long after the load finished */
 	} telemetry;
 	struct {
 		enum rg_profile_security mode;
@@ -282,9 +296,11 @@ void rg_profile_default(struct rg_profile *p);
 
 /*
  * Fills defaults, then reads path (and what it includes). Every setting in
- * the files must be a known knob of the right type and in range. Returns 0;
- * -ENOENT (or another -errno) when path cannot be opened; -EINVAL on any other
- * error. err gets "FILE:LINE: path.to.key: what is wrong".
+ * the files must be a known knob of the right type and in range; every file
+ * must be a regular file, all of them together at most RG_PROFILE_BYTES_MAX
+ * bytes and RG_PROFILE_SETTINGS_MAX settings. Returns 0; -ENOENT (or another
+ * -errno) when path cannot be opened or read; -EINVAL on any other error. err
+ * gets "FILE:LINE: path.to.key: what is wrong".
  */
 int rg_profile_load(const char *path, struct rg_profile *p, char *err, size_t errlen);
 

@@ -15,6 +15,7 @@ pkgs=(
 	                                                         # Recommended by clang), llvm-symbolizer
 	binutils gnuplot-nox iproute2                            # nm (lint), perf plots, veth/netns
 	golang-go                                                # the Go binding (client/go): Go 1.19, stdlib only
+	prometheus                                               # promtool: lints /metrics' text (test_prom)
 )
 
 missing=()

@@ -13,6 +13,9 @@ lingers after its verdict (telemetry.linger_s) so its final figures can be scrap
   - `repgatectl wan loss=0.01` on A: /repgate/wan then shows it, and A's emulator drop_loss
     counter moves (bounded poll);
   - repgatectl names the socket path when no gateway runs under a prefix;
+  - parameters that are not printable ASCII (to /repgate/wan, streams, status) get a JSON
+    error; A's name holds a quote and a backslash, escaped in /metrics and in the JSON;
+  - promtool check metrics passes on A's whole /metrics (when promtool is installed);
   - after A's verdict (and before B stops): A's published/applied totals and B's
     delivered/applied totals scraped from /metrics equal the final JSON verdicts exactly;
   - the merged verdict passes, and the test checked something.
@@ -20,6 +23,7 @@ lingers after its verdict (telemetry.linger_s) so its final figures can be scrap
 import json
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -30,6 +34,7 @@ sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 import pair  # noqa: E402
 
 RATE = 20000
+NAME = 'gw "a" \\ b'  # a quote and a backslash: escaped in /metrics and telemetry JSON
 DURATION_S = 8
 REPGATECTL = pair.ROOT / "apps" / "repgatectl"
 SAMPLE_RE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? (\S+)$')
@@ -119,8 +124,9 @@ def check_ctl(p, checks):
     r = ctl(p, a, "workers")
     checks.append(p.check(r.returncode == 0 and "busy_%" in r.stdout, "repgatectl workers"))
     r = ctl(p, a, "--json", "status")
-    checks.append(p.check(r.returncode == 0 and json.loads(r.stdout)["region"] == "A",
-                          "repgatectl --json status"))
+    checks.append(p.check(r.returncode == 0 and json.loads(r.stdout)["region"] == "A"
+                          and json.loads(r.stdout)["name"] == NAME,
+                          "repgatectl --json status (and the name with its quote)"))
     r = subprocess.run([sys.executable, str(REPGATECTL), "--prefix", "rg-no-such-gateway",
                         "status"], capture_output=True, text=True, timeout=30)
     checks.append(p.check(r.returncode == 2 and "rg-no-such-gateway/dpdk_telemetry.v2"
@@ -132,6 +138,51 @@ def check_ctl(p, checks):
                            capture_output=True, text=True, timeout=30)
         checks.append(p.check(r.returncode == 0 and '"gateway": 1' in r.stdout,
                               f"dpdk-telemetry.py reads /repgate/status: {r.stdout[-300:]}"))
+
+
+def raw_query(side, cmd):
+    """One telemetry command as bytes, its reply as bytes (repgatectl would refuse to send it)."""
+    path = None
+    for d in ("/var/run/dpdk", os.path.join(os.environ.get("XDG_RUNTIME_DIR", "/tmp"), "dpdk")):
+        if os.path.exists(os.path.join(d, side.prefix, "dpdk_telemetry.v2")):
+            path = os.path.join(d, side.prefix, "dpdk_telemetry.v2")
+    if path is None:
+        raise pair.TestError(f"no telemetry socket for {side.prefix}")
+    with socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET) as s:
+        s.settimeout(10)
+        s.connect(path)
+        info = json.loads(s.recv(1024).decode())
+        s.send(cmd)
+        return s.recv(int(info.get("max_output_len", 16384)))
+
+
+def check_params(p, checks):
+    """Parameters that are not printable ASCII get a JSON error, whatever the command."""
+    for cmd in (b"/repgate/wan,d\xc3\xa9lai_ms=1", b"/repgate/wan,\xff=1", b"/repgate/wan,loss=\x80",
+                b"/repgate/streams,\xe2\x82", b"/repgate/status,\xff", b"/repgate/status,x",
+                b"/repgate/wan," + b"a" * 300, b'/repgate/wan,"=1'):
+        try:
+            raw = raw_query(p.a, cmd)
+            reply = json.loads(raw.decode("utf-8"))
+            err = next(iter(reply.values())).get("error", "")
+        except (OSError, ValueError, AttributeError, StopIteration) as e:
+            raw, err = repr(e).encode(), ""
+        checks.append(p.check(err != "", f"{cmd[:40]!r}: a JSON error: {raw[:200]!r}"))
+    r = ctl(p, p.a, "--json", "status")
+    checks.append(p.check(r.returncode == 0, "the gateway still answers after them"))
+
+
+def check_promtool(p, port, checks):
+    """Prometheus's own parser and linter take the whole of /metrics (when promtool is here)."""
+    if shutil.which("promtool") is None:
+        p.say("promtool not found: /metrics not linted")
+        return
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
+        text = r.read()
+    r = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True,
+                       timeout=30)
+    checks.append(p.check(r.returncode == 0, "promtool check metrics passes on A's /metrics: "
+                          + (r.stdout + r.stderr).decode(errors="replace")[-500:]))
 
 
 def wan_json(p):
@@ -164,8 +215,9 @@ def check_scrape(p, port, checks):
     missing = [n for n in NEEDED if n not in s]
     checks.append(p.check(not missing, f"A's /metrics has every key family (missing {missing})"))
     info = s.get("repgate_info", [({}, 0)])[0][0]
-    checks.append(p.check(info.get("gateway") == "1" and info.get("role") == "generator",
-                          f"repgate_info labels: {info}"))
+    checks.append(p.check(info.get("gateway") == "1" and info.get("role") == "generator"
+                          and info.get("name") == NAME.replace("\\", "\\\\").replace('"', '\\"'),
+                          f"repgate_info labels (name escaped): {info}"))
     lanes = s.get("repgate_lane_srtt_seconds", [])
     checks.append(p.check(lanes and all({"peer", "lane", "worker"} <= set(l) for l, _ in lanes),
                           "lane series carry peer, lane and worker labels"))
@@ -201,12 +253,14 @@ def main():
     checks = []
     with pair.Pair("metrics", args, sets=sets, budget_s=100) as p:
         p.start_a([f"load.rate_records_s={RATE}", f"load.duration_s={DURATION_S}",
-                   f"telemetry.metrics_port={pa}"])
+                   f"telemetry.metrics_port={pa}", f"gateway.name={NAME}"])
         p.start_b([f"telemetry.metrics_port={pb}"])
         p.flowing()
         check_wan(p, checks)  # first: it needs traffic, which stops DURATION_S after the start
         check_scrape(p, pa, checks)
         check_ctl(p, checks)
+        check_params(p, checks)
+        check_promtool(p, pa, checks)
         p.a.wait_for(lambda t: t.startswith('{"role":"generator"'), DURATION_S + 40,
                      "the generator's verdict")
         p.a.wait_for(lambda t: "telemetry serves until SIGTERM" in t, 10, "the linger line")

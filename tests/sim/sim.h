@@ -241,6 +241,13 @@ double sim_ref_rate(const struct sim_config *cfg);
 /* Goodput of lane l over the measured window (payload bytes/s). */
 double sim_lane_goodput(const struct sim_result *res, int l);
 
+/*
+ * Whether the simulator can run cfg (gateways, lanes, streams and the
+ * scenario's topology within the limits above). 0, or -EINVAL with why in
+ * msg, naming the command-line options at fault. sim_run asserts it.
+ */
+int sim_config_check(const struct sim_config *cfg, char *msg, size_t msglen);
+
 /* Runs one seed. Returns 0 when every anomaly is 0, every enabled fault fired and records were checked. */
 int sim_run(const struct sim_config *cfg, struct sim_result *res);
 

@@ -11,6 +11,12 @@
  *                                   bottleneck queue, fails when a criterion is missed
  *   rg-sim --scenario fairness      a latency scenario: each seed alone and with floods,
  *                                   prints p99 latency per namespace, fails on a criterion
+ *
+ * A failed seed prints a repro line: this program, every option it was given
+ * (as given, --seeds left out) and --seed of that seed, so the line runs
+ * exactly that seed again. A bad command line exits 64 (EX_USAGE) before any
+ * run, with what is wrong: each value against its range, then the whole
+ * configuration against the simulator's limits (sim_config_check).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -19,6 +25,9 @@
 #include <time.h>
 
 #include "sim.h"
+
+#define EX_USAGE_   64   /* a bad command line (sysexits.h EX_USAGE), as the CLIs exit */
+#define REPRO_BYTES 2048 /* the options of a repro line */
 
 struct totals {
 	uint64_t seeds, failed, events, published, delivered, checked, bytes, packets, rtx;
@@ -135,32 +144,6 @@ scenario_index(const char *name)
 		if (strcmp(name, scenarios[i].name) == 0)
 			return (int)i;
 	return -1;
-}
-
-static const char *
-scenario_of(const struct sim_config *c)
-{
-	for (size_t i = 0; i < RG_ARRAY_SIZE(scenarios); i++) {
-		struct sim_config x = { 0 };
-
-		scenarios[i].fill(&x);
-		if (strcmp(x.name, c->name) == 0)
-			return scenarios[i].name;
-	}
-	return "faults";
-}
-
-static void
-print_repro(const char *argv0, const struct sim_config *c)
-{
-	printf("  repro: %s --scenario %s --seed %llu --duration %g --loss %g --burst %g --dup %g "
-	       "--reorder %g --corrupt %g --jitter %g --partitions %g --crashes %g --stall %g "
-	       "--pace %g --pacing %s --bottleneck %g --queue %llu%s\n",
-	       argv0, scenario_of(c), (unsigned long long)c->seed, c->duration_s, c->loss,
-	       c->burst_enter, c->dup, c->reorder, c->corrupt, c->jitter_ms, c->partitions_per_s,
-	       c->crashes_per_s, c->stall, c->pace_mbit_s,
-	       c->pacing == RG_PACING_ADAPTIVE ? "adaptive" : "fixed", c->bottleneck_mbit_s,
-	       (unsigned long long)c->queue_bytes, c->seal ? " --seal" : "");
 }
 
 /* A goodput scenario's figures: per lane, the link, the queue, the controller's view. */
@@ -365,12 +348,56 @@ struct cli {
 	double seeds, seed;
 	const char *expect;
 	int quiet, demo, expect_idx;
+	char repro[REPRO_BYTES]; /* " --opt value" for every option given but --seed(s) */
+	size_t repro_len;
 };
+
+/* Appends s to the repro options, single-quoted for a shell unless it is plain. */
+static void
+repro_word(struct cli *o, const char *s)
+{
+	int plain = *s != '\0' && strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+					    "0123456789_+-.,:=/") == strlen(s);
+	size_t room = sizeof(o->repro) - o->repro_len;
+	int n;
+
+	if (plain || strchr(s, '\'') != NULL) /* an option value never holds a quote */
+		n = snprintf(o->repro + o->repro_len, room, " %s", s);
+	else
+		n = snprintf(o->repro + o->repro_len, room, " '%s'", s);
+	if (n > 0 && (size_t)n < room)
+		o->repro_len += (size_t)n;
+}
+
+/* Notes option opt (and its argument) for the repro line. */
+static void
+repro_option(struct cli *o, int opt, const char *arg)
+{
+	char name[40];
+
+	if (opt == OPT_SEED || opt == OPT_SEEDS)
+		return; /* the repro line says --seed itself */
+	for (const struct option *x = options; x->name != NULL; x++)
+		if (x->val == opt) {
+			snprintf(name, sizeof(name), "--%s", x->name);
+			repro_word(o, name);
+			if (x->has_arg != no_argument && arg != NULL)
+				repro_word(o, arg);
+			return;
+		}
+}
+
+static void
+print_repro(const char *argv0, const struct cli *o, uint64_t seed)
+{
+	printf("  repro: %s%s --seed %llu\n", argv0, o->repro, (unsigned long long)seed);
+}
 
 /* Parses argv into cli. Returns -1 to go on, else the exit status. */
 static int
 parse_cli(int argc, char **argv, struct cli *o)
 {
+	char why[256];
 	int opt, sc = 0;
 
 	/* The scenario comes first so that flags override it, whatever their order. */
@@ -379,6 +406,7 @@ parse_cli(int argc, char **argv, struct cli *o)
 			sc = scenario_index(argv[i + 1]);
 	scenarios[sc].fill(&o->cfg);
 	while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
+		repro_option(o, opt, optarg);
 		switch (opt) {
 		case OPT_DEMO:
 			o->demo = o->cfg.progress = 1;
@@ -401,7 +429,7 @@ parse_cli(int argc, char **argv, struct cli *o)
 				    stderr,
 				    "rg-sim: --scenario: faults, clean, relay, fixed, adaptive, "
 				    "adaptive_lossy, share, fairness or priority\n");
-				return 2;
+				return EX_USAGE_;
 			}
 			break;
 		case OPT_HELP:
@@ -409,20 +437,25 @@ parse_cli(int argc, char **argv, struct cli *o)
 			return 0;
 		case '?':
 			usage(stderr);
-			return 2;
+			return EX_USAGE_;
 		default:
 			if (apply_option(&o->cfg, opt, optarg, &o->seeds, &o->seed) != 0)
-				return 2;
+				return EX_USAGE_;
 		}
 	}
 	if (optind < argc) {
 		fprintf(stderr, "rg-sim: unexpected argument '%s'\n", argv[optind]);
 		usage(stderr);
-		return 2;
+		return EX_USAGE_;
 	}
 	if (o->expect != NULL && (o->expect_idx = anomaly_index(o->expect)) < 0) {
 		fprintf(stderr, "rg-sim: --expect %s: not an anomaly name\n", o->expect);
-		return 2;
+		return EX_USAGE_;
+	}
+	if (sim_config_check(&o->cfg, why, sizeof(why)) != 0) {
+		fprintf(stderr, "rg-sim: %s\n", why);
+		usage(stderr);
+		return EX_USAGE_;
 	}
 	return -1;
 }
@@ -449,7 +482,7 @@ flow_seed(struct cli *o, const char *argv0, struct totals *t)
 	}
 	t->failed++;
 	printf("seed %llu FAILED: %s\n", (unsigned long long)o->cfg.seed, msg);
-	print_repro(argv0, &o->cfg);
+	print_repro(argv0, o, o->cfg.seed);
 }
 
 static void
@@ -476,7 +509,7 @@ sweep(struct cli *o, const char *argv0, struct totals *t)
 			if (o->expect == NULL || !o->quiet) {
 				printf("seed %llu FAILED: %s\n", (unsigned long long)cfg->seed,
 				       msg);
-				print_repro(argv0, cfg);
+				print_repro(argv0, o, cfg->seed);
 			}
 		} else if (!o->quiet && (o->seeds > 1 || o->demo)) {
 			printf("seed %llu ok: %llu records checked, %llu events, %.1f s simulated, "

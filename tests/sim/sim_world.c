@@ -1072,6 +1072,51 @@ relay_streams(struct sim *s)
 	return k;
 }
 
+/* The streams a run of c makes (every topology). */
+static int
+stream_count(const struct sim_config *c)
+{
+	if (c->nns > 0)
+		return ns_stream_count(c);
+	return (c->one_way ? 1 : c->gateways) * (c->gateways - 1) * c->streams_per_pair;
+}
+
+int
+sim_config_check(const struct sim_config *c, char *msg, size_t len)
+{
+	int streams = stream_count(c);
+
+	if (c->gateways < 2 || c->gateways > SIM_GW_MAX)
+		snprintf(msg, len, "--gateways %d: 2..%d", c->gateways, SIM_GW_MAX);
+	else if (c->relay && 3 * c->gateways > SIM_NODES_MAX)
+		snprintf(msg, len,
+			 "--gateways %d: the relay scenario runs 3 nodes a gateway, at most %d "
+			 "gateways",
+			 c->gateways, SIM_NODES_MAX / 3);
+	else if (c->lanes < 1 || c->lanes > SIM_LANES_MAX)
+		snprintf(msg, len, "--lanes %d: 1..%d", c->lanes, SIM_LANES_MAX);
+	else if (c->nns > 0 && (c->gateways != 2 || c->lanes != 1 || !c->one_way))
+		snprintf(
+		    msg, len,
+		    "scenario %s runs 2 gateways, one way, over 1 lane: not with --gateways %d "
+		    "--lanes %d",
+		    c->name, c->gateways, c->lanes);
+	else if (c->nns > SIM_NS_MAX)
+		snprintf(msg, len, "%d namespaces: at most %d", c->nns, SIM_NS_MAX);
+	else if (c->relay && (c->nns > 0 || c->one_way))
+		snprintf(msg, len,
+			 "scenario %s: the relay topology has no namespaces and runs both ways",
+			 c->name);
+	else if (streams < 1 || streams > SIM_STREAMS_MAX)
+		snprintf(msg, len,
+			 "%d streams (--gateways %d, each to %d others, --streams %d each): 1..%d",
+			 streams, c->gateways, c->one_way ? 1 : c->gateways - 1,
+			 c->streams_per_pair, SIM_STREAMS_MAX);
+	else
+		return 0;
+	return -EINVAL;
+}
+
 static void
 world_init(struct sim *s)
 {
@@ -1079,11 +1124,8 @@ world_init(struct sim *s)
 	int k = 0;
 
 	s->rng = c->seed;
-	s->nstreams = (c->one_way ? 1 : c->gateways) * (c->gateways - 1) * c->streams_per_pair;
-	if (c->nns > 0)
-		s->nstreams = ns_stream_count(c);
-	RG_ASSERT(c->gateways >= 2 && c->gateways <= SIM_GW_MAX && s->nstreams <= SIM_STREAMS_MAX);
-	RG_ASSERT(!c->relay || (c->nns == 0 && !c->one_way));
+	s->nstreams = stream_count(c);
+	RG_ASSERT(sim_config_check(c, NULL, 0) == 0); /* rg-sim refused the options otherwise */
 	nodes_init(s);
 	s->streams = calloc((size_t)s->nstreams, sizeof(s->streams[0]));
 	RG_ASSERT(s->streams != NULL);

@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common.h"
@@ -29,7 +30,7 @@
 #include "profile.h"
 
 /* The top-level knobs in the table: a row lost or added shows here (update it on purpose). */
-#define KNOBS_TOP 97
+#define KNOBS_TOP 100
 
 #define ERR_BYTES 1024
 
@@ -323,10 +324,166 @@ test_profile_load_errors_cite_file_and_line(void **state)
 		{ "too_many_peers.conf", -EINVAL,
 		  "@/too_many_peers.conf:67: peers.[64]: too many peers (at most 64)" },
 		{ "nope.conf", -ENOENT, "@/nope.conf: cannot open: No such file or directory" },
+		{ "int64_overflow.conf", -EINVAL,
+		  "@/int64_overflow.conf:3: load.records_max: 9223372036854775808 does not fit in "
+		  "64 "
+		  "bits (-9223372036854775808..9223372036854775807)" },
+		{ "name_nul.conf", -EINVAL,
+		  "@/name_nul.conf:3: gateway.name: contains a NUL (\\x00): strings are printable "
+		  "ASCII" },
+		{ "name_bytes.conf", -EINVAL,
+		  "@/name_bytes.conf:3: gateway.name: byte 0xff at offset 3: strings are printable "
+		  "ASCII (space to ~)" },
+		{ "at_include_dir.conf", -EINVAL,
+		  "@/at_include_dir.conf:2: @include \".\": @/.: a directory, not a regular file" },
+		{ "at_include_abs.conf", -EINVAL,
+		  "@/at_include_abs.conf:2: @include \"/etc/hostname\": an absolute path "
+		  "(libconfig "
+		  "opens every @include relative to the profile's directory): write it relative to "
+		  "that, or layer with include = \"/etc/hostname\";" },
+		{ "include_mem.conf", -EINVAL,
+		  "@/include_mem.conf:2: include: /proc/self/mem: cannot read: Input/output "
+		  "error" },
+		{ "", -EINVAL, "@/: a directory, not a regular file" },
 	};
 
 	(void)state;
-	assert_int_equal(run_error_cases(cases, RG_ARRAY_SIZE(cases), false), 16);
+	assert_int_equal(run_error_cases(cases, RG_ARRAY_SIZE(cases), false), 23);
+}
+
+/* A file in TMPDIR (or /tmp) named name, holding text; its path in path. */
+static void
+tmp_file(const char *name, const char *text, char *path, size_t len)
+{
+	const char *dir = getenv("TMPDIR");
+	FILE *f;
+
+	snprintf(path, len, "%s/rg-test-profile-%d-%s", dir != NULL ? dir : "/tmp", (int)getpid(),
+		 name);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	assert_int_equal(fputs(text, f) >= 0, 1);
+	assert_int_equal(fclose(f), 0);
+}
+
+/* n bytes of a comment line (n >= 2, ends in a newline), then tail; the caller frees it. */
+static char *
+padded(size_t n, const char *tail)
+{
+	size_t t = strlen(tail);
+	char *s = malloc(n + t + 1);
+
+	assert_non_null(s);
+	memset(s, 'x', n);
+	s[0] = '#';
+	s[n - 1] = '\n';
+	memcpy(s + n, tail, t + 1);
+	return s;
+}
+
+/*
+ * A FIFO as the profile, or named by @include or include =, is refused at
+ * once with FILE:LINE (libconfig's fopen would block until a writer came): an
+ * alarm fails the test if the load blocks.
+ */
+static void
+test_profile_fifo_refused(void **state)
+{
+	static const char *const includers[] = { "@include \"%s\"\n", "include = \"%s\";\n" };
+	char fifo[512], top[512], text[600], err[ERR_BYTES], want[1200];
+	const char *base;
+	struct rg_profile p;
+
+	(void)state;
+	tmp_file("fifo", "", fifo, sizeof(fifo));
+	assert_int_equal(unlink(fifo), 0);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	base = strrchr(fifo, '/') + 1;
+	alarm(20);
+	assert_int_equal(rg_profile_load(fifo, &p, err, sizeof(err)), -EINVAL);
+	snprintf(want, sizeof(want), "%s: a FIFO, not a regular file", fifo);
+	assert_string_equal(err, want);
+	for (unsigned i = 0; i < RG_ARRAY_SIZE(includers); i++) {
+		snprintf(text, sizeof(text), includers[i], base);
+		tmp_file("top.conf", text, top, sizeof(top));
+		assert_int_equal(rg_profile_load(top, &p, err, sizeof(err)), -EINVAL);
+		snprintf(want, sizeof(want),
+			 i == 0 ? "%s:1: @include \"%s\": %s: a FIFO, not a regular file"
+				: "%s:1: include: %s: a FIFO, not a regular file",
+			 top, i == 0 ? base : fifo, fifo);
+		assert_string_equal(err, want);
+		unlink(top);
+	}
+	alarm(0);
+	unlink(fifo);
+}
+
+/*
+ * RG_PROFILE_BYTES_MAX over the profile and its includes, RG_PROFILE_SETTINGS_MAX
+ * settings: past either, refused with the file (and the include's line); just
+ * under, loaded. The alarm bounds the time (4096 settings parse in well under
+ * a second; 1 MiB of them took 39 s before the cap).
+ */
+static void
+test_profile_size_capped(void **state)
+{
+	char top[512], half[512], good[512], err[ERR_BYTES], want[1200], *text;
+	struct rg_profile p;
+	size_t n = 0;
+
+	(void)state;
+	alarm(20);
+	text = padded(RG_PROFILE_BYTES_MAX + 1, "");
+	tmp_file("big.conf", text, top, sizeof(top));
+	free(text);
+	assert_int_equal(rg_profile_load(top, &p, err, sizeof(err)), -EINVAL);
+	snprintf(want, sizeof(want),
+		 "%s: too large: a profile and the files it includes hold at most %d bytes in all",
+		 top, RG_PROFILE_BYTES_MAX);
+	assert_string_equal(err, want);
+	unlink(top);
+
+	text = padded(RG_PROFILE_BYTES_MAX / 2 + 1, "");
+	tmp_file("half.conf", text, half, sizeof(half));
+	free(text);
+	snprintf(want, sizeof(want), "@include \"%s\"\n@include \"%s\"\n", strrchr(half, '/') + 1,
+		 strrchr(half, '/') + 1);
+	tmp_file("top.conf", want, top, sizeof(top));
+	assert_int_equal(rg_profile_load(top, &p, err, sizeof(err)), -EINVAL);
+	snprintf(want, sizeof(want), "%s:2: @include \"%s\": %s: too large: ", top,
+		 strrchr(half, '/') + 1, half);
+	if (strncmp(err, want, strlen(want)) != 0)
+		fail_msg("got \"%s\", want \"%s...\"", err, want);
+	unlink(half);
+	unlink(top);
+
+	text = malloc(16 * (RG_PROFILE_SETTINGS_MAX + 2));
+	assert_non_null(text);
+	n += (size_t)sprintf(text, "gateway = {\n");
+	for (int i = 0; i < RG_PROFILE_SETTINGS_MAX; i++)
+		n += (size_t)sprintf(text + n, "k%d = %d;\n", i, i);
+	sprintf(text + n, "};\n");
+	tmp_file("many.conf", text, top, sizeof(top));
+	free(text);
+	assert_int_equal(rg_profile_load(top, &p, err, sizeof(err)), -EINVAL);
+	snprintf(want, sizeof(want),
+		 "%s:%d: more than %d settings in one profile (with the files it includes)", top,
+		 RG_PROFILE_SETTINGS_MAX + 1, RG_PROFILE_SETTINGS_MAX);
+	assert_string_equal(err, want);
+	unlink(top);
+
+	/* Just under the byte cap: a good profile after a long comment loads. */
+	assert_non_null(
+	    realpath(fixture("good.conf"), half)); /* the include is relative to TMPDIR */
+	snprintf(want, sizeof(want), "include = \"%s\";\n", half);
+	text = padded(RG_PROFILE_BYTES_MAX - 64 * 1024, want);
+	tmp_file("good.conf", text, good, sizeof(good));
+	free(text);
+	if (rg_profile_load(good, &p, err, sizeof(err)) != 0)
+		fail_msg("%s", err);
+	assert_int_equal(p.gateway.id, 1);
+	unlink(good);
+	alarm(0);
 }
 
 static void
@@ -407,6 +564,9 @@ test_profile_validate_cross_field_rules(void **state)
 		{ { "lan.device=net_tap0" }, "--set lan.ip: required when lan.device is set" },
 		{ { "peers.[0].kind=client", "peers.[1].kind=client" },
 		  "@/good.conf:17: peers: at least one gateway peer is required" },
+		{ { "telemetry.metrics_conns_max=8", "telemetry.metrics_conns_per_ip=8" },
+		  "--set telemetry.metrics_conns_per_ip: 8 is not less than "
+		  "telemetry.metrics_conns_max (8): one address could take every connection" },
 	};
 	size_t checked = 0;
 
@@ -594,7 +754,7 @@ test_profile_dump_round_trip(void **state)
 
 	(void)state;
 	load_good(&p);
-	set_ok(&p, "gateway.name=we \"quote\" \\ and\ta tab");
+	set_ok(&p, "gateway.name=we \"quote\" \\ and # not a comment");
 	set_ok(&p, "port.mtu=1500");
 	set_ok(&p, "port.mac=");
 	set_ok(&p, "proto.initial_rtt_ms=0.1");
@@ -864,6 +1024,8 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_profile_defaults_filled),
 		cmocka_unit_test(test_profile_load_good_with_include),
 		cmocka_unit_test(test_profile_load_errors_cite_file_and_line),
+		cmocka_unit_test(test_profile_fifo_refused),
+		cmocka_unit_test(test_profile_size_capped),
 		cmocka_unit_test(test_profile_validate_errors_cite_file_and_line),
 		cmocka_unit_test(test_profile_validate_cross_field_rules),
 		cmocka_unit_test(test_profile_validate_rechecks_stored_values),

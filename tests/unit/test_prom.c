@@ -67,6 +67,57 @@ test_prom_escapes_label_values_and_help(void **state)
 				 "m{region=\"a\\\"b\\\\c\\nd\"} 3\n");
 }
 
+/*
+ * Text that is not UTF-8 becomes U+FFFD byte by byte, valid sequences pass
+ * whole. Cases: a stray continuation byte, 0xff, an overlong '/', a
+ * surrogate, a sequence cut short by the end, then é (2 bytes), € (3), 😀 (4).
+ */
+static void
+test_prom_label_values_are_utf8(void **state)
+{
+	struct rg_prom_labels l;
+
+	(void)state;
+	rg_prom_labels_init(&l);
+	rg_prom_label(&l, "name",
+		      "a\x80"
+		      "b\xff"
+		      "c\xc0\xaf"
+		      "d\xed\xa0\x80"
+		      "e\xc3\xa9\xe2\x82\xac"
+		      "\xf0\x9f\x98\x80"
+		      "\xe2\x82");
+	assert_string_equal(l.s, "name=\"a\xef\xbf\xbd"
+				 "b\xef\xbf\xbd"
+				 "c\xef\xbf\xbd\xef\xbf\xbd"
+				 "d\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"
+				 "e\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\xef\xbf\xbd\xef\xbf\xbd\"");
+}
+
+/* A value clipped to fit ends between characters, never inside one or an escape. */
+static void
+test_prom_clipped_value_whole_characters(void **state)
+{
+	struct rg_prom_labels l;
+	char big[400];
+	size_t n;
+
+	(void)state;
+	for (size_t i = 0; i + 2 < sizeof(big); i += 2)
+		memcpy(big + i, i == 0 ? "\"\"" : "\xc3\xa9", 2); /* "" then é... */
+	big[sizeof(big) - 1] = '\0';
+	big[sizeof(big) - 2] = 'x';
+	rg_prom_labels_init(&l);
+	rg_prom_label(&l, "a", big);
+	n = strlen(l.s);
+	assert_true(n > 200);
+	assert_int_equal(l.s[n - 1], '"'); /* the closing quote */
+	/* the last character before it is a whole é: ...\xc3\xa9" */
+	assert_int_equal((unsigned char)l.s[n - 3], 0xc3);
+	assert_int_equal((unsigned char)l.s[n - 2], 0xa9);
+	assert_memory_equal(l.s, "a=\"\\\"\\\"", 7); /* a="\"\" */
+}
+
 static void
 test_prom_special_values(void **state)
 {
@@ -123,6 +174,8 @@ main(void)
 		cmocka_unit_test(test_prom_family_and_samples_exact),
 		cmocka_unit_test(test_prom_counter_exact_integer),
 		cmocka_unit_test(test_prom_escapes_label_values_and_help),
+		cmocka_unit_test(test_prom_label_values_are_utf8),
+		cmocka_unit_test(test_prom_clipped_value_whole_characters),
 		cmocka_unit_test(test_prom_special_values),
 		cmocka_unit_test(test_prom_full_buffer_keeps_whole_lines),
 		cmocka_unit_test(test_prom_labels_overflow_is_flagged),
