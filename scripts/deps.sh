@@ -39,3 +39,7 @@ export DEBIAN_FRONTEND=noninteractive
 "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q
 "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
 	apt-get install -y -q --no-install-recommends "${missing[@]}"
+# The prometheus package is here for its promtool; its server is not wanted on a build host.
+if command -v systemctl >/dev/null 2>&1 && systemctl is-enabled prometheus >/dev/null 2>&1; then
+	"${sudo[@]}" systemctl disable --now prometheus >/dev/null 2>&1 || true
+fi
