@@ -113,9 +113,31 @@ def point_sets(pt, secs):
                 f"proto.initial_rtt_ms={max(1.0, pt['rtt_ms'])}"]
 
 
+KEYTOOL = BIN / "apps/repgate-key"
+
+
+def security_sets(pt, out, side):
+    """Sealed points (the default, as deployed): a key per side, made once per run in out/keys;
+    plaintext points (seal=False) say security.mode = none."""
+    if not pt.get("seal", True):
+        return ["security.mode=none"]
+    keys = out / "keys"
+    keys.mkdir(mode=0o700, exist_ok=True)
+    pub = {}
+    for k in ("a", "b"):
+        path = keys / f"{k}.key"
+        if not path.exists():
+            subprocess.run([str(KEYTOOL), "keygen", str(path)], check=True, timeout=20)
+        pub[k] = subprocess.run([str(KEYTOOL), "pubkey", str(path)], check=True, timeout=20,
+                                capture_output=True, text=True).stdout.strip()
+    other = "b" if side == "a" else "a"
+    return [f"security.key={keys / (side + '.key')}", f"peers.[0].pubkey={pub[other]}"]
+
+
 def run_pair(pt, secs, out):
     """One matrix point: A (generator, memif server) and B (verifying consumer)."""
     tag = f"s{pt['size']}-n{pt['streams']}-l{pt['loss']}-r{pt['rtt_ms']}-q{pt.get('rate', 0)}"
+    tag += "" if pt.get("seal", True) else "-plain"
     if pt["loss"] > 0 or pt["rtt_ms"] > 0:
         secs = max(secs, WAN_SECONDS)  # a long link needs a few seconds past its ramp
     sets = point_sets(pt, secs)
@@ -125,7 +147,7 @@ def run_pair(pt, secs, out):
         if os.path.exists(SOCK):
             os.unlink(SOCK)
         args = lambda side, role: [str(REPGATE), "--profile", str(ROOT / f"profiles/bench-{side}.conf")] + \
-            sum((["--set", x] for x in sets + [
+            sum((["--set", x] for x in sets + security_sets(pt, out, side) + [
                 f"port.device=net_memif0,role={role},socket={SOCK},{MEMIF}",
                 f"load.report={out / (tag + '-' + side + '.json')}",
                 f"load.state_file={out / (tag + '-b.state')}"]), []) + \
@@ -151,7 +173,8 @@ def run_pair(pt, secs, out):
     ga = json.loads((out / (tag + "-a.json")).read_text())
     gb = json.loads((out / (tag + "-b.json")).read_text())
     ca, cb = counters(a_err), counters(b_err)
-    ok = (ga.get("lost") == 0 and gb["records_delivered"] == ga["records_published"] and
+    ok = (ga.get("lost") == 0 and ga["records_published"] > 0 and
+          gb["records_delivered"] == ga["records_published"] and
           all(gb[k] == 0 for k in ("duplicated", "reordered", "gaps", "corrupt_accepted")))
     res = dict(pt, ok=ok, records=ga["records_published"], goodput_gbps=gb["goodput_gbps"],
                records_per_s=gb["records_per_s"],
@@ -226,6 +249,8 @@ def matrix(quick, full=False):
     centre = dict(size=1024, streams=64, loss=0.0, rtt_ms=0)
     for size in (64, 256, 1024, 16384):
         pts.append(dict(centre, size=size))
+    for size in (64, 1024, 16384):  # the same in plaintext: what sealing costs
+        pts.append(dict(centre, size=size, seal=False))
     for streams in (1, 4096):
         pts.append(dict(centre, streams=streams))
     pts.append(dict(centre, rate=HALF_LOAD_RECORDS_S))
@@ -239,11 +264,30 @@ def matrix(quick, full=False):
     return pts
 
 
+def sealing_rows(points):
+    """What sealing costs, from the centre's sizes run both ways in this one run."""
+    plain = {p["size"]: p for p in points if not p.get("seal", True) and p["ok"]}
+    rows = []
+    for p in points:
+        q = plain.get(p["size"])
+        if q is None or not p.get("seal", True) or not p["ok"] or p["streams"] != 64 or \
+                p["loss"] or p["rtt_ms"] or p.get("rate") or not q["goodput_gbps"]:
+            continue
+        ns = lambda r: 1e9 / r["records_per_cpu_s"] if r.get("records_per_cpu_s") else 0
+        rows.append(f"Sealing (AES-256-GCM) at {p['size']} B records: goodput "
+                    f"{p['goodput_gbps']:.3f} against {q['goodput_gbps']:.3f} Gbit/s in plaintext "
+                    f"= {p['goodput_gbps'] / q['goodput_gbps']:.3f}; cycles per record A "
+                    f"{p['cycles_per_record_a'] - q['cycles_per_record_a']:+.0f}, B "
+                    f"{p['cycles_per_record_b'] - q['cycles_per_record_b']:+.0f}; CPU-ns per "
+                    f"record (both processes) {ns(p) - ns(q):+.0f}.")
+    return rows + ([""] if rows else [])
+
+
 def table(raw, points, tcp):
-    rows = ["| record | streams | loss | RTT ms | offered rec/s | goodput Gbit/s | records/s | share of link "
-            "| cycles/rec A | cycles/rec B | p50 µs | p99 µs | p99.9 µs | rtx frames | "
+    rows = ["| record | streams | loss | RTT ms | offered rec/s | security | goodput Gbit/s | records/s "
+            "| share of link | cycles/rec A | cycles/rec B | p50 µs | p99 µs | p99.9 µs | rtx frames | "
             "records/CPU-s | /raw | /TCP batched | /TCP per-record | ok |",
-            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in points:
         centre = r["streams"] == 64 and r["loss"] == 0 and r["rtt_ms"] == 0 and \
             not r.get("rate")
@@ -253,7 +297,7 @@ def table(raw, points, tcp):
         vs_msg = ratio(tcp.get(("per-record", r["size"])))
         rows.append(
             f"| {r['size']} | {r['streams']} | {r['loss'] * 100:g} % | {r['rtt_ms']} | "
-            f"{r.get('rate') or 'max'} | "
+            f"{r.get('rate') or 'max'} | {'aead' if r.get('seal', True) else 'none'} | "
             f"{r['goodput_gbps']:.3f} | {r['records_per_s']:.0f} | "
             f"{r.get('share_of_link', '')} | {r['cycles_per_record_a']:.0f} | "
             f"{r['cycles_per_record_b']:.0f} | {r['p50_us']:.0f} | {r['p99_us']:.0f} | "
@@ -269,6 +313,7 @@ def table(raw, points, tcp):
                     f"{t['records_per_cpu_s_both']:.0f} records per CPU-second (both ends), "
                     f"p99 {t.get('latency_p99_us', 0):.0f} µs.")
     rows.append("")
+    rows += sealing_rows(points)
     rows.append("records/CPU-s: records divided by the CPU seconds of both processes (both "
                 "gateways with their load roles; both TCP ends), the per-core comparison "
                 "on the same two CPUs.")
@@ -279,7 +324,7 @@ def plots(out, points, tcp, raw):
     if shutil.which("gnuplot") is None:
         say("perf: gnuplot not found: no plots")
         return
-    size = sorted((p for p in points if p["streams"] == 64 and p["loss"] == 0 and
+    size = sorted((p for p in points if p.get("seal", True) and p["streams"] == 64 and p["loss"] == 0 and
                    p["rtt_ms"] == 0 and not p.get("rate")), key=lambda p: p["size"])
     (out / "size.dat").write_text("".join(
                 f"{p['size']} {p['goodput_gbps']} {tcp[('batched', p['size'])]['goodput_gbps'] if ('batched', p['size']) in tcp else 'NaN'} {raw['gbps']}\n"
@@ -288,7 +333,7 @@ def plots(out, points, tcp, raw):
                   key=lambda p: p["loss"])
     (out / "loss.dat").write_text("".join(
         f"{p['loss'] * 100} {p['goodput_gbps']}\n" for p in loss if p["rtt_ms"] == 100))
-    cdfs = [p for p in points if p["streams"] == 64 and p["loss"] == 0 and p["rtt_ms"] == 0
+    cdfs = [p for p in points if p.get("seal", True) and p["streams"] == 64 and p["loss"] == 0 and p["rtt_ms"] == 0
             and Path(p["latency_csv"]).exists()]
     for term, ext in (("pngcairo size 900,600", "png"), ("svg size 900,600", "svg")):
         script = f"""
@@ -352,7 +397,7 @@ def main():
                     f"{r['records_per_s']:.0f} records/s, "
                     f"{r['records_per_cpu_s_both']:.0f} records/CPU-s")
     points = []
-    pts = matrix(args.quick, args.full)
+    pts = [dict(p, seal=p.get("seal", True)) for p in matrix(args.quick, args.full)]
     for i, pt in enumerate(pts):
         say(f"perf: [{i + 1}/{len(pts)}] {pt} ...")
         try:
