@@ -444,9 +444,11 @@ learn(struct rg_worker_peer *p, uint16_t src_port, uint64_t src_inc)
  * A client's UDP source port rides with its packet in the mbuf (hash.usr:
  * RX_FROM_CLIENT | port), so whichever worker the lane's owner is learns it,
  * and only from a packet the core took as the client's own: its tag checked
- * and its incarnation not stale. Sealed, that is a packet the core opened
- * (accepted, refused, or early in the handshake); in plaintext also one
- * addressed to an older us or a duplicate, which the CRC alone vouches for.
+ * and its incarnation not stale. Sealed, that is a packet the core opened:
+ * accepted, refused, early in the handshake, or addressed to an older us (a
+ * restarted gateway learns where its clients are from those); in plaintext
+ * also a duplicate, which the CRC alone vouches for (sealed, a duplicate is
+ * dropped before its tag is looked at).
  */
 #define RX_FROM_CLIENT 0x10000u
 
@@ -454,10 +456,9 @@ static int
 rx_identified(int rc, int sealed)
 {
 	if (rc == RG_DROP_NONE || rc == RG_WIRE_DROP_MAX + RG_DROP_NO_HANDSHAKE ||
-	    rc == RG_WIRE_DROP_MAX + RG_DROP_REFUSED)
+	    rc == RG_WIRE_DROP_MAX + RG_DROP_REFUSED || rc == RG_WIRE_DROP_MAX + RG_DROP_WRONG_DST)
 		return 1;
-	return !sealed && (rc == RG_WIRE_DROP_MAX + RG_DROP_WRONG_DST ||
-			   rc == RG_WIRE_DROP_MAX + RG_DROP_DUP_PACKET);
+	return !sealed && rc == RG_WIRE_DROP_MAX + RG_DROP_DUP_PACKET;
 }
 
 /* Hands the core one RGP packet whose mbuf data starts at the RGP header; the relay follows. */
