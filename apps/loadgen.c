@@ -428,7 +428,10 @@ generate_stream(struct rg_loadgen *lg, struct lg_stream *st, uint64_t now_ns)
 		return 0;
 	target = head_target(lg, st, now_ns);
 	/* Make only what the ring can take now: a record made and thrown away is wasted work. */
-	room = RG_MIN(MAKE_BURST, rte_ring_free_count(lg->cfg.ingress[st->worker]));
+	/* Read once: RG_MIN evaluates its arguments twice, and the worker drains the ring
+	 * meanwhile (a second, larger count overran m[]). */
+	room = rte_ring_free_count(lg->cfg.ingress[st->worker]);
+	room = RG_MIN(room, (unsigned)MAKE_BURST);
 	if (room > 0 && st->next <= target)
 		stamp = mono_ns(); /* one clock read per burst */
 	while (n < room && st->next + n <= target && st->next + n <= acked + lg->cfg.inflight_max) {

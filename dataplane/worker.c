@@ -983,7 +983,8 @@ share_delivery_ring(struct rg_worker *w)
 	if (w->cfg.delivery == NULL || w->cfg.hooks.rx_open == NULL)
 		return;
 	size = rte_ring_get_capacity(w->cfg.delivery);
-	room = RG_MIN(rte_ring_free_count(w->cfg.delivery), size / 2);
+	room = rte_ring_free_count(w->cfg.delivery); /* once: RG_MIN evaluates twice */
+	room = RG_MIN(room, size / 2);
 	rg_core_set_rx_deliver_cap(w->core,
 				   RG_MAX(64u, room / RG_MAX(1u, rg_core_rx_streams(w->core))));
 }

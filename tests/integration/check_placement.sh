@@ -36,7 +36,7 @@ run() { # run NODE: starts a gateway with port.numa_node=NODE, waits until up, s
 		-l 0,1 $eal_mem --no-pci --log-level='*:warning' --file-prefix="$prefix" \
 		>"$work/out-$1" 2>"$work/err-$1" &
 	pid=$!
-	for _ in $(seq 100); do grep -q " up: " "$work/out-$1" && break; sleep 0.1; done
+	for _ in $(seq 300); do grep -q " up: " "$work/out-$1" && break; sleep 0.1; done
 	kill -TERM "$pid"
 	wait "$pid"
 	local rc=$?
