@@ -11,14 +11,20 @@
  * holds, and during it rg_client_applied is deferred the same way.
  */
 #include <arpa/inet.h>
+#include <assert.h>
 #include <errno.h>
 #include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "client_impl.h"
+#include "keys.h"
+
+static_assert(RG_CLIENT_PUBKEY_CHARS == RG_KEY_B64_CHARS, "repgate.h's pubkey is keys.h's base64");
 
 uint64_t
 rg_client_now_ns(void)
@@ -67,6 +73,10 @@ rg_client_strerror(int err)
 		return "EDEADLK (not allowed inside deliver)";
 	case -ETIMEDOUT:
 		return "ETIMEDOUT (timed out)";
+	case -EPERM:
+		return "EPERM (not permitted: from rg_client_create, a key file others may read)";
+	case -EIO:
+		return "EIO (I/O error, or the crypto library failed)";
 	case RG_CLIENT_ENOTACTIVE:
 		return "ENOTACTIVE (the namespace is not active here)";
 	default:
@@ -383,29 +393,150 @@ new_incarnation(void)
 	       ((uint64_t)getpid() ^ rg_client_now_ns()) % 4096;
 }
 
+/* Says why in err (NULL or errlen 0: not said) and returns rc. */
 static int
-config_check(const struct rg_client_config *cfg)
+fail(char *err, size_t errlen, int rc, const char *fmt, ...)
 {
-	if (cfg->id == 0 || cfg->ngateways == 0 || cfg->ngateways > RG_CLIENT_GATEWAYS_MAX)
-		return -EINVAL;
-	if (cfg->streams_max == 0 || cfg->streams_max > (1u << 20) ||
-	    cfg->stream_records_max == 0 || cfg->records_max == 0 || cfg->bytes_max == 0 ||
-	    cfg->window_records < 2 || (cfg->window_records & (cfg->window_records - 1)) != 0 ||
-	    cfg->pkt_bytes_max < 256 || cfg->pkt_bytes_max > RG_PKT_BYTES_MAX ||
-	    cfg->connect_timeout_ns == 0 || cfg->dead_after_ns == 0)
-		return -EINVAL;
-	for (uint16_t i = 0; i < cfg->ngateways; i++) {
-		struct in_addr a;
+	va_list ap;
 
-		if (cfg->gateways[i].id == 0 || cfg->gateways[i].id == cfg->id ||
-		    cfg->gateways[i].port == 0 ||
-		    inet_pton(AF_INET, cfg->gateways[i].addr, &a) != 1)
-			return -EINVAL;
-		for (uint16_t k = 0; k < i; k++)
-			if (cfg->gateways[k].id == cfg->gateways[i].id)
-				return -EINVAL;
+	if (err != NULL && errlen > 0) {
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
 	}
+	return rc;
+}
+
+static int
+sizes_check(const struct rg_client_config *cfg, char *err, size_t errlen)
+{
+	if (cfg->streams_max == 0 || cfg->streams_max > (1u << 20))
+		return fail(err, errlen, -EINVAL, "streams_max %u: want 1..%u", cfg->streams_max,
+			    1u << 20);
+	if (cfg->stream_records_max == 0 || cfg->records_max == 0 || cfg->bytes_max == 0)
+		return fail(err, errlen, -EINVAL,
+			    "stream_records_max, records_max and bytes_max must be nonzero");
+	if (cfg->window_records < 2 || (cfg->window_records & (cfg->window_records - 1)) != 0)
+		return fail(err, errlen, -EINVAL, "window_records %u: want a power of two, >= 2",
+			    cfg->window_records);
+	if (cfg->pkt_bytes_max < 256 || cfg->pkt_bytes_max > RG_PKT_BYTES_MAX)
+		return fail(err, errlen, -EINVAL, "pkt_bytes_max %u: want 256..%u",
+			    cfg->pkt_bytes_max, RG_PKT_BYTES_MAX);
+	if (cfg->connect_timeout_ns == 0 || cfg->dead_after_ns == 0)
+		return fail(err, errlen, -EINVAL,
+			    "connect_timeout_ns and dead_after_ns must be nonzero");
 	return 0;
+}
+
+/* One gateway's entry, i of cfg (the ones before it checked). */
+static int
+gateway_check(const struct rg_client_config *cfg, uint16_t i, char *err, size_t errlen)
+{
+	const struct rg_client_gateway *g = &cfg->gateways[i];
+	int sealed = cfg->key_file[0] != '\0';
+	struct in_addr a;
+
+	if (g->id == 0 || g->id == cfg->id)
+		return fail(err, errlen, -EINVAL,
+			    "gateway %u: want an id 1..65535, not the client's", g->id);
+	if (g->port == 0)
+		return fail(err, errlen, -EINVAL, "gateway %u: port 0", g->id);
+	if (memchr(g->addr, '\0', sizeof(g->addr)) == NULL || inet_pton(AF_INET, g->addr, &a) != 1)
+		return fail(err, errlen, -EINVAL, "gateway %u: addr is not a dotted IPv4 address",
+			    g->id);
+	for (uint16_t k = 0; k < i; k++)
+		if (cfg->gateways[k].id == g->id)
+			return fail(err, errlen, -EINVAL, "gateway %u is listed twice", g->id);
+	if (memchr(g->pubkey, '\0', sizeof(g->pubkey)) == NULL)
+		return fail(err, errlen, -EINVAL, "gateway %u: pubkey is not NUL-terminated",
+			    g->id);
+	if (sealed && g->pubkey[0] == '\0')
+		return fail(err, errlen, -EINVAL,
+			    "gateway %u has no pubkey: with key_file set every gateway needs its "
+			    "public key (`repgatectl pubkey` of its security.key)",
+			    g->id);
+	if (!sealed && g->pubkey[0] != '\0')
+		return fail(err, errlen, -EINVAL,
+			    "gateway %u has a pubkey but key_file is not set: set key_file to "
+			    "seal, or clear the pubkeys for a gateway in security.mode \"none\"",
+			    g->id);
+	return 0;
+}
+
+/* Everything but the key file's contents. */
+static int
+config_check(const struct rg_client_config *cfg, char *err, size_t errlen)
+{
+	int rc;
+
+	if (cfg->id == 0)
+		return fail(err, errlen, -EINVAL, "id 0: set this client's id");
+	if (cfg->ngateways == 0 || cfg->ngateways > RG_CLIENT_GATEWAYS_MAX)
+		return fail(err, errlen, -EINVAL, "ngateways %u: want 1..%d", cfg->ngateways,
+			    RG_CLIENT_GATEWAYS_MAX);
+	if (memchr(cfg->key_file, '\0', sizeof(cfg->key_file)) == NULL)
+		return fail(err, errlen, -EINVAL, "key_file is not NUL-terminated");
+	if ((rc = sizes_check(cfg, err, errlen)) != 0)
+		return rc;
+	for (uint16_t i = 0; i < cfg->ngateways; i++)
+		if ((rc = gateway_check(cfg, i, err, errlen)) != 0)
+			return rc;
+	return 0;
+}
+
+/*
+ * The keyring of a sealed client (*out NULL for a plaintext one): the key
+ * file's private key and every gateway's public key. The private key is
+ * wiped from the stack on every exit; the keyring holds the only copy.
+ */
+static int
+keyring_make(const struct rg_client_config *cfg, struct rg_keyring **out, char *err, size_t errlen)
+{
+	uint8_t priv[RG_KEY_BYTES], pub[RG_KEY_BYTES];
+	struct rg_keyring *kr = NULL;
+	int rc;
+
+	*out = NULL;
+	if (cfg->key_file[0] == '\0')
+		return 0;
+	rc = rg_key_load_file(cfg->key_file, priv, err, errlen);
+	if (rc == 0 && (rc = rg_keyring_create(priv, cfg->ngateways, &kr)) != 0)
+		rc = fail(err, errlen, rc, "%s: the keyring: %s", cfg->key_file, strerror(-rc));
+	for (uint16_t i = 0; rc == 0 && i < cfg->ngateways; i++) {
+		const struct rg_client_gateway *g = &cfg->gateways[i];
+
+		if (rg_key_from_b64(g->pubkey, pub) != 0)
+			rc = fail(err, errlen, -EINVAL,
+				  "gateway %u: pubkey \"%s\" is not a public key (44 characters of "
+				  "base64, as `repgatectl pubkey` prints)",
+				  g->id, g->pubkey);
+		else if (rg_keyring_add_peer(kr, g->id, pub) != 0)
+			rc = fail(err, errlen, -EINVAL,
+				  "gateway %u: pubkey \"%s\" is refused by X25519 (a low-order "
+				  "point, not a gateway's key)",
+				  g->id, g->pubkey);
+	}
+	explicit_bzero(priv, sizeof(priv));
+	if (rc != 0) {
+		rg_keyring_destroy(kr);
+		return rc;
+	}
+	*out = kr;
+	return 0;
+}
+
+int
+rg_client_config_check(const struct rg_client_config *cfg, char *err, size_t errlen)
+{
+	struct rg_keyring *kr;
+	int rc;
+
+	if (err != NULL && errlen > 0)
+		err[0] = '\0';
+	rc = config_check(cfg, err, errlen);
+	if (rc == 0 && (rc = keyring_make(cfg, &kr, err, errlen)) == 0)
+		rg_keyring_destroy(kr);
+	return rc;
 }
 
 static int
@@ -443,6 +574,8 @@ make_core(struct rg_client *c)
 	cc.hello_interval_ns = 100 * RG_NS_PER_MS;
 	cc.subs_max = cfg->streams_max;
 	cc.rng = (struct rg_rng){ .next = rng_next, .ctx = &c->rng };
+	if (c->kr != NULL)
+		cc.aead = rg_keyring_aead(c->kr); /* zeroed otherwise: plaintext */
 	rc = rg_core_create(&cc, &cb, &c->core);
 	for (uint16_t i = 0; rc == 0 && i < c->ngws; i++) {
 		rc = rg_core_add_peer(c->core, c->gws[i].id, CL_LANES_MAX);
@@ -502,7 +635,7 @@ rg_client_create(const struct rg_client_config *cfg, const struct rg_client_cb *
 	int rc;
 
 	*out = NULL;
-	if (config_check(cfg) != 0)
+	if (config_check(cfg, NULL, 0) != 0)
 		return -EINVAL;
 	c = calloc(1, sizeof(*c));
 	if (c == NULL)
@@ -514,7 +647,9 @@ rg_client_create(const struct rg_client_config *cfg, const struct rg_client_cb *
 	c->now_ns = c->created_ns = rg_client_now_ns();
 	c->rng = c->now_ns ^ (uint64_t)getpid() << 32;
 	gws_init(c);
-	rc = alloc_tables(c);
+	rc = keyring_make(cfg, &c->kr, NULL, 0);
+	if (rc == 0)
+		rc = alloc_tables(c);
 	if (rc == 0)
 		rc = cl_net_open(c);
 	if (rc == 0)
@@ -532,7 +667,8 @@ rg_client_destroy(struct rg_client *c)
 {
 	if (c == NULL)
 		return;
-	rg_core_destroy(c->core); /* releases every record and packet it holds */
+	rg_core_destroy(c->core);  /* releases every record and packet it holds */
+	rg_keyring_destroy(c->kr); /* after the core, its only user; wipes the secrets */
 	for (uint32_t i = 0; c->streams != NULL && i < c->nstreams; i++)
 		free(c->streams[i].asm_buf);
 	if (c->fd >= 0)

@@ -27,6 +27,8 @@
 #include "repgate.h"
 #include "stab.h"
 
+struct rg_keyring;
+
 #define CL_LANES_MAX     16 /* lanes to one gateway: its worker count, at most this */
 #define CL_RX_BATCH      64 /* datagrams per recvmmsg */
 #define CL_RX_BATCHES    8  /* recvmmsg calls per poll: bounds one poll's work */
@@ -117,6 +119,7 @@ struct rg_client {
 	int fd;
 	int gso; /* the kernel segments UDP (UDP_SEGMENT) */
 	struct rg_core *core;
+	struct rg_keyring *kr; /* sealed: the core's AEAD (outlives the core); NULL: plaintext */
 	uint64_t rng;
 	uint64_t now_ns, created_ns, manage_next_ns;
 	struct cl_gw gws[RG_CLIENT_GATEWAYS_MAX];

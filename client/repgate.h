@@ -47,6 +47,19 @@
  * accrual failure detector judges it dead, every stream and subscription
  * moves to another live one and resumes from applied.
  *
+ * Security. With key_file set, every packet to and from the gateways is
+ * sealed (AES-256-GCM; keys from X25519 between this client's private key
+ * and each gateway's public key, per direction and per pair of
+ * incarnations: docs/protocol.md §3a), and a packet that does not open is
+ * dropped (drops_rx). Every gateway's pubkey is then required, and the
+ * gateways must run with security.mode = "aead" and list this client's
+ * public key. With key_file "" the client is plaintext (CRC32C), for
+ * gateways with security.mode = "none"; the two modes never talk (each
+ * drops the other's packets, and the client says UNREACHABLE). A wrong key
+ * looks the same: nothing opens, so nothing arrives. The private key is read
+ * once, in rg_client_create(); its secrets live in the client and are wiped
+ * by rg_client_destroy().
+ *
  * Errors: every function returns 0 (or a count) on success and a negative
  * errno-style code on failure, as listed at each; rg_client_strerror() names
  * them. Nothing is changed when a call fails.
@@ -66,6 +79,8 @@ extern "C" {
 #define RG_CLIENT_GATEWAYS_MAX 8
 #define RG_CLIENT_RECORD_MAX   (1u << 20) /* the largest record: 1 MiB */
 #define RG_CLIENT_ADDR_BYTES   64
+#define RG_CLIENT_PATH_BYTES   256
+#define RG_CLIENT_PUBKEY_CHARS 44 /* a 32-byte X25519 public key in base64, with its '=' */
 
 /*
  * The namespace is not active in this region, or is handing over (publish in
@@ -80,6 +95,12 @@ struct rg_client_gateway {
 	uint16_t id;                     /* the gateway's id (its profile's gateway.id) */
 	char addr[RG_CLIENT_ADDR_BYTES]; /* IPv4, dotted: "10.1.0.2" */
 	uint16_t port;                   /* its UDP port (port.udp_port) */
+	/*
+	 * Its public key in base64 (`repgatectl pubkey` of its security.key),
+	 * NUL-terminated; required for every gateway when key_file is set, and
+	 * "" when it is not.
+	 */
+	char pubkey[RG_CLIENT_PUBKEY_CHARS + 1];
 };
 
 struct rg_client_config {
@@ -97,6 +118,12 @@ struct rg_client_config {
 	uint32_t pkt_bytes_max;  /* largest datagram sent (1472: a 1500-byte MTU) */
 	uint64_t connect_timeout_ns; /* no gateway answered within this: unreachable (5 s) */
 	uint64_t dead_after_ns;      /* the serving gateway silent this long is dead (1.5 s) */
+	/*
+	 * This client's private key file ("" = plaintext): one line of base64
+	 * as `repgatectl keygen` writes it, a regular file (not a symlink) of
+	 * mode 0600 or 0400. See "Security" above.
+	 */
+	char key_file[RG_CLIENT_PATH_BYTES];
 };
 
 /* Fills cfg with the defaults above, no gateways, id 0 (which must be set). */
@@ -153,11 +180,25 @@ struct rg_client_cb {
 /*
  * Creates a client and its socket, and says hello to its gateways. 0;
  * -EINVAL (a bad config: no gateway, id 0, an address that does not parse,
- * a size out of range; a callback set that fits no role is fine); -ENOMEM;
- * or the socket's -errno (-EADDRINUSE for a bind_port in use).
+ * a size out of range; a callback set that fits no role is fine; and with
+ * key_file set: a key file that holds no private key, is not a regular
+ * file, a gateway without a pubkey or with one that is not a public key;
+ * without key_file: a gateway with a pubkey); -EPERM (the key file's mode
+ * lets others than its owner read or write it: chmod 600); the key file's
+ * open -errno (-ENOENT, -EACCES, -ELOOP for a symlink); -EIO (libcrypto
+ * failed); -ENOMEM; or the socket's -errno (-EADDRINUSE for a bind_port in
+ * use). rg_client_config_check() says why in words.
  */
 int rg_client_create(const struct rg_client_config *cfg, const struct rg_client_cb *cb,
 		     struct rg_client **out);
+/*
+ * What rg_client_create() would say of cfg, short of the socket: 0, or its
+ * error code with a message in err (errlen bytes, NUL-terminated; the key
+ * file and the gateway it is about are named). Reads the key file (and
+ * wipes what it read). For messages: a caller that got an error from
+ * rg_client_create() asks this why.
+ */
+int rg_client_config_check(const struct rg_client_config *cfg, char *err, size_t errlen);
 /* Closes the socket and frees everything (say rg_client_close() first for a clean stop). */
 void rg_client_destroy(struct rg_client *c);
 /* Tells the gateways this client is going (CLOSE); keep polling a moment for it to leave. */

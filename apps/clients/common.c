@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "common.h"
+#include "keys.h"
 
 #define READ_CHUNK_BYTES (64u << 10)
 #define LEN_PREFIX_BYTES 4u
@@ -140,23 +141,26 @@ bad:
 	return -EINVAL;
 }
 
-/* "ID@ADDR:PORT" into g; 0 or -EINVAL with why. */
+/* "ID@ADDR:PORT" into g (the part before any ",PUBKEY"); 0 or -EINVAL with why. */
 static int
-split_gateway(const char *text, struct rg_client_gateway *g, const char **why)
+split_gateway(const char *text, size_t len, struct rg_client_gateway *g, const char **why)
 {
-	const char *at = strchr(text, '@'), *colon = strrchr(text, ':');
-	char idtxt[16];
+	const char *end = text + len, *at = memchr(text, '@', len), *colon = NULL;
+	char idtxt[16], porttxt[16];
 	uint64_t id, port;
 	struct in_addr a;
 	size_t n;
 
+	for (const char *p = text; p < end; p++) /* the last colon: bounded by len */
+		if (*p == ':')
+			colon = p;
 	if (at == NULL || colon == NULL || colon < at) {
-		*why = "want ID@ADDR:PORT";
+		*why = "no '@', or no ':' after it";
 		return -EINVAL;
 	}
 	n = (size_t)(at - text);
 	if (n == 0 || n >= sizeof(idtxt)) {
-		*why = "want ID@ADDR:PORT (no id)";
+		*why = "no id";
 		return -EINVAL;
 	}
 	memcpy(idtxt, text, n);
@@ -176,7 +180,12 @@ split_gateway(const char *text, struct rg_client_gateway *g, const char **why)
 		*why = "the address is not a dotted IPv4 address";
 		return -EINVAL;
 	}
-	if (parse_num(colon + 1, &port, why) != 0 || port == 0 || port > UINT16_MAX) {
+	n = (size_t)(end - colon - 1);
+	if (n >= sizeof(porttxt))
+		n = sizeof(porttxt) - 1; /* too long for a port: parse_num says so */
+	memcpy(porttxt, colon + 1, n);
+	porttxt[n] = '\0';
+	if (parse_num(porttxt, &port, why) != 0 || port == 0 || port > UINT16_MAX) {
 		*why = "the port must be 1..65535";
 		return -EINVAL;
 	}
@@ -185,19 +194,38 @@ split_gateway(const char *text, struct rg_client_gateway *g, const char **why)
 	return 0;
 }
 
+/* The ",PUBKEY" part: 44 characters of base64 that decode to a key. 0 or -EINVAL with why. */
+static int
+split_pubkey(const char *text, struct rg_client_gateway *g, const char **why)
+{
+	uint8_t key[RG_KEY_BYTES];
+
+	if (strlen(text) != RG_CLIENT_PUBKEY_CHARS || rg_key_from_b64(text, key) != 0) {
+		*why = "the part after the comma is not a public key (44 characters of base64, "
+		       "as `repgatectl pubkey` prints)";
+		return -EINVAL;
+	}
+	memcpy(g->pubkey, text, RG_CLIENT_PUBKEY_CHARS + 1);
+	return 0;
+}
+
 int
 rg_cli_parse_gateway(struct rg_cli_common *c, const char *text)
 {
 	struct rg_client_gateway g = { 0 };
+	const char *comma = strchr(text, ',');
 	const char *why = NULL;
+	size_t n = comma != NULL ? (size_t)(comma - text) : strlen(text);
 
 	if (c->cfg.ngateways >= RG_CLIENT_GATEWAYS_MAX) {
 		fprintf(stderr, "%s: --gateway '%s': at most %d gateways\n", c->prog, text,
 			RG_CLIENT_GATEWAYS_MAX);
 		return -EINVAL;
 	}
-	if (split_gateway(text, &g, &why) != 0) {
-		fprintf(stderr, "%s: --gateway '%s': %s\n", c->prog, text, why);
+	if (split_gateway(text, n, &g, &why) != 0 ||
+	    (comma != NULL && split_pubkey(comma + 1, &g, &why) != 0)) {
+		fprintf(stderr, "%s: --gateway '%s': %s (want ID@ADDR:PORT[,PUBKEY])\n", c->prog,
+			text, why);
 		return -EINVAL;
 	}
 	for (uint16_t i = 0; i < c->cfg.ngateways; i++)
@@ -208,6 +236,60 @@ rg_cli_parse_gateway(struct rg_cli_common *c, const char *text)
 		}
 	c->cfg.gateways[c->cfg.ngateways++] = g;
 	return 0;
+}
+
+int
+rg_cli_parse_key(struct rg_cli_common *c, const char *text)
+{
+	size_t n = strlen(text);
+
+	if (n == 0 || n >= sizeof(c->cfg.key_file)) {
+		fprintf(stderr, "%s: --key '%s': want a file name of 1..%zu bytes\n", c->prog, text,
+			sizeof(c->cfg.key_file) - 1);
+		return -EINVAL;
+	}
+	memcpy(c->cfg.key_file, text, n + 1);
+	return 0;
+}
+
+int
+rg_cli_keys_check(const char *prog, const struct rg_client_config *cfg)
+{
+	int sealed = cfg->key_file[0] != '\0';
+
+	for (uint16_t i = 0; i < cfg->ngateways; i++) {
+		const struct rg_client_gateway *g = &cfg->gateways[i];
+
+		if (sealed && g->pubkey[0] == '\0') {
+			fprintf(stderr,
+				"%s: --gateway %u@%s:%u: with --key every gateway needs its public "
+				"key: --gateway ID@ADDR:PORT,PUBKEY (`repgatectl pubkey` of the "
+				"gateway's security.key)\n",
+				prog, g->id, g->addr, g->port);
+			return -EINVAL;
+		}
+		if (!sealed && g->pubkey[0] != '\0') {
+			fprintf(stderr,
+				"%s: --gateway %u@%s:%u,%s: a public key without --key: give --key "
+				"FILE (this client's private key) to seal, or drop ,PUBKEY for a "
+				"gateway in security.mode \"none\"\n",
+				prog, g->id, g->addr, g->port, g->pubkey);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+void
+rg_cli_create_error(const char *prog, const struct rg_client_config *cfg, int rc)
+{
+	char why[RG_CLIENT_PATH_BYTES + 256];
+
+	if (rg_client_config_check(cfg, why, sizeof(why)) != 0 && why[0] != '\0')
+		fprintf(stderr, "%s: cannot start the client: %s: %s\n", prog,
+			rg_client_strerror(rc), why);
+	else
+		fprintf(stderr, "%s: cannot start the client: %s\n", prog, rg_client_strerror(rc));
 }
 
 int
@@ -234,6 +316,9 @@ rg_cli_common_option(struct rg_cli_common *c, int code, const char *arg)
 		return rc == 0 ? 1 : rc;
 	case RG_CLI_OPT_GATEWAY:
 		rc = rg_cli_parse_gateway(c, arg);
+		return rc == 0 ? 1 : rc;
+	case RG_CLI_OPT_KEY:
+		rc = rg_cli_parse_key(c, arg);
 		return rc == 0 ? 1 : rc;
 	case RG_CLI_OPT_FORMAT:
 		rc = rg_cli_parse_format(c, arg);
@@ -271,7 +356,7 @@ rg_cli_common_check(const struct rg_cli_common *c)
 				c->prog, c->cfg.id);
 			return -EINVAL;
 		}
-	return 0;
+	return rg_cli_keys_check(c->prog, &c->cfg);
 }
 
 /* ---- words for messages ---- */

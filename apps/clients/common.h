@@ -44,7 +44,7 @@ enum rg_cli_format {
 /* The options both tools take. */
 struct rg_cli_common {
 	const char *prog;
-	struct rg_client_config cfg; /* id, gateways, connect timeout */
+	struct rg_client_config cfg; /* id, gateways, connect timeout, key file */
 	enum rg_cli_format format;
 	uint64_t progress_ns; /* 0: no progress lines */
 };
@@ -67,8 +67,22 @@ int rg_cli_parse_seconds(const struct rg_cli_common *c, const char *opt, const c
 /* A stream id: decimal, 0x-hex, or NS:K (namespace NS high, K low 32 bits); never 0. */
 int rg_cli_parse_stream(const struct rg_cli_common *c, const char *opt, const char *text,
 			uint64_t *out);
-/* ID@ADDR:PORT, added to c->cfg.gateways (at most RG_CLIENT_GATEWAYS_MAX, ids distinct). */
+/*
+ * ID@ADDR:PORT[,PUBKEY], added to c->cfg.gateways (at most
+ * RG_CLIENT_GATEWAYS_MAX, ids distinct). PUBKEY is the gateway's public key
+ * in base64 (44 characters); whether it must be there depends on --key,
+ * which may come later: rg_cli_keys_check() says.
+ */
 int rg_cli_parse_gateway(struct rg_cli_common *c, const char *text);
+/* --key FILE: this client's private key file, into c->cfg.key_file (read by rg_client_create). */
+int rg_cli_parse_key(struct rg_cli_common *c, const char *text);
+/*
+ * After parsing: with a key file every gateway has a PUBKEY, without one
+ * none has. 0 or -EINVAL (said on stderr as "PROG: --gateway ...: why").
+ */
+int rg_cli_keys_check(const char *prog, const struct rg_client_config *cfg);
+/* rg_client_create() said rc: "PROG: cannot start the client: CODE: why" on stderr. */
+void rg_cli_create_error(const char *prog, const struct rg_client_config *cfg, int rc);
 int rg_cli_parse_format(const struct rg_cli_common *c, const char *text);
 
 /*
@@ -77,7 +91,10 @@ int rg_cli_parse_format(const struct rg_cli_common *c, const char *text);
  * was one and its value is wrong (said on stderr).
  */
 int rg_cli_common_option(struct rg_cli_common *c, int code, const char *arg);
-/* After parsing: --id and at least one --gateway are there, and differ. 0 or -EINVAL (said). */
+/*
+ * After parsing: --id and at least one --gateway are there, and differ; the
+ * gateways' PUBKEYs agree with --key (rg_cli_keys_check). 0 or -EINVAL (said).
+ */
 int rg_cli_common_check(const struct rg_cli_common *c);
 /* getopt_long codes of the common options, for the tools' option tables. */
 enum {
@@ -86,6 +103,7 @@ enum {
 	RG_CLI_OPT_FORMAT,
 	RG_CLI_OPT_CONNECT_TIMEOUT,
 	RG_CLI_OPT_PROGRESS_MS,
+	RG_CLI_OPT_KEY,
 	RG_CLI_OPT_FIRST_OWN, /* the tools number theirs from here */
 };
 

@@ -73,8 +73,9 @@ struct pub {
 };
 
 static const char usage_text[] =
-    "Usage: " PROG " --id N --gateway ID@ADDR:PORT [--gateway ...] --stream S\n"
-    "         [--format lines|binary] [--window RECORDS] [--bytes-max BYTES]\n"
+    "Usage: " PROG " --id N --gateway ID@ADDR:PORT[,PUBKEY] [--gateway ...]\n"
+    "         --stream S [--key FILE] [--format lines|binary] [--window RECORDS]\n"
+    "         [--bytes-max BYTES]\n"
     "         [--connect-timeout SECONDS] [--open-timeout SECONDS] [--progress-ms MS]\n"
     "         [--version V]\n"
     "\n"
@@ -82,7 +83,13 @@ static const char usage_text[] =
     "(the gateways of this region, in order; it fails over to the next).\n"
     "\n"
     "  --id N               this client's id (1..65535), as the gateway lists it\n"
-    "  --gateway ID@A:P     a gateway: its id, IPv4 address and UDP port (up to 8)\n"
+    "  --gateway ID@A:P[,K] a gateway: its id, IPv4 address and UDP port (up to 8);\n"
+    "                       with --key, K is its public key (base64, 44 characters:\n"
+    "                       `repgatectl pubkey` of its security.key), required\n"
+    "  --key FILE           this client's private key (`repgatectl keygen`, mode 0600):\n"
+    "                       every packet is sealed (AES-256-GCM), for gateways with\n"
+    "                       security.mode = \"aead\" that list this client's public key;\n"
+    "                       without it the client is plaintext (security.mode = \"none\")\n"
     "  --stream S           decimal, 0x-hex, or NS:K (namespace NS, shard K); not 0\n"
     "  --format F           lines (default): one record per line, the newline not\n"
     "                       included (a last line without one is a record too);\n"
@@ -469,6 +476,7 @@ parse_options(struct pub_opts *o, int argc, char **argv)
 	static const struct option opts[] = {
 		{ "id", 1, NULL, RG_CLI_OPT_ID },
 		{ "gateway", 1, NULL, RG_CLI_OPT_GATEWAY },
+		{ "key", 1, NULL, RG_CLI_OPT_KEY },
 		{ "format", 1, NULL, RG_CLI_OPT_FORMAT },
 		{ "connect-timeout", 1, NULL, RG_CLI_OPT_CONNECT_TIMEOUT },
 		{ "progress-ms", 1, NULL, RG_CLI_OPT_PROGRESS_MS },
@@ -536,9 +544,9 @@ setup(struct pub *p)
 	}
 	cfg.bytes_max = p->o.bytes_max; /* the library holds a subset of ours: until acked */
 	rc = rg_client_create(&cfg, &cb, &p->cl);
-	if (rc == 0)
-		rc = rg_client_open(p->cl, p->o.stream);
 	if (rc != 0)
+		rg_cli_create_error(PROG, &cfg, rc); /* the key file's trouble, say */
+	else if ((rc = rg_client_open(p->cl, p->o.stream)) != 0)
 		fprintf(stderr, PROG ": cannot start the client: %s\n", rg_client_strerror(rc));
 	rg_cli_tick_init(&p->tick, p->o.com.progress_ns, rg_client_now_ns());
 	return rc;

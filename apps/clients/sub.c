@@ -77,16 +77,22 @@ struct sub {
 };
 
 static const char usage_text[] =
-    "Usage: " PROG " --id N --gateway ID@ADDR:PORT [--gateway ...]\n"
-    "         (--stream S | --namespace NS) [--state FILE] [--format lines|binary]\n"
-    "         [--count N] [--idle-exit SECONDS] [--connect-timeout SECONDS]\n"
-    "         [--progress-ms MS]\n"
+    "Usage: " PROG " --id N --gateway ID@ADDR:PORT[,PUBKEY] [--gateway ...]\n"
+    "         (--stream S | --namespace NS) [--key FILE] [--state FILE]\n"
+    "         [--format lines|binary] [--count N] [--idle-exit SECONDS]\n"
+    "         [--connect-timeout SECONDS] [--progress-ms MS]\n"
     "\n"
     "Prints the records of stream S (or of every stream of namespace NS) to standard\n"
     "output, in order, through the first gateway that answers.\n"
     "\n"
     "  --id N               this client's id (1..65535), as the gateway lists it\n"
-    "  --gateway ID@A:P     a gateway: its id, IPv4 address and UDP port (up to 8)\n"
+    "  --gateway ID@A:P[,K] a gateway: its id, IPv4 address and UDP port (up to 8);\n"
+    "                       with --key, K is its public key (base64, 44 characters:\n"
+    "                       `repgatectl pubkey` of its security.key), required\n"
+    "  --key FILE           this client's private key (`repgatectl keygen`, mode 0600):\n"
+    "                       every packet is sealed (AES-256-GCM), for gateways with\n"
+    "                       security.mode = \"aead\" that list this client's public key;\n"
+    "                       without it the client is plaintext (security.mode = \"none\")\n"
     "  --stream S           decimal, 0x-hex, or NS:K (namespace NS, shard K); not 0\n"
     "  --namespace NS       every stream of namespace NS (1..4294967295)\n"
     "  --state FILE         where it stands: read at start (missing: from seq 1),\n"
@@ -437,6 +443,7 @@ parse_options(struct sub_opts *o, int argc, char **argv)
 	static const struct option opts[] = {
 		{ "id", 1, NULL, RG_CLI_OPT_ID },
 		{ "gateway", 1, NULL, RG_CLI_OPT_GATEWAY },
+		{ "key", 1, NULL, RG_CLI_OPT_KEY },
 		{ "format", 1, NULL, RG_CLI_OPT_FORMAT },
 		{ "connect-timeout", 1, NULL, RG_CLI_OPT_CONNECT_TIMEOUT },
 		{ "progress-ms", 1, NULL, RG_CLI_OPT_PROGRESS_MS },
@@ -533,9 +540,13 @@ setup(struct sub *s)
 	if (s->o.stream != 0 && find(s, s->o.stream) == NULL)
 		add(s, s->o.stream, 0);
 	rc = rg_client_create(&s->o.com.cfg, &cb, &s->cl);
-	if (rc == 0 && s->o.stream != 0)
+	if (rc != 0) {
+		rg_cli_create_error(PROG, &s->o.com.cfg, rc); /* the key file's trouble, say */
+		return rc;
+	}
+	if (s->o.stream != 0)
 		rc = rg_client_subscribe(s->cl, s->o.stream, find(s, s->o.stream)->durable);
-	else if (rc == 0)
+	else
 		rc = rg_client_subscribe_ns(s->cl, s->o.ns);
 	if (rc != 0)
 		fprintf(stderr, PROG ": cannot start the client: %s\n", rg_client_strerror(rc));

@@ -142,8 +142,10 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-		"usage: repgate-load --role generator|verifier --id N --gateway ID@ADDR:PORT "
-		"[--gateway ...]\n"
+		"usage: repgate-load --role generator|verifier --id N "
+		"--gateway ID@ADDR:PORT[,PUBKEY] [--gateway ...]\n"
+		"  [--key FILE] (sealed: every --gateway then needs its ,PUBKEY; "
+		"docs/clients.md)\n"
 		"  [--streams N] [--namespaces N] [--record-bytes B] [--record-bytes-max B]\n"
 		"  [--rate RECORDS_PER_S] [--duration S] [--records-max N] [--seed N] [--drain S]\n"
 		"  [--state-file FILE] [--report FILE] [--progress-ms MS] [--idle-exit S]\n"
@@ -199,6 +201,14 @@ opt_value(struct opts *o, int c, const char *name, const char *arg)
 		struct rg_cli_common cli = { .prog = "repgate-load", .cfg = o->ccfg };
 
 		if (rg_cli_parse_gateway(&cli, arg) != 0)
+			return -1;
+		o->ccfg = cli.cfg;
+		return 0;
+	}
+	case 'K': {
+		struct rg_cli_common cli = { .prog = "repgate-load", .cfg = o->ccfg };
+
+		if (rg_cli_parse_key(&cli, arg) != 0)
 			return -1;
 		o->ccfg = cli.cfg;
 		return 0;
@@ -285,6 +295,7 @@ parse(int argc, char **argv, struct opts *o)
 		{ "connect-timeout", 1, 0, 'c' },
 		{ "window", 1, 0, 'w' },
 		{ "pkt-bytes", 1, 0, 'P' },
+		{ "key", 1, 0, 'K' },
 		{ "help", 0, 0, 'h' },
 		{ 0, 0, 0, 0 },
 	};
@@ -304,6 +315,8 @@ parse(int argc, char **argv, struct opts *o)
 			"repgate-load: --role, --id (1..65534) and --gateway are required\n");
 		return -1;
 	}
+	if (rg_cli_keys_check("repgate-load", &o->ccfg) != 0)
+		return -1;
 	if (o->streams == 0 || o->namespaces == 0 || o->namespaces > o->streams ||
 	    (o->record_bytes_max != 0 && o->record_bytes_max < o->record_bytes)) {
 		fprintf(stderr, "repgate-load: want 1 <= --namespaces <= --streams, and "
@@ -732,8 +745,8 @@ setup(struct load *l)
 		return -ENOMEM;
 	rc = rg_client_create(&l->o.ccfg, &cb, &l->c);
 	if (rc != 0) {
-		fprintf(stderr, "repgate-load: client: %s (%s)\n", rg_client_strerror(rc),
-			strerror(-rc));
+		rg_cli_create_error("repgate-load", &l->o.ccfg,
+				    rc); /* the key file's trouble, say */
 		return rc;
 	}
 	for (uint32_t k = 0; k < l->o.streams; k++) {

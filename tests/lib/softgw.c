@@ -71,6 +71,13 @@ rng_next(void *ctx)
 int
 softgw_start(struct softgw *g, uint16_t id, uint16_t port, uint64_t incarnation)
 {
+	return softgw_start_sealed(g, id, port, incarnation, NULL);
+}
+
+int
+softgw_start_sealed(struct softgw *g, uint16_t id, uint16_t port, uint64_t incarnation,
+		    const uint8_t priv[RG_KEY_BYTES])
+{
 	const struct rg_relay_config rc = {
 		.streams_max = 256, .subs_max = 64, .stage_max = 1024, .peers_max = SOFTGW_PEERS_MAX
 	};
@@ -106,6 +113,12 @@ softgw_start(struct softgw *g, uint16_t id, uint16_t port, uint64_t incarnation)
 	cc.initial_rtt_ns = 10 * RG_NS_PER_MS;
 	cc.granularity_ns = RG_NS_PER_MS;
 	cc.rng = (struct rg_rng){ .next = rng_next, .ctx = &g->rng };
+	cc.peers_max = SOFTGW_PEERS_MAX;
+	if (priv != NULL) {
+		if ((rc2 = rg_keyring_create(priv, SOFTGW_PEERS_MAX, &g->kr)) != 0)
+			return rc2;
+		cc.aead = rg_keyring_aead(g->kr);
+	}
 	if ((rc2 = rg_core_create(&cc, &cb, &g->core)) != 0)
 		return rc2;
 	rg_relay_attach(g->relay, g->core);
@@ -149,6 +162,21 @@ int
 softgw_add_client(struct softgw *g, uint16_t id)
 {
 	return add_peer(g, id, 1, 0);
+}
+
+int
+softgw_peer_key(struct softgw *g, uint16_t id, const uint8_t pub[RG_KEY_BYTES])
+{
+	return g->kr == NULL ? -EINVAL : rg_keyring_add_peer(g->kr, id, pub);
+}
+
+uint64_t
+softgw_drops(const struct softgw *g, enum rg_core_drop d)
+{
+	struct rg_core_stats st;
+
+	rg_core_stats(g->core, &st);
+	return st.drop[d];
 }
 
 static struct softgw_peer *
@@ -235,10 +263,12 @@ void
 softgw_stop(struct softgw *g)
 {
 	rg_core_destroy(g->core);
+	rg_keyring_destroy(g->kr); /* after the core, its user */
 	rg_relay_destroy(g->relay);
 	if (g->fd >= 0)
 		close(g->fd);
 	g->core = NULL;
+	g->kr = NULL;
 	g->relay = NULL;
 	g->fd = -1;
 }

@@ -20,6 +20,7 @@
 #include <cmocka.h>
 
 #include "common.h"
+#include "keys.h"
 #include "state.h"
 
 /* ---- the state file ---- */
@@ -267,6 +268,74 @@ test_cli_parse_gateways(void **state)
 	assert_int_equal(rg_cli_common_check(&c), 0);
 }
 
+/* ID@ADDR:PORT,PUBKEY: the key is kept as given; a malformed one refuses the whole option. */
+static void
+test_cli_parse_gateway_pubkeys(void **state)
+{
+	struct rg_cli_common c;
+	uint8_t priv[RG_KEY_BYTES], pub[RG_KEY_BYTES];
+	char key[RG_KEY_B64_CHARS + 1], text[160], longer[RG_KEY_B64_CHARS + 2];
+
+	(void)state;
+	assert_int_equal(rg_key_generate(priv), 0);
+	assert_int_equal(rg_key_public(priv, pub), 0);
+	rg_key_to_b64(pub, key);
+	snprintf(longer, sizeof(longer), "%sA", key);
+	{
+		const char *bad[] = {
+			"1@127.0.0.1:9,",     /* no key */
+			"1@127.0.0.1:9,abc=", /* too short */
+			longer,               /* filled below */
+			"1@127.0.0.1:9,AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==", /* 2 pads */
+			"1@127.0.0.1:9,!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!=", /* not base64 */
+			"1@127.0.0.1,AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",   /* no port */
+		};
+
+		rg_cli_common_init(&c, "test");
+		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			const char *t = bad[i];
+
+			if (t == longer) {
+				snprintf(text, sizeof(text), "1@127.0.0.1:9,%s", longer);
+				t = text;
+			}
+			if (rg_cli_parse_gateway(&c, t) != -EINVAL)
+				fail_msg("accepted '%s'", t);
+		}
+		assert_int_equal(c.cfg.ngateways, 0);
+	}
+	snprintf(text, sizeof(text), "3@10.1.0.2:7000,%s", key);
+	assert_int_equal(rg_cli_parse_gateway(&c, text), 0);
+	assert_int_equal(c.cfg.ngateways, 1);
+	assert_int_equal(c.cfg.gateways[0].id, 3);
+	assert_string_equal(c.cfg.gateways[0].addr, "10.1.0.2");
+	assert_int_equal(c.cfg.gateways[0].port, 7000);
+	assert_string_equal(c.cfg.gateways[0].pubkey, key);
+	/* an address ending in a port whose digits run on past a comma is still refused */
+	assert_int_equal(rg_cli_parse_gateway(&c, "4@10.1.0.2:70x0,abc"), -EINVAL);
+	/* the key without --key: refused by the check (the option came first, --key may follow) */
+	c.cfg.id = 5;
+	assert_int_equal(rg_cli_common_check(&c), -EINVAL);
+	assert_int_equal(rg_cli_common_option(&c, RG_CLI_OPT_KEY, "/etc/repgate/client.key"), 1);
+	assert_string_equal(c.cfg.key_file, "/etc/repgate/client.key");
+	assert_int_equal(rg_cli_common_check(&c), 0);
+	/* with --key, a gateway without its key is refused */
+	assert_int_equal(rg_cli_parse_gateway(&c, "4@10.1.0.3:7000"), 0);
+	assert_string_equal(c.cfg.gateways[1].pubkey, "");
+	assert_int_equal(rg_cli_common_check(&c), -EINVAL);
+	assert_int_equal(rg_cli_keys_check("test", &c.cfg), -EINVAL);
+	/* --key's own value: not empty, not longer than the config holds */
+	{
+		char path[RG_CLIENT_PATH_BYTES + 1];
+
+		memset(path, 'k', sizeof(path) - 1);
+		path[sizeof(path) - 1] = '\0';
+		assert_int_equal(rg_cli_common_option(&c, RG_CLI_OPT_KEY, path), -EINVAL);
+		assert_int_equal(rg_cli_common_option(&c, RG_CLI_OPT_KEY, ""), -EINVAL);
+		assert_string_equal(c.cfg.key_file, "/etc/repgate/client.key"); /* unchanged */
+	}
+}
+
 /* ---- standard input as records ---- */
 
 /* Feeds text through a pipe into an input and collects up to max records; returns the count. */
@@ -390,6 +459,7 @@ main(void)
 		cmocka_unit_test(test_cli_state_store_and_load),
 		cmocka_unit_test(test_cli_parse_stream_ids),
 		cmocka_unit_test(test_cli_parse_gateways),
+		cmocka_unit_test(test_cli_parse_gateway_pubkeys),
 		cmocka_unit_test(test_cli_input_lines),
 		cmocka_unit_test(test_cli_input_binary),
 	};

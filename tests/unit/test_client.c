@@ -6,9 +6,14 @@
  *   producer (librepgate) ── A (softgw) ── B (softgw) ── consumer (librepgate)
  *
  * Every wait is a bounded poll loop on the clients' sockets (no sleeping);
- * every test counts what it checked.
+ * every test counts what it checked. The key tests run twice: in plaintext
+ * and sealed (g_sealed: every gateway and client with its own X25519 key,
+ * the clients' private keys in 0600 files of a temporary directory).
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -19,6 +24,7 @@
 
 #include <cmocka.h>
 
+#include "keys.h"
 #include "repgate.h"
 #include "softgw.h"
 
@@ -32,6 +38,14 @@
 #define RECORDS  3000
 #define ROUND_NS (2 * RG_NS_PER_MS)
 #define ROUNDS   20000 /* 40 s at most: every loop below is bounded by it */
+#define IDS_MAX  32    /* key_priv and key_pub are indexed by gateway or client id */
+#define OTHER    11    /* a client id nobody lists: its key is a wrong key */
+
+/* Sealed runs: a key per id (gateways 1..3, clients 10, 11, 20), clients' in DIR/ID.key. */
+static int g_sealed;
+static char g_keydir[64];
+static uint8_t key_priv[IDS_MAX][RG_KEY_BYTES], key_pub[IDS_MAX][RG_KEY_BYTES];
+static const uint16_t key_ids[] = { GW_A, GW_B, GW_A2, PROD, OTHER, CONS };
 
 struct prod {
 	uint64_t next, from, applied;
@@ -163,6 +177,97 @@ gateway_cfg(struct rg_client_config *cfg, uint16_t id, const struct softgw *g)
 	x->id = id;
 	snprintf(x->addr, sizeof(x->addr), "127.0.0.1");
 	x->port = g->port;
+	if (g_sealed)
+		rg_key_to_b64(key_pub[id], x->pubkey);
+}
+
+/* The client's key file (sealed runs): key_id's private key, "" in plaintext. */
+static void
+key_cfg(struct rg_client_config *cfg, uint16_t key_id)
+{
+	cfg->key_file[0] = '\0';
+	if (g_sealed)
+		snprintf(cfg->key_file, sizeof(cfg->key_file), "%s/%u.key", g_keydir, key_id);
+}
+
+static void
+gw_start(struct softgw *g, uint16_t id, uint64_t inc)
+{
+	assert_int_equal(softgw_start_sealed(g, id, 0, inc, g_sealed ? key_priv[id] : NULL), 0);
+}
+
+/* A peer of g, a gateway at port (or a client for port 0), with its public key when sealed. */
+static void
+gw_peer(struct softgw *g, uint16_t id, uint16_t port)
+{
+	if (port != 0)
+		assert_int_equal(softgw_add_gateway(g, id, port), 0);
+	else
+		assert_int_equal(softgw_add_client(g, id), 0);
+	if (g_sealed)
+		assert_int_equal(softgw_peer_key(g, id, key_pub[id]), 0);
+}
+
+static void
+write_file(const char *path, const char *text, mode_t mode)
+{
+	int fd;
+
+	unlink(path);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	assert_int_equal(fchmod(fd, mode), 0);
+	close(fd);
+}
+
+/* Group setup: the keys and the clients' key files (mode 0600). */
+static int
+keys_setup(void **state)
+{
+	char path[128], line[RG_KEY_B64_CHARS + 2];
+
+	(void)state;
+	snprintf(g_keydir, sizeof(g_keydir), "/tmp/rg-test-client-XXXXXX");
+	if (mkdtemp(g_keydir) == NULL)
+		return -1;
+	for (size_t i = 0; i < sizeof(key_ids) / sizeof(key_ids[0]); i++) {
+		uint16_t id = key_ids[i];
+
+		if (rg_key_generate(key_priv[id]) != 0 || rg_key_public(key_priv[id], key_pub[id]))
+			return -1;
+		rg_key_to_b64(key_priv[id], line);
+		strcat(line, "\n");
+		snprintf(path, sizeof(path), "%s/%u.key", g_keydir, id);
+		write_file(path, line, 0600);
+	}
+	return 0;
+}
+
+static int
+keys_teardown(void **state)
+{
+	char cmd[128];
+
+	(void)state;
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", g_keydir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+static int
+sealed_on(void **state)
+{
+	(void)state;
+	g_sealed = 1;
+	return 0;
+}
+
+static int
+sealed_off(void **state)
+{
+	(void)state;
+	g_sealed = 0;
+	return 0;
 }
 
 static void
@@ -175,28 +280,30 @@ world_init(struct world *w, int with_a2)
 	const struct rg_client_cb ccb = { .deliver = c_deliver, .event = c_event, .ctx = w };
 
 	memset(w, 0, sizeof(*w));
-	assert_int_equal(softgw_start(&w->a, GW_A, 0, 1000), 0);
-	assert_int_equal(softgw_start(&w->b, GW_B, 0, 2000), 0);
-	assert_int_equal(softgw_add_gateway(&w->a, GW_B, w->b.port), 0);
-	assert_int_equal(softgw_add_client(&w->a, PROD), 0);
-	assert_int_equal(softgw_add_gateway(&w->b, GW_A, w->a.port), 0);
-	assert_int_equal(softgw_add_client(&w->b, CONS), 0);
+	gw_start(&w->a, GW_A, 1000);
+	gw_start(&w->b, GW_B, 2000);
+	gw_peer(&w->a, GW_B, w->b.port);
+	gw_peer(&w->a, PROD, 0);
+	gw_peer(&w->b, GW_A, w->a.port);
+	gw_peer(&w->b, CONS, 0);
 	if (with_a2) {
-		assert_int_equal(softgw_start(&w->a2, GW_A2, 0, 3000), 0);
-		assert_int_equal(softgw_add_gateway(&w->a2, GW_B, w->b.port), 0);
-		assert_int_equal(softgw_add_client(&w->a2, PROD), 0);
-		assert_int_equal(softgw_add_gateway(&w->b, GW_A2, w->a2.port), 0);
+		gw_start(&w->a2, GW_A2, 3000);
+		gw_peer(&w->a2, GW_B, w->b.port);
+		gw_peer(&w->a2, PROD, 0);
+		gw_peer(&w->b, GW_A2, w->a2.port);
 		w->b.route = 0;
 		w->a2_on = 1;
 	}
 	rg_client_config_default(&pc);
 	pc.id = PROD;
 	pc.dead_after_ns = 400 * RG_NS_PER_MS;
+	key_cfg(&pc, PROD);
 	gateway_cfg(&pc, GW_A, &w->a);
 	if (with_a2)
 		gateway_cfg(&pc, GW_A2, &w->a2);
 	rg_client_config_default(&cc);
 	cc.id = CONS;
+	key_cfg(&cc, CONS);
 	gateway_cfg(&cc, GW_B, &w->b);
 	assert_int_equal(rg_client_create(&pc, &pcb, &w->p), 0);
 	assert_int_equal(rg_client_create(&cc, &ccb, &w->c), 0);
@@ -206,6 +313,12 @@ world_init(struct world *w, int with_a2)
 static void
 world_fini(struct world *w)
 {
+	/* A run with the right keys (or none) never fails a tag or meets the other mode. */
+	assert_int_equal(
+	    softgw_drops(&w->a, RG_DROP_BAD_TAG) + softgw_drops(&w->b, RG_DROP_BAD_TAG), 0);
+	assert_int_equal(softgw_drops(&w->a, RG_DROP_MODE_MISMATCH) +
+			     softgw_drops(&w->b, RG_DROP_MODE_MISMATCH),
+			 0);
 	rg_client_destroy(w->p);
 	rg_client_destroy(w->c);
 	softgw_stop(&w->a);
@@ -458,6 +571,146 @@ test_client_idle_gateway_keeps_serving(void **state)
 	world_fini(&w);
 }
 
+/* ---- sealed mode ---- */
+
+static int
+config_check(const struct rg_client_config *cfg, const char *want_in_msg)
+{
+	char why[512];
+	int rc = rg_client_config_check(cfg, why, sizeof(why));
+
+	if (want_in_msg != NULL && strstr(why, want_in_msg) == NULL)
+		fail_msg("rg_client_config_check said %d '%s'; want '%s' in it", rc, why,
+			 want_in_msg);
+	return rc;
+}
+
+/* What rg_client_create refuses in a sealed config, with the code repgate.h says. */
+static void
+test_client_key_config_errors(void **state)
+{
+	struct rg_client_config cfg;
+	struct rg_client *c;
+	char path[128], line[RG_KEY_B64_CHARS + 2];
+
+	(void)state;
+	rg_client_config_default(&cfg);
+	cfg.id = PROD;
+	cfg.ngateways = 1;
+	cfg.gateways[0] = (struct rg_client_gateway){ .id = GW_A, .addr = "127.0.0.1", .port = 9 };
+	rg_key_to_b64(key_pub[GW_A], cfg.gateways[0].pubkey);
+	/* a pubkey without key_file: plaintext was asked for, yet a key given */
+	assert_int_equal(config_check(&cfg, "key_file is not set"), -EINVAL);
+	assert_int_equal(rg_client_create(&cfg, NULL, &c), -EINVAL);
+	assert_null(c);
+	snprintf(cfg.key_file, sizeof(cfg.key_file), "%s/%u.key", g_keydir, PROD);
+	assert_int_equal(config_check(&cfg, NULL), 0);
+	assert_int_equal(rg_client_create(&cfg, NULL, &c), 0); /* the good one */
+	rg_client_destroy(c);
+	/* the gateway's pubkey missing, cut short, or a point X25519 refuses (all zero) */
+	cfg.gateways[0].pubkey[0] = '\0';
+	assert_int_equal(config_check(&cfg, "has no pubkey"), -EINVAL);
+	assert_int_equal(rg_client_create(&cfg, NULL, &c), -EINVAL);
+	rg_key_to_b64(key_pub[GW_A], cfg.gateways[0].pubkey);
+	cfg.gateways[0].pubkey[10] = '\0';
+	assert_int_equal(config_check(&cfg, "is not a public key"), -EINVAL);
+	assert_int_equal(rg_client_create(&cfg, NULL, &c), -EINVAL);
+	snprintf(cfg.gateways[0].pubkey, sizeof(cfg.gateways[0].pubkey), "%s",
+		 "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=");
+	assert_int_equal(config_check(&cfg, "refused by X25519"), -EINVAL);
+	assert_int_equal(rg_client_create(&cfg, NULL, &c), -EINVAL);
+	rg_key_to_b64(key_pub[GW_A], cfg.gateways[0].pubkey);
+	/* the key file: missing, readable by others, not a key, a directory */
+	snprintf(cfg.key_file, sizeof(cfg.key_file), "%s/none.key", g_keydir);
+	assert_int_equal(config_check(&cfg, "none.key"), -ENOENT);
+	assert_int_equal(rg_client_create(&cfg, NULL, &c), -ENOENT);
+	rg_key_to_b64(key_priv[PROD], line);
+	snprintf(path, sizeof(path), "%s/open.key", g_keydir);
+	write_file(path, line, 0644);
+	snprintf(cfg.key_file, sizeof(cfg.key_file), "%s", path);
+	assert_int_equal(config_check(&cfg, "chmod 600"), -EPERM);
+	assert_int_equal(rg_client_create(&cfg, NULL, &c), -EPERM);
+	assert_non_null(strstr(rg_client_strerror(-EPERM), "EPERM"));
+	snprintf(path, sizeof(path), "%s/junk.key", g_keydir);
+	write_file(path, "not a key\n", 0600);
+	snprintf(cfg.key_file, sizeof(cfg.key_file), "%s", path);
+	assert_int_equal(config_check(&cfg, "not a private key"), -EINVAL);
+	assert_int_equal(rg_client_create(&cfg, NULL, &c), -EINVAL);
+	snprintf(cfg.key_file, sizeof(cfg.key_file), "%s", g_keydir);
+	assert_int_equal(config_check(&cfg, "not a regular file"), -EINVAL);
+	assert_int_equal(rg_client_create(&cfg, NULL, &c), -EINVAL);
+}
+
+/*
+ * A producer alone with gateway A (sealed or not), its key file and the pubkey it has for A:
+ * it must say UNREACHABLE within its connect timeout and never CONNECTED, and A must have
+ * dropped its packets for reason d and sent it nothing (it never learned where it is).
+ */
+static void
+lone_producer_gets_nothing(int a_sealed, int key_id, const uint8_t *a_pub, enum rg_core_drop d)
+{
+	struct world w;
+	struct rg_client_config cfg;
+	const struct rg_client_cb cb = { .event = p_event, .ctx = &w };
+	struct rg_client *c;
+	struct softgw a;
+	unsigned rounds = 0;
+
+	memset(&w, 0, sizeof(w));
+	assert_int_equal(softgw_start_sealed(&a, GW_A, 0, 1000, a_sealed ? key_priv[GW_A] : NULL),
+			 0);
+	assert_int_equal(softgw_add_client(&a, PROD), 0);
+	if (a_sealed)
+		assert_int_equal(softgw_peer_key(&a, PROD, key_pub[PROD]), 0);
+	rg_client_config_default(&cfg);
+	cfg.id = PROD;
+	cfg.connect_timeout_ns = 300 * RG_NS_PER_MS;
+	g_sealed = key_id != 0;
+	key_cfg(&cfg, (uint16_t)key_id);
+	gateway_cfg(&cfg, GW_A, &a);
+	if (a_pub != NULL)
+		rg_key_to_b64(a_pub, cfg.gateways[0].pubkey);
+	g_sealed = 0;
+	assert_int_equal(rg_client_create(&cfg, &cb, &c), 0);
+	/* Bounded: 1000 rounds of at most 5 ms. */
+	while (w.pev.n[RG_CLIENT_EV_UNREACHABLE] == 0 && rounds++ < 1000) {
+		softgw_poll(&a, rg_client_now_ns());
+		assert_int_equal(rg_client_run(c, 5 * RG_NS_PER_MS), 0);
+	}
+	printf("# %s gateway, client key %d: unreachable after %u rounds; the gateway dropped %llu "
+	       "(%s), sent %llu\n",
+	       a_sealed ? "sealed" : "plaintext", key_id, rounds,
+	       (unsigned long long)softgw_drops(&a, d), rg_core_drop_name(d),
+	       (unsigned long long)a.tx);
+	assert_int_equal(w.pev.n[RG_CLIENT_EV_UNREACHABLE], 1);
+	assert_int_equal(w.pev.n[RG_CLIENT_EV_CONNECTED], 0);
+	assert_int_equal(rg_client_gateway(c), 0);
+	assert_true(softgw_drops(&a, d) > 0);
+	assert_int_equal(a.tx, 0);
+	rg_client_destroy(c);
+	softgw_stop(&a);
+}
+
+/* A client with a wrong key gets nothing through: its tags do not check (BAD_TAG). */
+static void
+test_client_sealed_wrong_key_gets_nothing(void **state)
+{
+	(void)state;
+	/* the client's private key is not the one A knows for it */
+	lone_producer_gets_nothing(1, OTHER, key_pub[GW_A], RG_DROP_BAD_TAG);
+	/* the client's key is right, the public key it has for A is B's */
+	lone_producer_gets_nothing(1, PROD, key_pub[GW_B], RG_DROP_BAD_TAG);
+}
+
+/* A plaintext client and a sealed gateway, or the reverse, never talk (MODE_MISMATCH). */
+static void
+test_client_mode_mismatch_gets_nothing(void **state)
+{
+	(void)state;
+	lone_producer_gets_nothing(1, 0, NULL, RG_DROP_MODE_MISMATCH);
+	lone_producer_gets_nothing(0, PROD, key_pub[GW_A], RG_DROP_MODE_MISMATCH);
+}
+
 int
 main(void)
 {
@@ -468,7 +721,17 @@ main(void)
 		cmocka_unit_test(test_client_unreachable_gateway),
 		cmocka_unit_test(test_client_moves_to_a_live_gateway),
 		cmocka_unit_test(test_client_idle_gateway_keeps_serving),
+		/* sealed: the same runs with every packet under AES-256-GCM */
+		cmocka_unit_test_setup_teardown(test_client_end_to_end_through_two_gateways,
+						sealed_on, sealed_off),
+		cmocka_unit_test_setup_teardown(test_client_slow_consumer_backpressure, sealed_on,
+						sealed_off),
+		cmocka_unit_test_setup_teardown(test_client_moves_to_a_live_gateway, sealed_on,
+						sealed_off),
+		cmocka_unit_test(test_client_key_config_errors),
+		cmocka_unit_test(test_client_sealed_wrong_key_gets_nothing),
+		cmocka_unit_test(test_client_mode_mismatch_gets_nothing),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return cmocka_run_group_tests(tests, keys_setup, keys_teardown);
 }

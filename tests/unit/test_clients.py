@@ -20,6 +20,9 @@ never collide, and checks what the tools print and how they exit:
   exit_codes     unreachable gateway: 2 within the connect timeout; bad stream ids: 64; a
                  second consumer on a stream: 3 (busy); signals: 130 and 143; a torn or
                  foreign state file: 1, naming the file
+  sealed         the pair with keys (--keys): a lines round trip with --key and
+                 --gateway ID@ADDR:PORT,PUBKEY; a PUBKEY without --key, --key without a
+                 PUBKEY, a malformed PUBKEY: 64; a key file others may read: 1, saying chmod
 
 Waits are polls with a bound (a deadline each), never sleeps that hope; every process is
 stopped by its pid on every way out (SIGCONT, SIGTERM, a bounded wait, SIGKILL), and gets
@@ -128,16 +131,33 @@ class Case:
         self.dir.mkdir(parents=True)
         self.procs = Procs(self.dir)
         self.a_port = self.b_port = None
+        self.keys = None  # sealed: {"dir": Path, GW_A: pubkey, GW_B: pubkey}
 
-    def start_pair(self):
-        p = self.procs.start("pair", [self.args.pair, "--a-id", GW_A, "--b-id", GW_B,
-                                      "--a-clients", f"{PROD},{PROD2}",
-                                      "--b-clients", f"{CONS},{CONS2}", "--seconds", 120])
+    def start_pair(self, sealed=False):
+        argv = [self.args.pair, "--a-id", GW_A, "--b-id", GW_B, "--a-clients", f"{PROD},{PROD2}",
+                "--b-clients", f"{CONS},{CONS2}", "--seconds", 120]
+        if sealed:
+            (self.dir / "keys").mkdir()
+            argv += ["--keys", self.dir / "keys"]
+        p = self.procs.start("pair", argv)
         line = wait_until(lambda: self._ports_line(p), 10, "rg-softgw-pair printed its ports")
-        m = re.fullmatch(rb"a_port=(\d+) b_port=(\d+)\n", line)
-        if m is None:
+        m = re.fullmatch(rb"a_port=(\d+) b_port=(\d+)(?: a_pubkey=(\S{44}) b_pubkey=(\S{44}))?\n",
+                         line)
+        if m is None or (m.group(3) is not None) != sealed:
             raise TestError(f"rg-softgw-pair printed {line!r}")
         self.a_port, self.b_port = int(m.group(1)), int(m.group(2))
+        if sealed:
+            self.keys = {"dir": self.dir / "keys", GW_A: m.group(3).decode(),
+                         GW_B: m.group(4).decode()}
+
+    def _gateway(self, gw, port):
+        """The --gateway value, with the gateway's public key and our --key when sealed."""
+        if self.keys is None:
+            return [f"{gw}@127.0.0.1:{port}"]
+        return [f"{gw}@127.0.0.1:{port},{self.keys[gw]}"]
+
+    def _key(self, cid):
+        return [] if self.keys is None else ["--key", self.keys["dir"] / f"{cid}.key"]
 
     def _ports_line(self, p):
         if p.poll() is not None:
@@ -147,12 +167,14 @@ class Case:
 
     def pub(self, name, stream, *extra, stdin=subprocess.DEVNULL, gw_port=None, cid=PROD):
         argv = [self.args.pub, "--id", cid, "--gateway",
-                f"{GW_A}@127.0.0.1:{gw_port or self.a_port}", "--stream", stream, *extra]
+                *self._gateway(GW_A, gw_port or self.a_port), *self._key(cid),
+                "--stream", stream, *extra]
         return self.procs.start(name, argv, stdin=stdin)
 
     def sub(self, name, stream, *extra, cid=CONS, gw_port=None, what="--stream"):
         argv = [self.args.sub, "--id", cid, "--gateway",
-                f"{GW_B}@127.0.0.1:{gw_port or self.b_port}", what, stream, *extra]
+                *self._gateway(GW_B, gw_port or self.b_port), *self._key(cid),
+                what, stream, *extra]
         return self.procs.start(name, argv)
 
     def expect_exit(self, p, code, timeout_s):
@@ -529,6 +551,47 @@ def exit_codes_state(c):
     return checked
 
 
+def case_sealed(args):
+    data = b"".join(line(k) + b"\n" for k in range(1, 2001))
+    checked = []
+    with Case(args, "sealed") as c:
+        c.start_pair(sealed=True)
+        (c.dir / "in").write_bytes(data)
+        sub = c.sub("sub", "5:1", "--count", 2000, "--progress-ms", 0)
+        with open(c.dir / "in", "rb") as f:
+            pub = c.pub("pub", "5:1", stdin=f)
+        c.expect_exit(pub, 0, 30)
+        c.expect_exit(sub, 0, 30)
+        if c.procs.out("sub") != data:
+            raise TestError(f"sealed: the output differs ({len(c.procs.out('sub'))} bytes)")
+        checked.append("2000 lines round trip sealed")
+        key_a, key_file = c.keys[GW_A], c.keys["dir"] / f"{PROD}.key"
+        gw = f"{GW_A}@127.0.0.1:{c.a_port}"
+        usage = {
+            "pubkey without --key": [f"{gw},{key_a}"],
+            "--key without a pubkey": [gw, "--key", key_file],
+            "a malformed pubkey": [f"{gw},{key_a[:-2]}", "--key", key_file],
+        }
+        for what, extra in usage.items():
+            name = "usage_" + re.sub(r"\W+", "_", what)
+            p = c.procs.start(name, [args.pub, "--id", PROD, "--stream", "5:2", "--gateway",
+                                     *extra])
+            c.expect_exit(p, 64, 10)
+            if "--gateway" not in c.procs.err(name):
+                raise TestError(f"{what}: {c.procs.err(name)}")
+            checked.append(f"{what}: 64")
+        open_key = c.dir / "open.key"
+        shutil.copy(key_file, open_key)
+        open_key.chmod(0o644)
+        p = c.procs.start("open_key", [args.pub, "--id", PROD, "--stream", "5:2", "--gateway",
+                                       f"{gw},{key_a}", "--key", open_key])
+        c.expect_exit(p, 1, 10)
+        if "chmod 600" not in c.procs.err("open_key"):
+            raise TestError(f"a 0644 key file: {c.procs.err('open_key')}")
+        checked.append("a 0644 key file: 1")
+    return "; ".join(checked)
+
+
 CASES = {
     "lines": case_lines,
     "binary": case_binary,
@@ -537,6 +600,7 @@ CASES = {
     "backpressure": case_backpressure,
     "namespace": case_namespace,
     "exit_codes": case_exit_codes,
+    "sealed": case_sealed,
 }
 
 
