@@ -10,7 +10,7 @@ send whatever it likes to the gateway's port. One run is one case:
   capture   up to --capture of the client's packets (IPv4 UDP from --src to --dst, RGP with
             src_gw = --client), within --capture-s; every case but garbage needs at least one
             (its header is the template: lane, the client's and the gateway's incarnations, the
-            latest packet number);
+            latest packet number; the forgeries are sealed whatever the template's type);
   send      --count packets of the case, paced at --pps (the tap's queue is 1,000 frames: a
             faster burst is dropped by the kernel and never reaches the gateway);
   report    one JSON line on stdout: case, captured, sent per kind, send errors, elapsed_s.
@@ -170,10 +170,11 @@ def capture(iface, src, dst, dport, client, want, timeout_s):
 
 
 def template(caught):
-    """The latest sealed packet's header of the lane seen last; None without one."""
+    """The header of the latest packet past the handshake (sealed, or plaintext when the client
+    is: test_hostile's --plaintext canary); None without one."""
     for pkt in reversed(caught):
         h = Hdr(pkt)
-        if h.type == PKT_SEALED and h.src_inc != 0 and h.dst_inc != 0:
+        if h.type in (PKT_FRAMES, PKT_SEALED) and h.src_inc != 0 and h.dst_inc != 0:
             return h
     return None
 
@@ -321,7 +322,7 @@ def main():
     t = template(caught)
     if t is None:
         print(json.dumps({"case": a.case, "captured": len(caught),
-                          "error": "no sealed packet of the client captured"}), flush=True)
+                          "error": "no packet of the client past its handshake"}), flush=True)
         return 3
     pkts = CASES[a.case](a.count, rng, t, caught, a.client)
     t_send = time.monotonic()
