@@ -13,7 +13,9 @@ send whatever it likes to the gateway's port. One run is one case:
             latest packet number; the forgeries are sealed whatever the template's type);
   send      --count packets of the case, paced at --pps (the tap's queue is 1,000 frames: a
             faster burst is dropped by the kernel and never reaches the gateway);
-  report    one JSON line on stdout: case, captured, sent per kind, send errors, elapsed_s.
+  listen    --listen-s for datagrams the gateway sends back to our port (it must send none);
+  report    one JSON line on stdout: case, captured, sent per kind, send errors, replies,
+            capture_s and send_s.
 
 Cases (the counter each should move is the test's to know, not this tool's):
 
@@ -279,11 +281,13 @@ def case_plaintext(n, rng, t, caught, client):
 CASES = {name[5:]: fn for name, fn in globals().items() if name.startswith("case_")}
 
 
-def send_all(pkts, dst, pps):
+def send_all(pkts, dst, pps, listen_s):
     """Sends every datagram from one UDP socket of our own, at most pps a second; the count sent
-    per kind and the send errors (a full socket buffer: ENOBUFS)."""
+    per kind, the send errors (a full socket buffer: ENOBUFS), the datagrams the gateway sent
+    back to that socket within listen_s after the last (it must send none: only a packet the
+    core opened may teach it a client's port) and the seconds the sending took."""
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    sent, errors, t0 = {}, 0, time.monotonic()
+    sent, errors, replies, t0 = {}, 0, 0, time.monotonic()
     try:
         for i, (kind, pkt) in enumerate(pkts):  # bounded: len(pkts)
             due = t0 + i / pps
@@ -295,9 +299,20 @@ def send_all(pkts, dst, pps):
                 sent[kind] = sent.get(kind, 0) + 1
             except OSError:
                 errors += 1
+        send_s = time.monotonic() - t0
+        s.settimeout(0.05)
+        deadline = time.monotonic() + listen_s
+        while time.monotonic() < deadline:  # bounded by listen_s
+            try:
+                s.recv(65535)
+                replies += 1
+            except socket.timeout:
+                pass
+            except OSError:  # an ICMP error queued on the socket
+                pass
     finally:
         s.close()
-    return sent, errors
+    return sent, errors, replies, send_s
 
 
 def main():
@@ -312,6 +327,8 @@ def main():
     ap.add_argument("--capture-s", type=float, default=5.0)
     ap.add_argument("--pps", type=float, default=20000.0)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--listen-s", type=float, default=0.3,
+                    help="how long to count what the gateway sends back to our port")
     a = ap.parse_args()
     if not 1 <= a.count <= 100000:
         ap.error("--count: 1 .. 100000")
@@ -326,11 +343,11 @@ def main():
         return 3
     pkts = CASES[a.case](a.count, rng, t, caught, a.client)
     t_send = time.monotonic()
-    sent, errors = send_all(pkts, (host, int(port)), a.pps)
+    sent, errors, replies, send_s = send_all(pkts, (host, int(port)), a.pps, a.listen_s)
     print(json.dumps({"case": a.case, "captured": len(caught), "template": t.as_dict(),
-                      "sent": sent, "send_errors": errors,
+                      "sent": sent, "send_errors": errors, "replies": replies,
                       "capture_s": round(t_send - t0, 3),
-                      "send_s": round(time.monotonic() - t_send, 3)}), flush=True)
+                      "send_s": round(send_s, 3)}), flush=True)
     return 0
 
 

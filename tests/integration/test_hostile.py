@@ -21,7 +21,8 @@ sends A's port 10.1.0.2:7000 one case after another, each a bounded count of pac
   10 plaintext     type 1 packets with a good CRC32C and valid frames, claiming the producer
 
 After each case: gateway A still runs and answers telemetry (/repgate/status), the flow goes
-on (the consumer checks more records), and the counter the case names moved by at least what
+on (the consumer checks more records), A sent nothing back to the attacker's port (it learned
+no forgery as the client's address), and the counter the case names moved by at least what
 the case expects, read from A's Prometheus metrics (docs/operations.md: drops by reason are
 exported there, per worker) with a bounded poll; the cases that claim a restart or a CLOSE
 also check that A took none (peer_restarts, close_rx unchanged). At the end the merged verdict
@@ -156,6 +157,8 @@ def run_case(r, port, spec, seed, rows, checks):
         d = now.get(name, 0) - before.get(name, 0)
         rows.append((f"{num} {case}", "-", 0, name, 0, d))
         checks.append(r.check(d == 0, f"case {num} {case}: {name} moved by {d}, want 0"))
+    checks.append(r.check(rep["replies"] == 0, f"case {num} {case}: A sent the attacker's "
+                          f"port {rep['replies']} datagrams (learned it as the client's)"))
     checks.append(r.check(r.a.running(), f"case {num} {case}: gateway A exited"))
     st = r.a.ctl("status")
     checks.append(r.check(st.get("gateway") == 1, f"case {num} {case}: A's status {st}"))
