@@ -228,10 +228,16 @@ class Producer:
 class BindingTest(unittest.TestCase):
     def setUp(self):
         self.checks = 0
+        self.skipping = False
 
     def tearDown(self):
-        if sys.exc_info() == (None, None, None) and self.checks == 0:
+        if sys.exc_info() == (None, None, None) and self.checks == 0 and not self.skipping:
             raise AssertionError("nothing was checked")
+
+    def skip(self, why):
+        """Skips this test: tearDown then asks for no checks."""
+        self.skipping = True
+        raise unittest.SkipTest(why)
 
     def check(self, cond, msg):
         global CHECKS
@@ -482,8 +488,7 @@ class BindingTest(unittest.TestCase):
             pair = PAIR
             take = client_id
         elif PAIR_PROC is None:
-            raise unittest.SkipTest("RG_TEST_GW_A/B name plaintext gateways (no PUBKEY, "
-                                    "no RG_TEST_KEYS)")
+            self.skip("RG_TEST_GW_A/B name plaintext gateways (no PUBKEY, no RG_TEST_KEYS)")
         else:
             keys = tempfile.mkdtemp(prefix="rg-py-keys-")
             self.addCleanup(shutil.rmtree, keys, True)
