@@ -59,14 +59,16 @@ type consumer struct {
 	refused atomic.Int64
 }
 
-func newConsumer(t *testing.T, ck *checker, id uint16, gw Gateway, tweak func(*Config)) *consumer {
+// newConsumer makes the consumer e (its id, gateway and key file); tweak adds to its Config.
+func newConsumer(t *testing.T, ck *checker, e endpoint, tweak func(*Config)) *consumer {
 	co := &consumer{ck: ck, next: map[uint64]uint64{}, got: map[uint64]uint64{}}
-	cfg := Config{ID: id, Gateways: []Gateway{gw}, OnDeliver: co.deliver, OnEvent: co.event}
+	cfg := e.config()
+	cfg.OnDeliver, cfg.OnEvent = co.deliver, co.event
 	if tweak != nil {
 		tweak(&cfg)
 	}
 	c, err := NewClient(cfg)
-	ck.ok(err == nil, "consumer %d: NewClient: %v", id, err)
+	ck.ok(err == nil, "consumer %d: NewClient: %v", e.id, err)
 	co.c = c
 	t.Cleanup(func() { c.Close() })
 	return co
@@ -132,36 +134,32 @@ type producer struct {
 	changed chan struct{} // capacity 1: a replay or an applied came
 }
 
-func newProducer(t *testing.T, ck *checker, id uint16, gw Gateway) *producer {
-	return newProducerWith(t, ck, id, gw, "")
-}
-
-// newProducerWith is newProducer with a key file ("": plaintext).
-func newProducerWith(t *testing.T, ck *checker, id uint16, gw Gateway, keyFile string) *producer {
+// newProducer makes the producer e (its id, gateway and key file).
+func newProducer(t *testing.T, ck *checker, e endpoint) *producer {
 	p := &producer{from: map[uint64]uint64{}, applied: map[uint64]uint64{},
 		changed: make(chan struct{}, 1)}
-	c, err := NewClient(Config{ID: id, Gateways: []Gateway{gw}, KeyFile: keyFile,
-		OnReplay: func(stream, from uint64) {
-			p.mu.Lock()
-			p.from[stream] = from
-			p.mu.Unlock()
-			p.poke()
-		},
-		OnApplied: func(stream, applied uint64) {
-			p.mu.Lock()
-			ck.expect(applied >= p.applied[stream], "applied went back: %d then %d",
-				p.applied[stream], applied)
-			p.applied[stream] = applied
-			p.mu.Unlock()
-			p.poke()
-		},
-		OnEvent: func(ev Event) {
-			p.mu.Lock()
-			p.events = append(p.events, ev)
-			p.mu.Unlock()
-		},
-	})
-	ck.ok(err == nil, "producer %d: NewClient: %v", id, err)
+	cfg := e.config()
+	cfg.OnReplay = func(stream, from uint64) {
+		p.mu.Lock()
+		p.from[stream] = from
+		p.mu.Unlock()
+		p.poke()
+	}
+	cfg.OnApplied = func(stream, applied uint64) {
+		p.mu.Lock()
+		ck.expect(applied >= p.applied[stream], "applied went back: %d then %d",
+			p.applied[stream], applied)
+		p.applied[stream] = applied
+		p.mu.Unlock()
+		p.poke()
+	}
+	cfg.OnEvent = func(ev Event) {
+		p.mu.Lock()
+		p.events = append(p.events, ev)
+		p.mu.Unlock()
+	}
+	c, err := NewClient(cfg)
+	ck.ok(err == nil, "producer %d: NewClient: %v", e.id, err)
 	p.c = c
 	t.Cleanup(func() { c.Close() })
 	return p
@@ -257,9 +255,9 @@ func TestClientPublishConsumeThroughGatewayPair(t *testing.T) {
 	stream := streamIDs(5, 1)[0]
 	goroutines := runtime.NumGoroutine()
 
-	co := newConsumer(t, ck, pr.client(t, 1), pr.b, nil)
+	co := newConsumer(t, ck, pr.client(t, 1), nil)
 	ck.ok(co.c.Subscribe(stream, 0) == nil, "Subscribe")
-	p := newProducer(t, ck, pr.client(t, 0), pr.a)
+	p := newProducer(t, ck, pr.client(t, 0))
 	ck.ok(p.c.Open(stream) == nil, "Open")
 	start := time.Now()
 	from, err := p.replayFrom(ctx, stream)
@@ -294,31 +292,37 @@ func TestClientPublishConsumeThroughGatewayPair(t *testing.T) {
 	ck.ok(errors.Is(p.c.Publish(stream, n+1, version, nil), ErrClosed), "Publish after Close")
 }
 
-// The same through a sealed pair (rg-softgw-pair --keys): KeyFile and each Gateway's PubKey
-// reach librepgate, every record arrives; a key file others may read is refused with words.
+// Sealed end to end: KeyFile and each Gateway's PubKey reach librepgate and every record
+// arrives, through the tests' pair when it is sealed (RG_TEST_GW_A/B with PUBKEY and
+// RG_TEST_KEYS), else through a sealed software pair of its own (rg-softgw-pair --keys). A
+// plaintext client of a sealed gateway is dropped there (MODE_MISMATCH) and finds it
+// unreachable; a key file others may read and a PubKey without KeyFile are refused with words.
 func TestClientSealedThroughGatewayPair(t *testing.T) {
 	const n = 1000
-	requirePair(t)
+	pr := requirePair(t)
+	if pr.keys == "" && pr.cmd == nil {
+		t.Skip("skipped: RG_TEST_GW_A/B name plaintext gateways (no PUBKEY, no RG_TEST_KEYS)")
+	}
 	ck := &checker{t: t}
 	defer ck.done()
-	keys := t.TempDir()
-	sp, err := startPairWith(keys)
-	if err != nil && (os.Getenv("RG_TEST_GW_A") != "" || os.Getenv("RG_TEST_GW_B") != "") {
-		t.Skipf("skipped: %v", err)
+	sp := pr
+	if pr.keys == "" {
+		var err error
+		sp, err = startPairWith(t.TempDir())
+		ck.ok(err == nil, "a sealed pair: %v", err)
+		defer sp.stop()
 	}
-	ck.ok(err == nil, "a sealed pair: %v", err)
-	defer sp.stop()
 	ck.ok(len(sp.a.PubKey) == PubKeyChars && len(sp.b.PubKey) == PubKeyChars,
 		"the pair's public keys: %q %q", sp.a.PubKey, sp.b.PubKey)
 	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
 	defer cancel()
 	stream := streamIDs(5, 1)[0]
-	key := func(id uint16) string { return filepath.Join(keys, fmt.Sprintf("%d.key", id)) }
 
-	cid, pid := sp.clientsB[0], sp.clientsA[0]
-	co := newConsumer(t, ck, cid, sp.b, func(cfg *Config) { cfg.KeyFile = key(cid) })
+	co := newConsumer(t, ck, sp.client(t, 1), nil)
 	ck.ok(co.c.Subscribe(stream, 0) == nil, "Subscribe")
-	p := newProducerWith(t, ck, pid, sp.a, key(pid))
+	pe := sp.client(t, 0)
+	ck.ok(pe.keyFile != "" && pe.gw.PubKey == sp.a.PubKey, "the producer seals: %+v", pe)
+	p := newProducer(t, ck, pe)
 	ck.ok(p.c.Open(stream) == nil, "Open")
 	from, err := p.replayFrom(ctx, stream)
 	ck.ok(err == nil && from == 1, "the first replay: from %d, %v", from, err)
@@ -329,14 +333,34 @@ func TestClientSealedThroughGatewayPair(t *testing.T) {
 	ck.ok(got == n && next == n+1, "consumer took %d records, wants %d next", got, next)
 	ck.ok(co.c.Stats().DropsRx == 0, "the consumer refused %d datagrams", co.c.Stats().DropsRx)
 
-	open := filepath.Join(keys, "open.key")
-	b, err := os.ReadFile(key(pid))
+	// A client of the pair in plaintext (its gateway without PubKey): A drops what it sends.
+	pt := sp.client(t, 0)
+	var unreachable atomic.Int64
+	cfg := Config{ID: pt.id, ConnectTimeout: 300 * time.Millisecond,
+		Gateways: []Gateway{{ID: pt.gw.ID, Addr: pt.gw.Addr, Port: pt.gw.Port}},
+		OnEvent: func(ev Event) {
+			if ev.Type == EventUnreachable {
+				unreachable.Add(1)
+			}
+		}}
+	plain, err := NewClient(cfg)
+	ck.ok(err == nil, "a plaintext client: NewClient: %v", err)
+	ck.ok(eventually(5*time.Second, func() bool { return unreachable.Load() > 0 }),
+		"a plaintext client of a sealed gateway: unreachable said %d times, serving gateway %d",
+		unreachable.Load(), plain.Gateway())
+	ck.ok(plain.Gateway() == 0 && plain.Stats().PacketsRx == 0,
+		"a plaintext client of a sealed gateway was answered: gateway %d, %d datagrams",
+		plain.Gateway(), plain.Stats().PacketsRx)
+	ck.ok(plain.Close() == nil, "Close")
+
+	open := filepath.Join(t.TempDir(), "open.key")
+	b, err := os.ReadFile(pe.keyFile)
 	ck.ok(err == nil && os.WriteFile(open, b, 0o644) == nil && os.Chmod(open, 0o644) == nil,
 		"writing a 0644 key file: %v", err)
-	c, err := NewClient(Config{ID: pid, Gateways: []Gateway{sp.a}, KeyFile: open})
+	c, err := NewClient(Config{ID: pe.id, Gateways: []Gateway{pe.gw}, KeyFile: open})
 	ck.ok(c == nil && errors.Is(err, ErrKeyExposed) && strings.Contains(err.Error(), "chmod"),
 		"a 0644 key file: %v", err)
-	c, err = NewClient(Config{ID: pid, Gateways: []Gateway{sp.a}})
+	c, err = NewClient(Config{ID: pe.id, Gateways: []Gateway{pe.gw}})
 	ck.ok(c == nil && errors.Is(err, ErrInvalid) && strings.Contains(err.Error(), "pubkey"),
 		"a PubKey without KeyFile: %v", err)
 }
@@ -352,13 +376,13 @@ func TestClientBackpressureFromASlowConsumer(t *testing.T) {
 	defer cancel()
 	stream := streamIDs(5, 1)[0]
 
-	co := newConsumer(t, ck, pr.client(t, 1), pr.b, func(cfg *Config) {
+	co := newConsumer(t, ck, pr.client(t, 1), func(cfg *Config) {
 		cfg.DeliverQueueRecords = queue
 		cfg.DeliverRetry = 5 * time.Millisecond
 	})
 	co.block.Store(true)
 	ck.ok(co.c.Subscribe(stream, 0) == nil, "Subscribe")
-	p := newProducer(t, ck, pr.client(t, 0), pr.a)
+	p := newProducer(t, ck, pr.client(t, 0))
 	ck.ok(p.c.Open(stream) == nil, "Open")
 	cursor, err := p.replayFrom(ctx, stream)
 	ck.ok(err == nil && cursor == 1, "the first replay: from %d, %v", cursor, err)
@@ -417,7 +441,7 @@ func TestClientNamespaceSubscription(t *testing.T) {
 	streams := streamIDs(ns, 2)
 	var asked sync.Map
 
-	co := newConsumer(t, ck, pr.client(t, 1), pr.b, func(cfg *Config) {
+	co := newConsumer(t, ck, pr.client(t, 1), func(cfg *Config) {
 		cfg.OnStreamApplied = func(stream uint64) (uint64, error) {
 			asked.Store(stream, true)
 			if uint32(stream>>32) != ns {
@@ -428,7 +452,7 @@ func TestClientNamespaceSubscription(t *testing.T) {
 	})
 	ck.ok(co.c.SubscribeNamespace(ns) == nil, "SubscribeNamespace")
 	ck.ok(errors.Is(co.c.SubscribeNamespace(ns), ErrExists), "SubscribeNamespace twice")
-	p := newProducer(t, ck, pr.client(t, 0), pr.a)
+	p := newProducer(t, ck, pr.client(t, 0))
 	for _, s := range streams {
 		ck.ok(p.c.Open(s) == nil, "Open(%#x)", s)
 	}
@@ -556,9 +580,9 @@ func TestClientErrorMapping(t *testing.T) {
 
 	// A live stream (a consumer, for the relay opens it end to end): the replay is followed
 	// through Publish.
-	co := newConsumer(t, ck, pr.client(t, 1), pr.b, nil)
+	co := newConsumer(t, ck, pr.client(t, 1), nil)
 	ck.ok(co.c.Subscribe(s, 0) == nil, "Subscribe")
-	p := newProducer(t, ck, pr.client(t, 0), pr.a)
+	p := newProducer(t, ck, pr.client(t, 0))
 	ck.ok(p.c.Open(s) == nil, "Open")
 	from, err := p.replayFrom(ctx, s)
 	ck.ok(err == nil && from == 1, "replay from %d: %v", from, err)

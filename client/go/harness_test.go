@@ -6,7 +6,9 @@ package repgate
 //
 //   - RG_TEST_GW_A=id@addr:port and RG_TEST_GW_B=id@addr:port name gateways already running
 //     (real repgate daemons, say), and RG_TEST_CLIENTS_A / RG_TEST_CLIENTS_B the client ids
-//     their profiles list, comma separated (10,11,12,13 and 20,21,22,23 when unset);
+//     their profiles list, comma separated (10,11,12,13 and 20,21,22,23 when unset). Sealed
+//     gateways are named id@addr:port,PUBKEY (both, or neither), with RG_TEST_KEYS=DIR holding
+//     each of those clients' private keys as DIR/ID.key: every client of the pair then seals;
 //   - else TestMain starts rg-softgw-pair (tests/lib/softgw_pair.c; RG_SOFTGW_PAIR names it,
 //     else ../../build/debug/tests/lib/rg-softgw-pair) with those ids, on ports it picks,
 //     bounded in time, and stops it when the tests are done.
@@ -20,6 +22,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -33,6 +36,7 @@ type testPair struct {
 	a, b     Gateway
 	clientsA []uint16
 	clientsB []uint16
+	keys     string // the clients' key files, keys/ID.key; "": the pair is plaintext
 	next     [2]int
 	mu       sync.Mutex
 	cmd      *exec.Cmd
@@ -44,15 +48,18 @@ var (
 	checksDone atomic.Int64
 )
 
+// parseGateway reads id@addr:port, or id@addr:port,PUBKEY (a base64 key has no ',').
 func parseGateway(s string) (Gateway, error) {
-	id, rest, ok1 := strings.Cut(s, "@")
+	where, pub, sealed := strings.Cut(s, ",")
+	id, rest, ok1 := strings.Cut(where, "@")
 	addr, port, ok2 := strings.Cut(rest, ":")
 	i, err1 := strconv.ParseUint(id, 10, 16)
 	p, err2 := strconv.ParseUint(port, 10, 16)
-	if !ok1 || !ok2 || err1 != nil || err2 != nil || i == 0 || p == 0 {
-		return Gateway{}, fmt.Errorf("%q is not id@addr:port", s)
+	if !ok1 || !ok2 || err1 != nil || err2 != nil || i == 0 || p == 0 ||
+		(sealed && len(pub) != PubKeyChars) {
+		return Gateway{}, fmt.Errorf("%q is not id@addr:port or id@addr:port,PUBKEY", s)
 	}
-	return Gateway{ID: uint16(i), Addr: addr, Port: uint16(p)}, nil
+	return Gateway{ID: uint16(i), Addr: addr, Port: uint16(p), PubKey: pub}, nil
 }
 
 func parseIDs(s string) ([]uint16, error) {
@@ -94,13 +101,13 @@ func startPairWith(keys string) (*testPair, error) {
 		return nil, fmt.Errorf("RG_TEST_GW_A/B name gateways of their own keys: no sealed pair")
 	}
 	if ea != "" || eb != "" {
-		if p.a, err = parseGateway(ea); err != nil {
-			return nil, fmt.Errorf("RG_TEST_GW_A: %w", err)
-		}
-		if p.b, err = parseGateway(eb); err != nil {
-			return nil, fmt.Errorf("RG_TEST_GW_B: %w", err)
+		if err := p.external(ea, eb, os.Getenv("RG_TEST_KEYS")); err != nil {
+			return nil, err
 		}
 		return p, nil
+	}
+	if os.Getenv("RG_TEST_KEYS") != "" {
+		return nil, fmt.Errorf("RG_TEST_KEYS goes with RG_TEST_GW_A/B (their clients' keys)")
 	}
 	exe := envOr("RG_SOFTGW_PAIR", "../../build/debug/tests/lib/rg-softgw-pair")
 	if _, err := os.Stat(exe); err != nil {
@@ -115,6 +122,7 @@ func startPairWith(keys string) (*testPair, error) {
 	}
 	p.a = Gateway{ID: 1, Addr: "127.0.0.1"}
 	p.b = Gateway{ID: 2, Addr: "127.0.0.1"}
+	p.keys = keys
 	// --seconds bounds it even if this process is killed before it can stop it.
 	args := []string{"--a-id", "1", "--b-id", "2", "--a-clients", join(p.clientsA),
 		"--b-clients", join(p.clientsB), "--seconds", "150"}
@@ -155,6 +163,40 @@ func startPairWith(keys string) (*testPair, error) {
 	return p, nil
 }
 
+// external takes gateways already running (RG_TEST_GW_A/B in ea, eb): sealed when both have
+// a PubKey, and then keys (RG_TEST_KEYS) must hold a key file for every client id of the pair.
+func (p *testPair) external(ea, eb, keys string) error {
+	var err error
+	if p.a, err = parseGateway(ea); err != nil {
+		return fmt.Errorf("RG_TEST_GW_A: %w", err)
+	}
+	if p.b, err = parseGateway(eb); err != nil {
+		return fmt.Errorf("RG_TEST_GW_B: %w", err)
+	}
+	sealed := p.a.PubKey != ""
+	if (p.b.PubKey != "") != sealed || (keys != "") != sealed {
+		return fmt.Errorf("RG_TEST_GW_A/B and RG_TEST_KEYS: sealed is both gateways' PUBKEY "+
+			"and RG_TEST_KEYS, plaintext none of them (A %q, B %q, keys %q)", ea, eb, keys)
+	}
+	p.keys = keys
+	for _, id := range append(append([]uint16{}, p.clientsA...), p.clientsB...) {
+		if f := p.keyFile(id); f != "" {
+			if _, err := os.Stat(f); err != nil {
+				return fmt.Errorf("RG_TEST_KEYS: client %d: %w", id, err)
+			}
+		}
+	}
+	return nil
+}
+
+// keyFile is client id's private key file, "" when the pair is plaintext.
+func (p *testPair) keyFile(id uint16) string {
+	if p.keys == "" {
+		return ""
+	}
+	return filepath.Join(p.keys, fmt.Sprintf("%d.key", id))
+}
+
 // stop ends the pair it started: SIGTERM, then SIGKILL after 5 s.
 func (p *testPair) stop() {
 	if p.cmd == nil || p.cmd.Process == nil {
@@ -171,16 +213,29 @@ func (p *testPair) stop() {
 	}
 }
 
-// client takes the next client id of side 0 (A) or 1 (B), round robin: an id comes again
-// only after the others, to a client that is a restart of the last one with it (a new
-// incarnation), so tests could run again (-count) against the same gateways. They cannot
-// yet: a consumer restarted with the same id stalls (tests/unit/test_client_restart.c).
-func (p *testPair) client(t *testing.T, side int) uint16 {
+// endpoint is a client of the pair as a test makes it: its id, its gateway (with the
+// gateway's PubKey when the pair is sealed) and its key file ("" when it is not).
+type endpoint struct {
+	id      uint16
+	gw      Gateway
+	keyFile string
+}
+
+// config is the endpoint's Config, to which a test adds its handlers and knobs.
+func (e endpoint) config() Config {
+	return Config{ID: e.id, Gateways: []Gateway{e.gw}, KeyFile: e.keyFile}
+}
+
+// client takes the next client of side 0 (A) or 1 (B), its id round robin: an id comes
+// again only after the others, to a client that is a restart of the last one with it (a new
+// incarnation), so tests can run again (-count) against the same gateways.
+func (p *testPair) client(t *testing.T, side int) endpoint {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	ids := [][]uint16{p.clientsA, p.clientsB}[side]
 	p.next[side]++
-	return ids[(p.next[side]-1)%len(ids)]
+	id := ids[(p.next[side]-1)%len(ids)]
+	return endpoint{id: id, gw: [2]Gateway{p.a, p.b}[side], keyFile: p.keyFile(id)}
 }
 
 // runs makes stream ids no earlier run used, so a test against gateways that outlive it (real

@@ -4,8 +4,10 @@
 The pair: RG_TEST_GW_A=id@addr:port and RG_TEST_GW_B=id@addr:port when set (real daemons,
 with RG_TEST_CLIENTS_A / RG_TEST_CLIENTS_B the client ids their profiles list: 10,11,12,13 and
 20,21,22,23 when unset), else rg-softgw-pair (RG_SOFTGW_PAIR, or this tree's build/debug one)
-started here on ports it picks and stopped at the end. Every wait is bounded; every test counts
-its checks and fails when it checked nothing. Standard library only:
+started here on ports it picks and stopped at the end. Sealed gateways are named
+id@addr:port,PUBKEY (both, or neither), with RG_TEST_KEYS=DIR holding each of those clients'
+private keys as DIR/ID.key: every client of the pair then seals. Every wait is bounded; every
+test counts its checks and fails when it checked nothing. Standard library only:
 
     RG_LIBREPGATE=build/release/client/librepgate.so python3 client/python/test_repgate.py
 """
@@ -26,7 +28,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import repgate  # noqa: E402
 
 VERSION = 9
-PAIR = None  # (gateway A, gateway B, ids of A's clients, ids of B's clients)
+# (gateway A, gateway B, ids of A's clients, ids of B's clients, the clients' keys: a directory
+# of ID.key, None when the pair is plaintext)
+PAIR = None
 PAIR_PROC = None
 PAIR_ERROR = None
 CHECKS = 0
@@ -55,9 +59,33 @@ def stream_ids(ns, n):
 
 
 def parse_gateway(s):
-    gid, rest = s.split("@")
+    """id@addr:port, or id@addr:port,PUBKEY (a base64 key has no ',')."""
+    where, _, pub = s.partition(",")
+    gid, rest = where.split("@")
     addr, port = rest.rsplit(":", 1)
-    return repgate.Gateway(int(gid), addr, int(port))
+    if pub and len(pub) != repgate.PUBKEY_CHARS:
+        raise ValueError(f"{s!r}: a pubkey of {len(pub)} characters")
+    return repgate.Gateway(int(gid), addr, int(port), pub)
+
+
+def external_pair(ids_a, ids_b):
+    """Gateways already running (RG_TEST_GW_A/B): sealed when both have a PUBKEY, and then
+    RG_TEST_KEYS must hold a key file for every client id of the pair."""
+    a = parse_gateway(os.environ["RG_TEST_GW_A"])
+    b = parse_gateway(os.environ["RG_TEST_GW_B"])
+    keys = os.environ.get("RG_TEST_KEYS") or None
+    if bool(a[3]) != bool(b[3]) or bool(a[3]) != (keys is not None):
+        raise RuntimeError("RG_TEST_GW_A/B and RG_TEST_KEYS: sealed is both gateways' PUBKEY "
+                           "and RG_TEST_KEYS, plaintext none of them")
+    for cid in (ids_a + ids_b) if keys else []:
+        if not os.path.exists(os.path.join(keys, f"{cid}.key")):
+            raise RuntimeError(f"RG_TEST_KEYS: no {cid}.key in {keys}")
+    return a, b, ids_a, ids_b, keys
+
+
+def key_file(pair, cid):
+    """Client cid's private key file in pair, "" when the pair is plaintext."""
+    return os.path.join(pair[4], f"{cid}.key") if pair[4] else ""
 
 
 def start_pair(keys=None):
@@ -68,8 +96,9 @@ def start_pair(keys=None):
     if keys is not None and (os.environ.get("RG_TEST_GW_A") or os.environ.get("RG_TEST_GW_B")):
         raise unittest.SkipTest("RG_TEST_GW_A/B name gateways of their own keys: no sealed pair")
     if os.environ.get("RG_TEST_GW_A") or os.environ.get("RG_TEST_GW_B"):
-        return (parse_gateway(os.environ["RG_TEST_GW_A"]),
-                parse_gateway(os.environ["RG_TEST_GW_B"]), ids_a, ids_b), None
+        return external_pair(ids_a, ids_b), None
+    if os.environ.get("RG_TEST_KEYS"):
+        raise RuntimeError("RG_TEST_KEYS goes with RG_TEST_GW_A/B (their clients' keys)")
     here = os.path.dirname(os.path.abspath(__file__))
     exe = os.environ.get("RG_SOFTGW_PAIR") or os.path.join(
         here, "..", "..", "build", "debug", "tests", "lib", "rg-softgw-pair")
@@ -90,7 +119,7 @@ def start_pair(keys=None):
     except (ValueError, KeyError):
         stop_pair(proc)
         raise RuntimeError(f"rg-softgw-pair said {line!r}")
-    return (a, b, ids_a, ids_b), proc
+    return (a, b, ids_a, ids_b, keys), proc
 
 
 def stop_pair(proc):
@@ -131,14 +160,18 @@ def pump(clients, cond, timeout, step=None):
 
 
 class Consumer:
-    """Checks every record (order, version, bytes) and applies it at once, from inside."""
+    """Checks every record (order, version, bytes) and applies it at once, from inside. With
+    no cid, the next client of the pair's B, with its key file when the pair is sealed."""
 
     def __init__(self, test, gw, cid=None, **kw):
         self.test = test
         self.next, self.got, self.events = {}, {}, []
         self.block = False
         self.refused = 0
-        self.c = repgate.Client(cid or client_id(1), [gw], on_deliver=self.deliver,
+        if cid is None:
+            cid = client_id(1)
+            kw.setdefault("key_file", key_file(PAIR, cid))
+        self.c = repgate.Client(cid, [gw], on_deliver=self.deliver,
                                 on_event=self.events.append, **kw)
         test.addCleanup(self.c.close)
 
@@ -156,12 +189,17 @@ class Consumer:
 
 
 class Producer:
+    """Follows replays; with no cid, the next client of the pair's A (sealed as Consumer)."""
+
     def __init__(self, test, gw, cid=None, **kw):
         self.test = test
         self.from_, self.applied, self.events = {}, {}, []
         self.cursor = {}
         self.backpressured = 0
-        self.c = repgate.Client(cid or client_id(0), [gw], on_replay=self.replay,
+        if cid is None:
+            cid = client_id(0)
+            kw.setdefault("key_file", key_file(PAIR, cid))
+        self.c = repgate.Client(cid, [gw], on_replay=self.replay,
                                 on_applied=self.on_applied, on_event=self.events.append, **kw)
         test.addCleanup(self.c.close)
 
@@ -190,10 +228,16 @@ class Producer:
 class BindingTest(unittest.TestCase):
     def setUp(self):
         self.checks = 0
+        self.skipping = False
 
     def tearDown(self):
-        if sys.exc_info() == (None, None, None) and self.checks == 0:
+        if sys.exc_info() == (None, None, None) and self.checks == 0 and not self.skipping:
             raise AssertionError("nothing was checked")
+
+    def skip(self, why):
+        """Skips this test: tearDown then asks for no checks."""
+        self.skipping = True
+        raise unittest.SkipTest(why)
 
     def check(self, cond, msg):
         global CHECKS
@@ -435,22 +479,33 @@ class BindingTest(unittest.TestCase):
                    f"the key file is read: {rc} {why.value!r}")
 
     def test_sealed_round_trip(self):
-        """Through a pair of sealed gateways (rg-softgw-pair --keys); a key file others may
-        read and a pubkey without key_file are refused, saying why."""
+        """Through the pair when it is sealed (RG_TEST_GW_A/B with PUBKEY and RG_TEST_KEYS),
+        else through a sealed pair of its own (rg-softgw-pair --keys). A plaintext client of a
+        sealed gateway is dropped there (MODE_MISMATCH) and finds it unreachable; a key file
+        others may read and a pubkey without key_file are refused, saying why."""
         n = 500
-        keys = tempfile.mkdtemp(prefix="rg-py-keys-")
-        self.addCleanup(shutil.rmtree, keys, True)
-        (a, b, ids_a, ids_b), proc = start_pair(keys)
-        self.addCleanup(stop_pair, proc)
-        self.check(len(a[3]) == repgate.PUBKEY_CHARS, f"A's pubkey {a[3]!r}")
-
-        def key(cid):
-            return os.path.join(keys, f"{cid}.key")
+        if PAIR[4]:
+            pair = PAIR
+            take = client_id
+        elif PAIR_PROC is None:
+            self.skip("RG_TEST_GW_A/B name plaintext gateways (no PUBKEY, no RG_TEST_KEYS)")
+        else:
+            keys = tempfile.mkdtemp(prefix="rg-py-keys-")
+            self.addCleanup(shutil.rmtree, keys, True)
+            pair, proc = start_pair(keys)
+            self.addCleanup(stop_pair, proc)
+            own = [iter(pair[2]), iter(pair[3])]
+            take = lambda side: next(own[side])  # noqa: E731
+        a, b = pair[0], pair[1]
+        self.check(len(a[3]) == repgate.PUBKEY_CHARS and len(b[3]) == repgate.PUBKEY_CHARS,
+                   f"the pair's pubkeys {a[3]!r} {b[3]!r}")
 
         (stream,) = stream_ids(5, 1)
-        co = Consumer(self, b, cid=ids_b[0], key_file=key(ids_b[0]))
+        cid = take(1)
+        co = Consumer(self, b, cid=cid, key_file=key_file(pair, cid))
         co.c.subscribe(stream, 0)
-        p = Producer(self, a, cid=ids_a[0], key_file=key(ids_a[0]))
+        pid = take(0)
+        p = Producer(self, a, cid=pid, key_file=key_file(pair, pid))
         p.c.open(stream)
         self.check(pump([p.c, co.c], lambda: p.applied.get(stream, 0) >= n, 30,
                         lambda: p.publish_some(stream, n)),
@@ -458,16 +513,26 @@ class BindingTest(unittest.TestCase):
         self.check(co.got.get(stream) == n, f"consumer took {co.got.get(stream)}")
         self.check(co.c.stats()["drops_rx"] == 0, f"drops {co.c.stats()}")
 
-        exposed = os.path.join(keys, "open.key")
-        shutil.copy(key(ids_a[0]), exposed)
+        # A client of the pair in plaintext (its gateway without pubkey): A drops what it sends.
+        events = []
+        with repgate.Client(take(0), [a[:3]], connect_timeout=0.3,
+                            on_event=events.append) as plain:
+            self.check(pump([plain], lambda: any(e.type == repgate.EV_UNREACHABLE
+                                                 for e in events), 5),
+                       f"a plaintext client of a sealed gateway: events {events}")
+            self.check(plain.gateway() == 0 and plain.stats()["packets_rx"] == 0,
+                       f"a plaintext client of a sealed gateway was answered: {plain.stats()}")
+
+        exposed = os.path.join(tempfile.mkdtemp(prefix="rg-py-open-"), "open.key")
+        self.addCleanup(shutil.rmtree, os.path.dirname(exposed), True)
+        shutil.copy(key_file(pair, pid), exposed)
         os.chmod(exposed, 0o644)
         with self.assertRaises(repgate.KeyExposed) as e:
-            repgate.Client(ids_a[0], [a], key_file=exposed)
+            repgate.Client(pid, [a], key_file=exposed)
         self.check("chmod" in str(e.exception), str(e.exception))
         with self.assertRaises(repgate.InvalidArgument) as e:
-            repgate.Client(ids_a[0], [a])
+            repgate.Client(pid, [a])
         self.check("key_file is not set" in str(e.exception), str(e.exception))
-
 
 def main():
     prog = unittest.main(module=__name__, exit=False, verbosity=2)
