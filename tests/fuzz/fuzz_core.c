@@ -166,10 +166,20 @@ cb_rx_release(void *ctx, void *handle)
 
 /* ---- a side: one core, its producer and its consumer ---- */
 
+/*
+ * A consumer of one receive stream. Fragments must come in order: each
+ * continues the last (exp_seq, exp_off, the record's length kept), or starts
+ * a record (off 0) where the core was told to start over: applied + 1 (the
+ * watermark rx_open, rx_accept and applied said last) or rewind_from.
+ */
 struct cons {
 	uint64_t stream;
-	uint64_t delivered; /* every record <= delivered arrived whole (as far as we saw) */
-	uint64_t applied;
+	uint64_t delivered; /* every record <= delivered arrived whole */
+	uint64_t applied;   /* what the core was told last */
+	uint64_t exp_seq;   /* the next fragment: this seq ... */
+	uint32_t exp_off;   /* ... at this offset ... */
+	uint32_t rec_len;   /* ... of a record this long (when exp_off > 0) */
+	uint64_t rewind_from;
 };
 
 struct prod {
@@ -209,7 +219,7 @@ cons_get(struct side *s, uint64_t stream)
 			return &s->cons[i];
 	if (s->ncons == CONS_MAX)
 		return NULL;
-	s->cons[s->ncons] = (struct cons){ .stream = stream };
+	s->cons[s->ncons] = (struct cons){ .stream = stream, .exp_seq = 1 };
 	return &s->cons[s->ncons++];
 }
 
@@ -239,8 +249,27 @@ cb_deliver(void *ctx, uint16_t peer_gw, uint64_t stream, const struct rg_rx_frag
 		sum += f->data[i];         /* ASan: the bytes are inside a live packet */
 	__asm__ volatile("" : : "r"(sum)); /* keep the reads */
 	c = cons_get(s, stream);
-	if (c != NULL && f->off + f->len == f->record_len && f->seq > c->delivered)
+	if (c == NULL)
+		return 0;
+	if (!(f->seq == c->exp_seq && f->off == c->exp_off &&
+	      (f->off == 0 || f->record_len == c->rec_len)) &&
+	    !(f->off == 0 && (f->seq == c->applied + 1 || f->seq == c->rewind_from))) {
+		fprintf(stderr,
+			"fuzz_core: gw %u stream %#llx: delivered seq %llu off %u len %u of %u, "
+			"expected seq %llu off %u (applied %llu, rewind %llu)\n",
+			s->gw, (unsigned long long)stream, (unsigned long long)f->seq, f->off,
+			f->len, f->record_len, (unsigned long long)c->exp_seq, c->exp_off,
+			(unsigned long long)c->applied, (unsigned long long)c->rewind_from);
+		abort();
+	}
+	c->exp_seq = f->seq;
+	c->exp_off = f->off + f->len;
+	c->rec_len = f->record_len;
+	if (c->exp_off == f->record_len) {
 		c->delivered = f->seq;
+		c->exp_seq++;
+		c->exp_off = 0;
+	}
 	return 0;
 }
 
@@ -684,18 +713,34 @@ step_time(struct in *in)
 		rg_core_on_timer(X.c, now);
 }
 
+/* Record seq of stream: one in 16 empty, half under 200 bytes, the rest up to 8 KiB. */
+static uint32_t
+rec_len(uint64_t stream, uint64_t seq)
+{
+	uint64_t h = (stream ^ seq * 0x9e3779b97f4a7c15ull) * 0xff51afd7ed558ccdull;
+
+	h ^= h >> 29;
+	if (h % 16 == 0)
+		return 0;
+	return (uint32_t)(h >> 8) % ((h & 16) ? 200 : PAYLOAD - 64);
+}
+
 static void
 publish(struct in *in, struct side *s, struct prod *p)
 {
 	unsigned n = u8(in) % 8;
 
 	for (unsigned i = 0; i < n && p->next != 0 && s->nrecs < RECS_MAX; i++) {
-		uint32_t len = (uint32_t)u8(in) * 29 % PAYLOAD;
+		/*
+		 * A record is the same each time it is published (a replay sends what the
+		 * producer's log holds): its bytes and length follow from its seq.
+		 */
+		uint32_t len = rec_len(p->stream, p->next);
 		char *h = &s->recs[s->nrecs];
 		int rc;
 
 		*h = 1;
-		rc = rg_core_publish(s->c, p->stream, p->next, 1, payload, len, h);
+		rc = rg_core_publish(s->c, p->stream, p->next, 1, payload + p->next % 64, len, h);
 		if (rc != 0) {
 			*h = 0;
 			if (rc != -EAGAIN && rc != -ENOTCONN)
@@ -734,8 +779,12 @@ step_control(struct in *in)
 			rg_core_rx_accept(X.c, c->stream, c->applied);
 		break;
 	case 2:
-		if (c != NULL)
-			rg_core_rx_rewind(X.c, c->stream, c->applied + 1 + u8(in) % 4);
+		if (c != NULL) {
+			uint64_t from = c->applied + 1 + u8(in) % 4;
+
+			if (rg_core_rx_rewind(X.c, c->stream, from) == 0)
+				c->rewind_from = from;
+		}
 		break;
 	case 3:
 		rg_core_set_rx_deliver_cap(X.c, u8(in) < 0x80 ? u8(in) % 8 : UINT32_MAX);

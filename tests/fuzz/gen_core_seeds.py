@@ -22,7 +22,8 @@ def time(unit, n):
 
 
 def publish(x_side, prod, lens):
-    return [PUBLISH, (1 if x_side else 0) | prod << 1, len(lens)] + list(lens)
+    """len(lens) records (their lengths follow from their seqs: fuzz_core.c's rec_len)."""
+    return [PUBLISH, (1 if x_side else 0) | prod << 1, len(lens)]
 
 
 def control(sub, cons=0, *extra):
@@ -81,7 +82,7 @@ SEEDS = {
     "blocked": handshake() + mode(block=1) + publish(0, 0, [100] * 7) + pump() + time(MS, 1)
     + pump() + mode() + control(5) + control(0) + pump(),
     "frags_room": handshake() + control(4, 0, 0, 1) + publish(0, 0, [250] * 7)
-    + pump((0, 0, 0)) + time(MS100, 3) + pump() + control(4, 0, 0xff, 0) + pump(),
+    + pump((0, 0, 0)) + time(MS100, 3) + pump() + control(4, 0, 0xff) + pump(),
     "deliver_cap": handshake() + control(3, 0, 0, 2) + publish(0, 0, [10] * 7) + pump()
     + time(MS, 1) + pump() + control(0) + pump(),
     "deferred_open": mode(open_mode=1) + handshake() + control(1) + pump() + time(MS, 1)
