@@ -9,6 +9,8 @@ set -eu
 
 mode=$1 target=$2 corpus=$3
 name=$(basename "$target")
+# Leaks inside libraries we link but do not own (lsan.supp says which and why).
+export LSAN_OPTIONS="suppressions=$(cd "$(dirname "$0")" && pwd)/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
 case $mode in
 replay)
 	shopt -s nullglob
