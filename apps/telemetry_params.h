@@ -17,8 +17,8 @@
  * plus partition=on|off) applied to *c, which must hold the current
  * settings; queue_pkts may not exceed wan_cap (what the emulator holds,
  * fixed at start). *partition becomes 1 or 0 when given, else is left as it
- * is. 0, or -EINVAL with a message in err (*c may be partly changed then:
- * parse into a copy).
+ * is. 0, or -EINVAL with a message in err (*c and *partition may be partly
+ * changed then: parse into copies).
  */
 int rg_telemetry_wan_parse(const char *params, uint32_t wan_cap, struct rg_wanem_config *c,
 			   int *partition, char *err, size_t errlen);
