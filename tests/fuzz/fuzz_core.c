@@ -184,7 +184,9 @@ struct cons {
 
 struct prod {
 	uint64_t stream;
-	uint64_t next; /* 0 while SYNCING (no replay said where to start) */
+	uint64_t next;    /* 0 while SYNCING (no replay said where to start) */
+	uint64_t acked;   /* what the acked callback said last (since the last replay) */
+	uint64_t applied; /* what the applied callback said last */
 };
 
 struct side {
@@ -307,7 +309,53 @@ cb_replay(void *ctx, uint16_t peer_gw, uint64_t stream, uint64_t from_seq)
 	(void)peer_gw;
 	if (p == NULL || from_seq == 0)
 		abort(); /* a replay of a stream this side never opened */
+	if (from_seq <= p->applied) {
+		/* core.h: from_seq is always above what the applied callback said last */
+		fprintf(stderr, "fuzz_core: gw %u stream %#llx: replay from %llu, applied %llu\n",
+			((struct side *)ctx)->gw, (unsigned long long)stream,
+			(unsigned long long)from_seq, (unsigned long long)p->applied);
+		abort();
+	}
 	p->next = from_seq;
+	p->acked = from_seq - 1; /* the core starts over from there */
+}
+
+/* Every seq <= acked is acked: only what was published, and it only grows between replays. */
+static void
+cb_acked(void *ctx, uint16_t peer_gw, uint64_t stream, uint64_t acked)
+{
+	struct prod *p = prod_get(ctx, stream);
+
+	(void)peer_gw;
+	if (p == NULL || acked <= p->acked || acked >= p->next) {
+		fprintf(
+		    stderr,
+		    "fuzz_core: gw %u stream %#llx: acked %llu, before %llu, published < %llu\n",
+		    ((struct side *)ctx)->gw, (unsigned long long)stream, (unsigned long long)acked,
+		    p == NULL ? 0ull : (unsigned long long)p->acked,
+		    p == NULL ? 0ull : (unsigned long long)p->next);
+		abort();
+	}
+	p->acked = acked;
+}
+
+static void
+cb_applied(void *ctx, uint16_t peer_gw, uint64_t stream, uint64_t applied)
+{
+	struct prod *p = prod_get(ctx, stream);
+
+	(void)peer_gw;
+	if (p == NULL)
+		abort();
+	p->applied = applied;
+}
+
+static void
+cb_sub_reply(void *ctx, uint16_t peer_gw, uint8_t kind, uint64_t key, uint8_t status)
+{
+	(void)ctx, (void)peer_gw, (void)key;
+	if ((kind != RG_SUB_STREAM && kind != RG_SUB_NAMESPACE) || status >= RG_SUB_STATUS_MAX)
+		abort();
 }
 
 static void
@@ -344,7 +392,10 @@ side_init(struct side *s, uint16_t gw, uint64_t inc, uint64_t seed)
 		.tx_release = cb_tx_release,
 		.rx_open = cb_rx_open,
 		.replay = cb_replay,
+		.acked = cb_acked,
+		.applied = cb_applied,
 		.peer_event = cb_peer_event,
+		.sub_reply = cb_sub_reply,
 		.subscribe = cb_subscribe,
 		.ctx = s,
 	};
@@ -767,7 +818,7 @@ step_control(struct in *in)
 	uint8_t b = u8(in), ci = u8(in); /* read even when unused: a fixed layout */
 	struct cons *c = X.ncons > 0 ? &X.cons[ci % X.ncons] : NULL;
 
-	switch (b % 10) {
+	switch (b % 11) {
 	case 0: /* the consumer made what it has durable */
 		if (c != NULL && c->delivered > c->applied) {
 			c->applied = c->delivered;
@@ -811,6 +862,10 @@ step_control(struct in *in)
 		break;
 	case 9:
 		rg_core_subscribe(X.c, GW_A, RG_SUB_STREAM, pick_stream(in) | 1, now);
+		break;
+	case 10: /* the consumer applied more through another gateway: the next resync sees it */
+		if (c != NULL)
+			c->applied = RG_MAX(c->applied, c->delivered) + u8(in) % 4;
 		break;
 	}
 }
