@@ -169,13 +169,14 @@ cb_rx_release(void *ctx, void *handle)
 /*
  * A consumer of one receive stream. Fragments must come in order: each
  * continues the last (exp_seq, exp_off, the record's length kept), or starts
- * a record (off 0) where the core was told to start over: applied + 1 (the
- * watermark rx_open, rx_accept and applied said last) or rewind_from.
+ * a record (off 0) where the core was told to start over: opened + 1 (the
+ * watermark rx_open or rx_accept said last) or rewind_from.
  */
 struct cons {
 	uint64_t stream;
 	uint64_t delivered; /* every record <= delivered arrived whole */
-	uint64_t applied;   /* what the core was told last */
+	uint64_t applied;   /* durable: what rx_open answers (may pass delivered: CONTROL 10) */
+	uint64_t opened;    /* what rx_open or rx_accept said last: a window starts past it */
 	uint64_t exp_seq;   /* the next fragment: this seq ... */
 	uint32_t exp_off;   /* ... at this offset ... */
 	uint32_t rec_len;   /* ... of a record this long (when exp_off > 0) */
@@ -255,13 +256,13 @@ cb_deliver(void *ctx, uint16_t peer_gw, uint64_t stream, const struct rg_rx_frag
 		return 0;
 	if (!(f->seq == c->exp_seq && f->off == c->exp_off &&
 	      (f->off == 0 || f->record_len == c->rec_len)) &&
-	    !(f->off == 0 && (f->seq == c->applied + 1 || f->seq == c->rewind_from))) {
+	    !(f->off == 0 && (f->seq == c->opened + 1 || f->seq == c->rewind_from))) {
 		fprintf(stderr,
 			"fuzz_core: gw %u stream %#llx: delivered seq %llu off %u len %u of %u, "
-			"expected seq %llu off %u (applied %llu, rewind %llu)\n",
+			"expected seq %llu off %u (opened at %llu, rewind %llu)\n",
 			s->gw, (unsigned long long)stream, (unsigned long long)f->seq, f->off,
 			f->len, f->record_len, (unsigned long long)c->exp_seq, c->exp_off,
-			(unsigned long long)c->applied, (unsigned long long)c->rewind_from);
+			(unsigned long long)c->opened, (unsigned long long)c->rewind_from);
 		abort();
 	}
 	c->exp_seq = f->seq;
@@ -297,7 +298,7 @@ cb_rx_open(void *ctx, uint16_t peer_gw, uint64_t stream, uint64_t *applied)
 		return -EPERM;
 	if (s->open_mode == 1)
 		return -EINPROGRESS;
-	*applied = c->applied;
+	*applied = c->opened = c->applied;
 	return 0;
 }
 
@@ -826,8 +827,8 @@ step_control(struct in *in)
 		}
 		break;
 	case 1:
-		if (c != NULL)
-			rg_core_rx_accept(X.c, c->stream, c->applied);
+		if (c != NULL && rg_core_rx_accept(X.c, c->stream, c->applied) == 0)
+			c->opened = c->applied;
 		break;
 	case 2:
 		if (c != NULL) {
