@@ -308,8 +308,13 @@ cb_replay(void *ctx, uint16_t peer_gw, uint64_t stream, uint64_t from_seq)
 	struct prod *p = prod_get(ctx, stream);
 
 	(void)peer_gw;
-	if (p == NULL || from_seq == 0)
-		abort(); /* a replay of a stream this side never opened */
+	if (p == NULL || from_seq == 0) {
+		/* a replay of a stream this side never opened, or from seq 0 (seqs start at 1) */
+		fprintf(stderr, "fuzz_core: gw %u stream %#llx: replay from %llu%s\n",
+			((struct side *)ctx)->gw, (unsigned long long)stream,
+			(unsigned long long)from_seq, p == NULL ? " of a stream never opened" : "");
+		abort();
+	}
 	if (from_seq <= p->applied) {
 		/* core.h: from_seq is always above what the applied callback said last */
 		fprintf(stderr, "fuzz_core: gw %u stream %#llx: replay from %llu, applied %llu\n",
