@@ -13,6 +13,7 @@
 
 #include "app.h"
 #include "telemetry.h"
+#include "telemetry_params.h"
 
 #define TOP_DEFAULT 10
 #define TOP_MAX     32 /* rows of /repgate/streams: its reply must fit DPDK's 16 KiB */
@@ -193,126 +194,6 @@ rg_telemetry_wan(struct rg_app *app, struct rg_wanem_config *out)
 
 /* ---- /repgate/wan set ---- */
 
-/* One "key=value" into c; 0 or -EINVAL with a message. */
-static int
-wan_key(struct rg_wanem_config *c, int *partition, const char *k, const char *v, char *err,
-	size_t errlen)
-{
-	static const struct {
-		const char *key;
-		size_t off;
-		int kind; /* 0 probability/double, 1 ms → ns, 2 Mbit/s → bytes/s, 3 u32, 4 u64 */
-	} keys[] = {
-		{ "delay_ms", offsetof(struct rg_wanem_config, delay_ns), 1 },
-		{ "jitter_ms", offsetof(struct rg_wanem_config, jitter_ns), 1 },
-		{ "reorder_ms", offsetof(struct rg_wanem_config, reorder_ns), 1 },
-		{ "loss", offsetof(struct rg_wanem_config, loss), 0 },
-		{ "burst_enter", offsetof(struct rg_wanem_config, burst_enter), 0 },
-		{ "burst_exit", offsetof(struct rg_wanem_config, burst_exit), 0 },
-		{ "burst_loss", offsetof(struct rg_wanem_config, burst_loss), 0 },
-		{ "dup", offsetof(struct rg_wanem_config, dup), 0 },
-		{ "reorder", offsetof(struct rg_wanem_config, reorder), 0 },
-		{ "corrupt", offsetof(struct rg_wanem_config, corrupt), 0 },
-		{ "rate_mbit_s", offsetof(struct rg_wanem_config, rate_bytes_per_s), 2 },
-		{ "queue_pkts", offsetof(struct rg_wanem_config, queue_pkts_max), 3 },
-		{ "queue_bytes", offsetof(struct rg_wanem_config, queue_bytes_max), 4 },
-		{ "seed", offsetof(struct rg_wanem_config, seed), 4 },
-	};
-	const double time_ms_max = (double)RG_WANEM_TIME_NS_MAX / 1e6;
-	const double rate_mbit_max = (double)RG_WANEM_RATE_MAX * 8 / 1e6;
-	char *end;
-	double d;
-
-	if (strcmp(k, "partition") == 0) {
-		*partition = strcmp(v, "on") == 0 || strcmp(v, "1") == 0    ? 1
-			     : strcmp(v, "off") == 0 || strcmp(v, "0") == 0 ? 0
-									    : -2;
-		if (*partition == -2)
-			snprintf(err, errlen, "partition=%s: on or off", v);
-		return *partition == -2 ? -EINVAL : 0;
-	}
-	for (size_t i = 0; i < RG_ARRAY_SIZE(keys); i++) {
-		uint8_t *f = (uint8_t *)c + keys[i].off;
-		unsigned long long u;
-
-		if (strcmp(k, keys[i].key) != 0)
-			continue;
-		errno = 0;
-		if (keys[i].kind >= 3) { /* integers: exact, no trip through a double */
-			u = strtoull(v, &end, 10);
-			if (end == v || *end != '\0' || errno != 0 || v[0] == '-') {
-				snprintf(err, errlen, "%s=%s: not a whole number >= 0", k, v);
-				return -EINVAL;
-			}
-			if (keys[i].kind == 4) {
-				*(uint64_t *)(void *)f = u;
-				return 0;
-			}
-			if (u == 0 || u > tel.wan_cap) {
-				snprintf(
-				    err, errlen,
-				    "%s=%s: 1..%u (the emulator holds what wan.queue_pkts gave it "
-				    "at start)",
-				    k, v, tel.wan_cap);
-				return -EINVAL;
-			}
-			*(uint32_t *)(void *)f = (uint32_t)u;
-			return 0;
-		}
-		d = strtod(v, &end);
-		if (end == v || *end != '\0' || errno != 0 || !isfinite(d) || !(d >= 0)) {
-			snprintf(err, errlen, "%s=%s: not a finite number >= 0", k, v);
-			return -EINVAL;
-		}
-		if ((keys[i].kind == 1 && d > time_ms_max) ||
-		    (keys[i].kind == 2 && d > rate_mbit_max)) {
-			snprintf(err, errlen, "%s=%s: at most %g", k, v,
-				 keys[i].kind == 1 ? time_ms_max : rate_mbit_max);
-			return -EINVAL;
-		}
-		if (keys[i].kind == 0)
-			*(double *)(void *)f =
-			    d; /* probabilities: rg_wanem_config_check has the range */
-		else if (keys[i].kind == 1)
-			*(uint64_t *)(void *)f = (uint64_t)(d * 1e6);
-		else
-			*(uint64_t *)(void *)f = (uint64_t)(d * 1e6 / 8);
-		return 0;
-	}
-	snprintf(err, errlen,
-		 "%s: unknown (delay_ms jitter_ms loss burst_enter burst_exit burst_loss dup "
-		 "reorder reorder_ms corrupt rate_mbit_s queue_pkts queue_bytes seed partition)",
-		 k);
-	return -EINVAL;
-}
-
-static int
-wan_parse(const char *params, struct rg_wanem_config *c, int *partition, char *err, size_t errlen)
-{
-	char buf[512], *save = NULL;
-	int rc = 0;
-
-	if (strlen(params) >= sizeof(buf)) {
-		snprintf(err, errlen, "parameters too long");
-		return -EINVAL;
-	}
-	snprintf(buf, sizeof(buf), "%s", params);
-	for (char *kv = strtok_r(buf, ", ", &save); kv != NULL && rc == 0;
-	     kv = strtok_r(NULL, ", ", &save)) {
-		char *eq = strchr(kv, '=');
-
-		if (eq == NULL) {
-			snprintf(err, errlen, "%s: expected key=value", kv);
-			return -EINVAL;
-		}
-		*eq = '\0';
-		rc = wan_key(c, partition, kv, eq + 1, err, errlen);
-	}
-	if (rc == 0 && rg_wanem_config_check(c, err, errlen) != 0)
-		rc = -EINVAL;
-	return rc;
-}
-
 int
 rg_telemetry_wan_set(struct rg_app *app, const char *params, char *err, size_t errlen)
 {
@@ -324,7 +205,7 @@ rg_telemetry_wan_set(struct rg_app *app, const char *params, char *err, size_t e
 		snprintf(err, errlen, "the WAN emulator is off (profile: wan.enabled = false)");
 		return -ENOTSUP;
 	}
-	rc = wan_parse(params, &c, &partition, err, errlen);
+	rc = rg_telemetry_wan_parse(params, tel.wan_cap, &c, &partition, err, errlen);
 	if (rc != 0)
 		return rc;
 	if (tel.stopping) {
@@ -587,24 +468,6 @@ top_streams(const struct rg_loadgen *lg, unsigned n, uint32_t *idx)
 	return have;
 }
 
-/* How many streams /repgate/streams shows: "N" or "top=N", 1..TOP_MAX; 0 when bad. */
-static unsigned
-top_param(const char *params)
-{
-	const char *p;
-	char *end;
-	long n;
-
-	if (params == NULL || *params == '\0')
-		return TOP_DEFAULT;
-	p = strncmp(params, "top=", 4) == 0 ? params + 4 : params;
-	errno = 0;
-	n = strtol(p, &end, 10);
-	if (end == p || *end != '\0' || errno != 0 || n < 1 || n > TOP_MAX)
-		return 0;
-	return (unsigned)n;
-}
-
 static int
 cmd_streams(const char *cmd, const char *params, struct rte_tel_data *d)
 {
@@ -617,7 +480,7 @@ cmd_streams(const char *cmd, const char *params, struct rte_tel_data *d)
 		rg_telemetry_release();
 		return not_running(d);
 	}
-	n = top_param(params);
+	n = rg_telemetry_top_param(params, TOP_DEFAULT, TOP_MAX);
 	if (n == 0) {
 		char why[64];
 

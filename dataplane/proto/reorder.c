@@ -34,6 +34,7 @@ rg_reorder_init(struct rg_reorder *r, struct rg_rxslot *slots, uint32_t window, 
 	r->slots = slots;
 	r->window = window;
 	r->deliver_off = 0;
+	r->deliver_len = 0;
 	r->next_seq = first_seq;
 	r->buffered = 0;
 	r->blocked = 0;
@@ -74,6 +75,7 @@ deliver_tail(struct rg_reorder *r, const struct rg_rx_frag *f, const struct rg_r
 	}
 	r->blocked = 0;
 	r->deliver_off = f->off + f->len;
+	r->deliver_len = f->record_len;
 	if (r->deliver_off == f->record_len) {
 		r->next_seq++;
 		r->deliver_off = 0;
@@ -155,8 +157,6 @@ buffer(struct rg_reorder *r, struct rg_rxpool *p, const struct rg_rx_frag *f,
 		     i = p->frags[i].next)
 			prev = i;
 	}
-	if (s->head != RG_RX_NIL && p->frags[s->head].f.record_len != f->record_len)
-		return RG_REORDER_MISMATCH;
 	if (prev != RG_RX_NIL && p->frags[prev].f.off + p->frags[prev].f.len >= f->off + f->len)
 		return RG_REORDER_DUP;
 	if (i != RG_RX_NIL && p->frags[i].f.off == f->off && p->frags[i].f.len >= f->len)
@@ -180,6 +180,18 @@ buffer(struct rg_reorder *r, struct rg_rxpool *p, const struct rg_rx_frag *f,
 	return RG_REORDER_BUFFERED;
 }
 
+/* Case 2a: f's record_len is not the one its record's delivered or buffered bytes have. */
+static int
+disagrees(const struct rg_reorder *r, const struct rg_rxpool *p, const struct rg_rx_frag *f)
+{
+	const struct rg_rxslot *s = slot_of(r, f->seq);
+
+	if (f->seq == r->next_seq && r->deliver_off > 0 && f->record_len != r->deliver_len)
+		return 1;
+	return s->seq == f->seq && s->head != RG_RX_NIL &&
+	       p->frags[s->head].f.record_len != f->record_len;
+}
+
 enum rg_reorder_result
 rg_reorder_offer(struct rg_reorder *r, struct rg_rxpool *p, const struct rg_rx_frag *f,
 		 const struct rg_reorder_ops *ops)
@@ -195,6 +207,8 @@ rg_reorder_offer(struct rg_reorder *r, struct rg_rxpool *p, const struct rg_rx_f
 	}
 	if (f->seq - r->next_seq >= r->window)
 		return RG_REORDER_BEYOND;
+	if (disagrees(r, p, f))
+		return RG_REORDER_MISMATCH;
 	if (RG_CANARY_IS(REORDER) && f->seq > r->next_seq && f->off == 0 &&
 	    f->len == f->record_len) {
 		/* Canary: a whole record past a gap is released at once, skipping the gap. */

@@ -16,6 +16,11 @@
  *      every byte was delivered: a duplicate, dropped and counted.
  *   2. seq >= next_seq + W: beyond the credit the receiver granted: refused,
  *      the packet is not acked (the sender retransmits it later).
+ *   2a. its record_len disagrees with the record's bytes already delivered
+ *      (seq == next_seq, deliver_off > 0: deliver_len) or buffered (its
+ *      slot's head): refused (MISMATCH), not acked. The first length taken
+ *      wins, so every fragment of a record the consumer sees says the same
+ *      length (a consumer sizes its record by the first one).
  *   3. seq == next_seq and off <= deliver_off: in order: its new bytes go to
  *      the consumer now, then buffered fragments that became contiguous.
  *   4. otherwise: buffered in its slot, sorted by offset; a fragment whose
@@ -70,6 +75,7 @@ struct rg_reorder {
 	struct rg_rxslot *slots; /* W of them */
 	uint32_t window;         /* W, a power of two */
 	uint32_t deliver_off;    /* bytes of next_seq already delivered */
+	uint32_t deliver_len;    /* next_seq's record_len, while deliver_off > 0 (case 2a) */
 	uint64_t next_seq;       /* the first seq not fully delivered */
 	uint32_t buffered;       /* fragments held in slots */
 	uint32_t blocked;        /* the consumer refused the last delivery */
@@ -91,7 +97,7 @@ enum rg_reorder_result {
 	RG_REORDER_DUP,
 	RG_REORDER_BEYOND,    /* refused: beyond the window */
 	RG_REORDER_NO_BUFFER, /* refused: no fragment descriptor */
-	RG_REORDER_MISMATCH,  /* refused: disagrees with a buffered fragment of the same record */
+	RG_REORDER_MISMATCH, /* refused: disagrees with the same record's delivered or buffered bytes */
 };
 
 int rg_rxpool_init(struct rg_rxpool *p, uint32_t cap, const struct rg_mem *mem);

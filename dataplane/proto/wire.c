@@ -306,7 +306,9 @@ decode_fixed(const uint8_t *p, struct rg_frame *f)
 	case RG_FRAME_APPLIED: {
 		const struct rg_wire_stream_u64 *w = (const struct rg_wire_stream_u64 *)p;
 
-		if (w->stream == 0)
+		/* A watermark is a seq: 2^64 - 1 is never one, and watermark + 1 would wrap to 0. */
+		if (w->stream == 0 ||
+		    (f->type == RG_FRAME_APPLIED && RG_LE64(w->value) == UINT64_MAX))
 			return -RG_WIRE_DROP_BAD_FRAME;
 		f->su.stream = RG_LE64(w->stream);
 		f->su.value = RG_LE64(w->value);
@@ -327,7 +329,8 @@ decode_fixed(const uint8_t *p, struct rg_frame *f)
 		const struct rg_wire_resume *w = (const struct rg_wire_resume *)p;
 
 		if (w->flags < RG_RESUME_REQUEST || w->flags > RG_RESUME_REWIND || w->stream == 0 ||
-		    RG_LE64(w->max_seq) < RG_LE64(w->watermark))
+		    RG_LE64(w->max_seq) < RG_LE64(w->watermark) ||
+		    RG_LE64(w->watermark) == UINT64_MAX)
 			return -RG_WIRE_DROP_BAD_FRAME;
 		f->resume.flags = w->flags;
 		f->resume.stream = RG_LE64(w->stream);

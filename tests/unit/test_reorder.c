@@ -732,6 +732,31 @@ test_reorder_mismatched_record_len(void **state)
 	fx_fini(&x);
 }
 
+/*
+ * A fragment whose record_len differs from the bytes of its record already
+ * delivered, or buffered, is refused (case 2a): the consumer sees one length
+ * per record. fuzz_core found the in-order path taking it
+ * (tests/fuzz/corpus/core/crash_reorder_record_len_changes_mid_record).
+ */
+static void
+test_reorder_record_len_change_refused(void **state)
+{
+	struct fixture x;
+
+	(void)state;
+	fx_init(&x, 1, 16);
+	assert_int_equal(offer(&x, 1, 0, 50, 100), RG_REORDER_DELIVERED);
+	assert_int_equal(offer(&x, 1, 50, 50, 200), RG_REORDER_MISMATCH); /* delivered: 100 */
+	assert_int_equal(x.c.deliveries, 1);
+	assert_int_equal(offer(&x, 1, 50, 50, 100), RG_REORDER_DELIVERED);
+	assert_int_equal(offer(&x, 2, 50, 50, 100), RG_REORDER_BUFFERED);
+	assert_int_equal(offer(&x, 2, 0, 50, 80), RG_REORDER_MISMATCH); /* buffered: 100 */
+	assert_int_equal(x.c.deliveries, 2);
+	assert_int_equal(offer(&x, 2, 0, 50, 100), RG_REORDER_DELIVERED);
+	assert_records(&x, 1, 2, 100);
+	fx_fini(&x);
+}
+
 static void
 test_reorder_check_detects_corruption(void **state)
 {
@@ -774,6 +799,7 @@ main(void)
 		cmocka_unit_test(test_reorder_zero_length_records),
 		cmocka_unit_test(test_reorder_empty_record_after_partial_delivery_is_dup),
 		cmocka_unit_test(test_reorder_mismatched_record_len),
+		cmocka_unit_test(test_reorder_record_len_change_refused),
 		cmocka_unit_test(test_reorder_check_detects_corruption),
 	};
 

@@ -1030,6 +1030,23 @@ mal_resume_max_below_watermark(uint8_t *buf)
 	return mal_resume(buf, RG_RESUME_REPLY, 7, 10, 9);
 }
 
+/* A watermark of 2^64 - 1: the sender would replay from watermark + 1 = 0 (fuzz_core found it). */
+static size_t
+mal_resume_watermark_max(uint8_t *buf)
+{
+	return mal_resume(buf, RG_RESUME_REPLY, 7, UINT64_MAX, UINT64_MAX);
+}
+
+static size_t
+mal_applied_max(uint8_t *buf)
+{
+	size_t len = put_test_hdr(buf);
+
+	len += rg_wire_put_su(buf + len, BUF_BYTES - len, RG_FRAME_APPLIED, 7, UINT64_MAX);
+	rg_wire_seal(buf, len);
+	return len;
+}
+
 static size_t
 mal_hello_lanes_zero(uint8_t *buf)
 {
@@ -1119,6 +1136,8 @@ static const struct malformed malformed[] = {
 	{ "RESUME max_seq < watermark", mal_resume_max_below_watermark, RG_WIRE_DROP_BAD_FRAME },
 	{ "HELLO lanes 0", mal_hello_lanes_zero, RG_WIRE_DROP_BAD_FRAME },
 	{ "CREDIT stream 0", mal_credit_stream_zero, RG_WIRE_DROP_BAD_FRAME },
+	{ "APPLIED 2^64 - 1", mal_applied_max, RG_WIRE_DROP_BAD_FRAME },
+	{ "RESUME watermark 2^64 - 1", mal_resume_watermark_max, RG_WIRE_DROP_BAD_FRAME },
 	{ "bad frame after good ones", mal_bad_frame_after_good_ones, RG_WIRE_DROP_BAD_FRAME },
 	{ "header only", mal_empty, RG_WIRE_DROP_EMPTY },
 };
