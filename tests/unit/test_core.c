@@ -1876,6 +1876,22 @@ b_largest_from_a(const struct world *w)
 	return rg_ackr_largest(&w->b->lanes[0].ackr);
 }
 
+/*
+ * Opens stream 0 if need be and publishes from the next seq up to seq `to`;
+ * runs until the consumer has them all and A saw them acked.
+ */
+static void
+flow_until(struct world *w, uint64_t to)
+{
+	uint64_t from = w->cons[0].records + 1;
+
+	if (from == 1)
+		open_stream(w, 0);
+	for (uint64_t s = from; s <= to; s++)
+		assert_int_equal(publish(w, 0, s), 0);
+	RUN_UNTIL(w, w->cons[0].records == to && w->prod[0].acked == to);
+}
+
 /* Survived: a PING 100,000 numbers ahead is dropped before it touches B's ack state. */
 static void
 test_attack_far_ahead_pn_dropped(void **state)
@@ -1887,18 +1903,13 @@ test_attack_far_ahead_pn_dropped(void **state)
 
 	(void)state;
 	world_init(&w, 256);
-	open_stream(&w, 0);
-	for (uint64_t s = 1; s <= 20; s++)
-		assert_int_equal(publish(&w, 0, s), 0);
-	RUN_UNTIL(&w, w.cons[0].records == 20 && w.prod[0].acked == 20);
+	flow_until(&w, 20);
 	largest = b_largest_from_a(&w);
 	len = build_pkt(buf, GW_A, 0, (uint32_t)(largest + 100000), INC_A, INC_B, put_ping);
 	assert_int_equal(recv_raw(&w, w.b, buf, len), RG_WIRE_DROP_MAX + RG_DROP_PN_AHEAD);
 	assert_int_equal(b_largest_from_a(&w), largest);
 	assert_int_equal(stats(w.b).drop[RG_DROP_PN_AHEAD], 1);
-	for (uint64_t s = 21; s <= 60; s++)
-		assert_int_equal(publish(&w, 0, s), 0);
-	RUN_UNTIL(&w, w.cons[0].records == 60 && w.prod[0].acked == 60);
+	flow_until(&w, 60);
 	world_fini(&w);
 }
 
@@ -1916,16 +1927,11 @@ test_attack_near_ahead_pn_does_not_wedge(void **state)
 
 	(void)state;
 	world_init(&w, 256);
-	open_stream(&w, 0);
-	for (uint64_t s = 1; s <= 20; s++)
-		assert_int_equal(publish(&w, 0, s), 0);
-	RUN_UNTIL(&w, w.cons[0].records == 20 && w.prod[0].acked == 20);
+	flow_until(&w, 20);
 	len = build_pkt(buf, GW_A, 0, (uint32_t)(b_largest_from_a(&w) + 30000), INC_A, INC_B,
 			put_ping);
 	assert_int_equal(recv_raw(&w, w.b, buf, len), RG_DROP_NONE);
-	for (uint64_t s = 21; s <= 200; s++)
-		assert_int_equal(publish(&w, 0, s), 0);
-	RUN_UNTIL(&w, w.cons[0].records == 200 && w.prod[0].acked == 200);
+	flow_until(&w, 200);
 	assert_true(stats(w.a).ctr[RG_CTR_ack_unsent] > 0);
 	world_fini(&w);
 }
@@ -1972,10 +1978,7 @@ test_attack_applied_beyond_sent(void **state)
 
 	(void)state;
 	world_init(&w, 256);
-	open_stream(&w, 0);
-	for (uint64_t s = 1; s <= 20; s++)
-		assert_int_equal(publish(&w, 0, s), 0);
-	RUN_UNTIL(&w, w.cons[0].records == 20 && w.prod[0].acked == 20);
+	flow_until(&w, 20);
 	forge.stream = stream_ids[0];
 	forge.value = 1000000;
 	len = build_pkt(buf, GW_B, 0, (uint32_t)rg_recovery_next_pn(&w.b->lanes[0].rec), INC_B,
@@ -1993,9 +1996,7 @@ test_attack_applied_beyond_sent(void **state)
 	assert_int_equal(stats(w.a).ctr[RG_CTR_rewind_beyond], 1);
 	assert_int_equal(w.prod[0].replays, 1);
 	w.strict = 0; /* B's real packets may now reuse the two numbers forged above */
-	for (uint64_t s = 21; s <= 40; s++)
-		assert_int_equal(publish(&w, 0, s), 0);
-	RUN_UNTIL(&w, w.cons[0].records == 40 && w.prod[0].acked == 40);
+	flow_until(&w, 40);
 	world_fini(&w);
 }
 
@@ -2040,10 +2041,7 @@ test_attack_forged_resume_reply_refused(void **state)
 
 	(void)state;
 	world_init(&w, 256);
-	open_stream(&w, 0);
-	for (uint64_t s = 1; s <= 20; s++)
-		assert_int_equal(publish(&w, 0, s), 0);
-	RUN_UNTIL(&w, w.cons[0].records == 20 && w.prod[0].acked == 20);
+	flow_until(&w, 20);
 	w.strict = 0;
 	len = build_pkt(buf, GW_B, 0, 1, INC_B + 1000, INC_A, put_hello);
 	assert_int_equal(recv_raw(&w, w.a, buf, len), RG_DROP_NONE);
@@ -2177,10 +2175,7 @@ test_sealed_forgeries_change_nothing(void **state)
 	(void)state;
 	world_init(&w, 256);
 	forge_world = &w;
-	open_stream(&w, 0);
-	for (uint64_t s = 1; s <= 20; s++)
-		assert_int_equal(publish(&w, 0, s), 0);
-	RUN_UNTIL(&w, w.cons[0].records == 20 && w.prod[0].acked == 20);
+	flow_until(&w, 20);
 	w.prod[0].len[21] = record_len(0, 21);
 	w.prod[0].payload[21] = pattern + (21 * 131) % 4096;
 	forge.stream = stream_ids[0];
@@ -2227,9 +2222,7 @@ test_sealed_forgeries_change_nothing(void **state)
 			     stats(w.a).drop[RG_DROP_MODE_MISMATCH],
 			 RG_ARRAY_SIZE(fs));
 	/* And the real flow goes on. */
-	for (uint64_t s = 21; s <= 60; s++)
-		assert_int_equal(publish(&w, 0, s), 0);
-	RUN_UNTIL(&w, w.cons[0].records == 60 && w.prod[0].acked == 60);
+	flow_until(&w, 60);
 	forge_world = NULL;
 	world_fini(&w);
 }
