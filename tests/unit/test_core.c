@@ -1876,6 +1876,22 @@ b_largest_from_a(const struct world *w)
 	return rg_ackr_largest(&w->b->lanes[0].ackr);
 }
 
+/* Opens stream 0, publishes seq 1 and takes the one packet A sends with it off the link. */
+static struct pkt *
+first_data_packet(struct world *w)
+{
+	struct pkt *p;
+
+	open_stream(w, 0);
+	RUN_UNTIL(w, w->ab.n == 0 && w->ba.n == 0);
+	assert_int_equal(publish(w, 0, 1), 0);
+	send_all(w, w->a, &w->ab, 1);
+	assert_int_equal(w->ab.n, 1);
+	p = w->ab.v[0];
+	w->ab.n = 0;
+	return p;
+}
+
 /*
  * Opens stream 0 if need be and publishes from the next seq up to seq `to`;
  * runs until the consumer has them all and A saw them acked.
@@ -2237,13 +2253,7 @@ test_sealed_replay_and_corruption(void **state)
 
 	(void)state;
 	world_init(&w, 256);
-	open_stream(&w, 0);
-	RUN_UNTIL(&w, w.ab.n == 0 && w.ba.n == 0);
-	assert_int_equal(publish(&w, 0, 1), 0);
-	send_all(&w, w.a, &w.ab, 1);
-	assert_int_equal(w.ab.n, 1);
-	p = w.ab.v[0];
-	w.ab.n = 0;
+	p = first_data_packet(&w);
 	assert_int_equal(p->data[1], RG_PKT_SEALED);
 	copy = pkt_new(&w, p->data, p->len);
 	copy->data[RG_HDR_BYTES + 3] ^= 0x10; /* in the ciphertext */
@@ -2364,14 +2374,7 @@ test_core_corrupt_and_duplicate_packets(void **state)
 
 	(void)state;
 	world_init(&w, 256);
-	open_stream(&w, 0);
-	RUN_UNTIL(&w, w.ab.n == 0 && w.ba.n == 0);
-	assert_int_equal(publish(&w, 0, 1), 0);
-	/* Take A's DATA packet off the link. */
-	send_all(&w, w.a, &w.ab, 1);
-	assert_int_equal(w.ab.n, 1);
-	p = w.ab.v[0];
-	w.ab.n = 0;
+	p = first_data_packet(&w); /* taken off the link */
 	/* One flipped bit: BAD_CRC, nothing delivered. */
 	p->data[p->len - 1] ^= 0x04;
 	rc = rg_core_recv(w.b, p->data, p->len, p, w.now);
