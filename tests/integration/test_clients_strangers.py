@@ -22,11 +22,19 @@ import relay  # noqa: E402
 LOAD = ["--streams", 8, "--namespaces", 2, "--record-bytes", 1024]
 GARBAGE = 2000
 
+# Paced at PPS datagrams a second, as attacker.py paces: unpaced, a burst of 4000 overflows the
+# kernel's backlog on the veth or the tap's queue while the two CPUs are busy with the real
+# flow, and a datagram the kernel dropped never reaches the gateway to be counted.
+PPS = 20000
 SENDER = r"""
-import os, socket, struct, sys
-dst = (sys.argv[1], int(sys.argv[2])); n = int(sys.argv[3])
+import os, socket, struct, sys, time
+dst = (sys.argv[1], int(sys.argv[2])); n = int(sys.argv[3]); pps = int(sys.argv[4])
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+t0 = time.monotonic()
 for i in range(n):
+    wait = t0 + 2 * i / pps - time.monotonic()
+    if wait > 0:
+        time.sleep(wait)  # pacing, not waiting for anything
     s.sendto(os.urandom(64 + i % 200), dst)                      # random bytes
     hdr = struct.pack("<BBHHHIIQQ", 1, 1, 8, 0, 10, i, 0xdeadbeef, 1 << 60, 0)
     s.sendto(hdr + b"\x05\x00\x00\x00" * 2, dst)                 # RGP-looking, wrong tag
@@ -49,7 +57,7 @@ def main():
         r.check(rc == 2, f"the stranger exited {rc}, want 2 (no gateway answers)")
         r.measure["stranger_exit_s"] = round(time.monotonic() - t0, 3)
         out = relay.sh("ip", "netns", "exec", r.a.netns, sys.executable, "-c", SENDER,
-                       r.a.ip, "7000", str(GARBAGE))
+                       r.a.ip, "7000", str(GARBAGE), str(PPS))
         r.check(out.strip() == f"sent {2 * GARBAGE}", f"the garbage sender said {out!r}")
         before = r.checked()
         r.wait_checked(before, 20)  # the real flow goes on after the garbage
