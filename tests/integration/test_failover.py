@@ -4,9 +4,9 @@
 
 Three processes: A (region A, the generator, gateway 1) and B1, B2 (region B, gateways 2
 and 3, both verifying consumers). They meet on a Linux bridge in a network namespace of the
-test's own, each over net_af_packet on a veth (memif is point to point). B1 and B2 share one
-consumer state file: the region's durable applied watermarks, as a replica region's store
-would be. A's 64 streams start on B1. The demo's WAN shim stays on (30 ms one way, 0.5 %
+test's own, each over net_af_packet on a veth from a namespace of its own (memif is point to
+point). B1 and B2 share one consumer state file: the region's durable applied watermarks, as
+a replica region's store would be. A's 64 streams start on B1. The demo's WAN shim stays on (30 ms one way, 0.5 %
 loss, reordering).
 
 2 s after B1 has checked its first records it gets SIGKILL. A's control thread must see B1
@@ -42,33 +42,51 @@ def sh(*cmd):
 
 
 class Netns:
-    """A namespace with a bridge and one veth per gateway; removed on exit, whatever happens."""
+    """A namespace holding a bridge, and one namespace per gateway holding its veth; all removed
+    on exit, whatever happens.
+
+    Each gateway has a namespace of its own because DPDK 22.11's af_packet PMD joins a
+    PACKET_FANOUT group with the id (getpid() ^ ifindex) & 0xffff, and fanout ids are per
+    namespace: two gateways in one namespace whose pids and ifindexes happen to collide get
+    EINVAL for the second, whose probe then fails. With fresh pids on a fresh machine that
+    collision came up on every CI run."""
 
     def __init__(self, name):
         self.name = name
+        self.sides = {side: f"{name}{side}" for side in MACS}
 
     def __enter__(self):
         sh("ip", "netns", "add", self.name)
         try:
-            ns = ["ip", "-n", self.name]
-            sh("ip", "netns", "exec", self.name, "sysctl", "-qw",
-               "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1")
-            sh(*ns, "link", "set", "lo", "up")
-            sh(*ns, "link", "add", "br0", "type", "bridge")
-            sh(*ns, "link", "set", "br0", "up")
+            for ns in [self.name, *self.sides.values()]:
+                if ns != self.name:
+                    sh("ip", "netns", "add", ns)
+                sh("ip", "netns", "exec", ns, "sysctl", "-qw",
+                   "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1")
+                sh("ip", "-n", ns, "link", "set", "lo", "up")
+            br = ["ip", "-n", self.name]
+            sh(*br, "link", "add", "br0", "type", "bridge")
+            sh(*br, "link", "set", "br0", "up")
             for side, mac in MACS.items():
-                sh(*ns, "link", "add", f"v{side}", "type", "veth", "peer", "name", f"v{side}br")
-                sh(*ns, "link", "set", f"v{side}", "address", mac, "mtu", "1500")
-                sh(*ns, "link", "set", f"v{side}br", "master", "br0")
-                sh(*ns, "link", "set", f"v{side}br", "up")
-                sh(*ns, "link", "set", f"v{side}", "up")
+                gw = ["ip", "-n", self.sides[side]]
+                sh(*br, "link", "add", f"v{side}", "type", "veth", "peer", "name", f"v{side}br")
+                sh(*br, "link", "set", f"v{side}", "netns", self.sides[side])
+                sh(*gw, "link", "set", f"v{side}", "address", mac, "mtu", "1500")
+                sh(*br, "link", "set", f"v{side}br", "master", "br0")
+                sh(*br, "link", "set", f"v{side}br", "up")
+                sh(*gw, "link", "set", f"v{side}", "up")
         except BaseException:
             self.__exit__(None, None, None)
             raise
         return self
 
     def __exit__(self, *exc):
-        subprocess.run(["ip", "netns", "del", self.name], stderr=subprocess.DEVNULL)
+        for ns in [*self.sides.values(), self.name]:
+            subprocess.run(["ip", "netns", "del", ns], stderr=subprocess.DEVNULL)
+
+    def wrap(self, side):
+        """The command prefix that runs a process in SIDE's namespace."""
+        return ["ip", "netns", "exec", self.sides[side]]
 
 
 def first(side, rx, err=True):
@@ -85,14 +103,13 @@ def main():
         print("failover: skipped: needs root and iproute2 (a network namespace, a bridge, veths)")
         sys.exit(77)  # meson: skipped
     ns = f"rgfo{os.getpid()}"
-    with Netns(ns), pair.Pair("failover", args, budget_s=110) as p:
-        wrap = ["ip", "netns", "exec", ns]
+    with Netns(ns) as net, pair.Pair("failover", args, budget_s=110) as p:
         common = ["port.mtu=1500", "port.mbufs=16383", "load.streams=%d" % STREAMS,
                   "proto.ping_interval_ms=50", "membership.acceptable_pause_ms=150"]
-        p.a = pair.Side(p, "a", "A", device=f"net_af_packet0,iface=va,{AF}", wrap=wrap)
-        p.b = pair.Side(p, "b", "B1", device=f"net_af_packet0,iface=vb,{AF}", wrap=wrap)
+        p.a = pair.Side(p, "a", "A", device=f"net_af_packet0,iface=va,{AF}", wrap=net.wrap("a"))
+        p.b = pair.Side(p, "b", "B1", device=f"net_af_packet0,iface=vb,{AF}", wrap=net.wrap("b"))
         b2 = pair.Side(p, "b2", "B2", role="consumer", device=f"net_af_packet0,iface=vb2,{AF}",
-                       wrap=wrap)
+                       wrap=net.wrap("b2"))
         p.sides = [p.a, p.b, b2]
         p.peer_names.update(a=["b", "b2"], b2=["a"])  # A's peers.[1] is B2 (below)
         p.sets = common
