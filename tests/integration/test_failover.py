@@ -6,8 +6,8 @@ Three processes: A (region A, the generator, gateway 1) and B1, B2 (region B, ga
 and 3, both verifying consumers). They meet on a Linux bridge in a network namespace of the
 test's own, each over net_af_packet on a veth from a namespace of its own (memif is point to
 point). B1 and B2 share one consumer state file: the region's durable applied watermarks, as
-a replica region's store would be. A's 64 streams start on B1. The demo's WAN shim stays on (30 ms one way, 0.5 %
-loss, reordering).
+a replica region's store would be. A's 64 streams start on B1. The demo's WAN shim stays on
+(30 ms one way, 0.5 % loss, reordering).
 
 2 s after B1 has checked its first records it gets SIGKILL. A's control thread must see B1
 go DEAD (accrual detector), move every stream to B2, and B2 must continue each one from the
