@@ -23,5 +23,6 @@ void rg_bench_txq_register(void);
 void rg_bench_pacer_register(void);
 void rg_bench_core_register(void);
 void rg_bench_record_register(void);
+void rg_bench_seal_register(void);
 
 #endif /* RG_PERF_BENCH_BENCH_H */

@@ -19,5 +19,6 @@ main(int argc, char **argv)
 	rg_bench_pacer_register();
 	rg_bench_core_register();
 	rg_bench_record_register();
+	rg_bench_seal_register();
 	return rg_bench_main(argc, argv);
 }
