@@ -698,7 +698,7 @@ rg_app_start(struct rg_app *app)
 	memset(app->wcfg.key, 0, sizeof(app->wcfg.key)); /* each worker's keyring has it now */
 	check_placement(app);
 	printf("repgate: gateway %u (%s) up: port %s%s%s, %u worker(s), %u peer(s), load %s, WAN "
-	       "emulator %s, security %s\n",
+	       "emulator %s, security %s%s\n",
 	       app->prof.gateway.id, app->prof.gateway.region, app->port.name,
 	       app->lan_open ? ", LAN port " : "", app->lan_open ? app->lan.name : "",
 	       app->nworkers, app->prof.npeers,
@@ -706,7 +706,8 @@ rg_app_start(struct rg_app *app)
 	       : app->prof.load.role == RG_PROFILE_ROLE_CONSUMER ? "consumer"
 								 : "none",
 	       app->wcfg.wan_on ? "on" : "off",
-	       app->wcfg.sealed ? "aead (AES-256-GCM)" : "none (plaintext: trusted links only)");
+	       app->wcfg.sealed ? "aead, " : "none (plaintext: trusted links only)",
+	       app->wcfg.sealed ? rg_keyring_impl_name(app->workers[0].keys) : "");
 	fflush(stdout);
 	for (uint16_t w = 0; w < app->nworkers; w++) {
 		/* A port that could not start yet (its peer is not up) waits for the main loop. */

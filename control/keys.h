@@ -50,12 +50,25 @@ int rg_key_from_b64(const char *text, uint8_t key[RG_KEY_BYTES]);
  */
 int rg_key_load_file(const char *path, uint8_t priv[RG_KEY_BYTES], char *err, size_t errlen);
 
+/* Which code runs AES-256-GCM; the wire is the same either way. */
+enum rg_aead_impl {
+	RG_AEAD_AUTO,     /* ipsec-mb where built in and this CPU runs it, else OpenSSL */
+	RG_AEAD_OPENSSL,  /* libcrypto's EVP AES-256-GCM */
+	RG_AEAD_IPSEC_MB, /* Intel's ipsec-mb (built in with RG_HAVE_IPSEC_MB) */
+};
+
 /*
- * A keyring for a core of peers_max peers (slots peers_max * RG_AEAD_SLOTS).
- * Returns 0, -ENOMEM or -EIO.
+ * A keyring for a core of peers_max peers (slots peers_max * RG_AEAD_SLOTS),
+ * with the fastest AES-256-GCM built in (RG_AEAD_AUTO). One keyring serves one
+ * thread: its slots are that core's. Returns 0, -ENOMEM or -EIO.
  */
 int rg_keyring_create(const uint8_t priv[RG_KEY_BYTES], uint16_t peers_max,
 		      struct rg_keyring **out);
+/* The same with the AES-256-GCM code chosen: also -ENOTSUP (not built in, or not this CPU). */
+int rg_keyring_create_impl(const uint8_t priv[RG_KEY_BYTES], uint16_t peers_max,
+			   enum rg_aead_impl impl, struct rg_keyring **out);
+/* What runs the cipher, for logs: "AES-256-GCM on ...". */
+const char *rg_keyring_impl_name(const struct rg_keyring *k);
 /* The peer gw's public key: 0, -EEXIST, -ENOSPC, or -EINVAL (a key X25519 refuses). */
 int rg_keyring_add_peer(struct rg_keyring *k, uint16_t gw, const uint8_t pub[RG_KEY_BYTES]);
 /* Wipes every secret and frees. NULL is fine. */

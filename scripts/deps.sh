@@ -9,6 +9,7 @@ pkgs=(
 	dpdk dpdk-dev libdpdk-dev libnuma-dev                    # data plane (DESIGN §4)
 	libconfig-dev libmicrohttpd-dev                          # profiles, Prometheus metrics
 	libssl-dev                                               # libcrypto: X25519, HKDF, AES-256-GCM (control/keys.c)
+	libipsec-mb-dev                                          # AES-256-GCM on VAES/AVX-512 (control/keys.c)
 	libcmocka-dev libbenchmark-dev                           # unit tests, perf micro benches
 	clang clang-format clang-tools                           # fuzz, format, scan-build
 	libclang-rt-14-dev llvm                                  # libFuzzer/sanitizer runtimes (only

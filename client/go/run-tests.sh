@@ -1,5 +1,6 @@
 #!/bin/sh
-# Usage: run-tests.sh SRCDIR BUILDDIR LIBREPGATE_A SOFTGW_PAIR SANITIZE
+# Usage: run-tests.sh SRCDIR BUILDDIR LIBREPGATE_A SOFTGW_PAIR SANITIZE [LIBS]
+# LIBS: what the static library needs beyond -lcrypto -lm (-lIPSec_MB where meson found it).
 # The Go binding's test (meson suite unit): go vet, the example's build and go test, offline,
 # against the static librepgate of this meson build and a gateway pair in software.
 # Exit 77 (meson: skipped) when there is no go.
@@ -10,6 +11,7 @@ build=$2
 lib=$3
 pair=$4
 sanitize=$5
+libs=${6:-}
 
 if ! command -v go >/dev/null 2>&1; then
 	echo "go-binding: skipped: no go on PATH (scripts/deps.sh installs golang-go)"
@@ -27,7 +29,7 @@ mkdir -p "$GOTMPDIR"
 # repgate_flags: no pkg-config). A library built with ASan/UBSan needs their runtimes: go's
 # -asan links ASan and tells it about Go's memory; UBSan's runtime is added by hand.
 export CGO_CFLAGS="-I$src/.."
-export CGO_LDFLAGS="$lib -lcrypto -lm"
+export CGO_LDFLAGS="$lib${libs:+ $libs} -lcrypto -lm"
 flags="-tags=repgate_flags"
 case "$sanitize" in
 *address*) flags="$flags -asan" ;;

@@ -95,6 +95,16 @@ def main():
             check_drops(r)
 
 
+def static_libs():
+    """What librepgate.a needs linked after it, from the build's own librepgate.pc
+    (Libs.private: -lIPSec_MB where meson found it, -lm), and libcrypto."""
+    pc = BUILD / "meson-private" / "librepgate.pc"
+    for line in pc.read_text().splitlines():
+        if line.startswith("Libs.private:"):
+            return "-lcrypto " + line.split(":", 1)[1].strip()
+    raise relay.TestError(f"{pc}: no Libs.private line")
+
+
 def run_go(r, env):
     """The Go binding's go test in the clients' namespace, against the release librepgate.a."""
     gowork = r.workdir / "go"
@@ -103,7 +113,7 @@ def run_go(r, env):
                 GOTOOLCHAIN="local", GOPROXY="off", GOSUMDB="off", GOFLAGS="-mod=readonly",
                 GO111MODULE="on", CGO_ENABLED="1", HOME=gowork,
                 CGO_CFLAGS=f"-I{ROOT / 'client'}",
-                CGO_LDFLAGS=f"{BUILD / 'client' / 'librepgate.a'} -lcrypto -lm",
+                CGO_LDFLAGS=f"{BUILD / 'client' / 'librepgate.a'} {static_libs()}",
                 PATH=os.environ.get("PATH", "/usr/bin:/bin"))
     go = run(r, "go", ["sh", "-c", f"cd {ROOT / 'client/go'} && go test "
                        "-tags=repgate_flags -count=1 -timeout 150s -v ."], genv, 200)
