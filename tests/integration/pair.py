@@ -423,6 +423,20 @@ class Pair:
         t, _ = self.b.wait_for(checked_above(0), timeout, "records checked")
         return t
 
+    def flow_floor(self, rate, duration_s, t_flow, share=0.8, min_window_s=1.5):
+        """The records A must have published when its generator ran duration_s at rate and
+        records flowed from t_flow: share of what that window holds. A's clock starts at its
+        'up' line, before B is up, so a slow start of B (a busy machine) shortens the window
+        instead of failing the floor. A window under min_window_s is a failure of its own."""
+        t_up, _ = self.a.wait_for(is_up, 0, "'up' line")
+        window = duration_s - (t_flow - t_up)
+        self.measure["flow_window_s"] = round(window, 3)
+        if window < min_window_s:
+            raise TestError(f"records flowed {t_flow - t_up:.2f} s after A was up: only "
+                            f"{window:.2f} s of its {duration_s} s carried records "
+                            f"(at least {min_window_s} s needed)")
+        return int(share * rate * window)
+
     def sleep_until(self, t):
         while time.monotonic() < t:
             time.sleep(min(0.05, t - time.monotonic()))
