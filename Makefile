@@ -17,7 +17,7 @@ fuzz_opts   := -Dfuzz=true -Dbuildtype=debugoptimized -Db_sanitize=address,undef
 # in build/fuzz/tests/fuzz/work/TARGET/corpus.
 FUZZ_SECONDS ?= 600
 # core_sealed (fuzz_core.c sealing with the real AEAD) starts from core's seed corpus.
-FUZZ_TARGETS ?= wire core core_sealed profile telemetry
+FUZZ_TARGETS ?= wire core core_sealed noise profile telemetry
 
 # $(call run_suite,DIR,SUITE): run one suite with its own log, meson-logs/testlog-SUITE.json
 # (.ci/run counts those). A suite that has no tests yet is skipped, not failed: meson test --list

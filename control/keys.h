@@ -16,7 +16,8 @@
  * side is a new key, and only a holder of one of the two private keys can
  * make a packet that opens. What this does not give yet (the security
  * issue's handshake): forward secrecy (a stolen private key opens recorded
- * traffic), identity hiding, and rekeying within one pair of incarnations.
+ * traffic), identity hiding, and rekeying within one pair of incarnations;
+ * noise.h has the Noise IK handshake that is to give them (protocol.md §5c).
  *
  * Threads: a keyring is used by one thread (the worker, the client's loop)
  * after setup; setup (create, add_peer) happens before the core runs.
