@@ -229,6 +229,14 @@ on_replay(void *ctx, uint64_t stream, uint64_t from)
 	}
 	if (from < p->base)
 		p->base = from; /* not read yet: standard input still has them (none is held) */
+	{
+		/* Read records this replay passes over were applied downstream: skipped too. */
+		uint64_t unhanded = p->replays > 0 ? p->next_pub : p->base;
+		uint64_t upto = from <= p->read + 1 ? from : p->read + 1;
+
+		if (upto > unhanded)
+			p->skipped += upto - unhanded;
+	}
 	if (from > p->read + 1)
 		trim_below(p, from); /* past what was read (a resumed run): skip to there */
 	p->next_pub = from;

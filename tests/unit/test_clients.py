@@ -376,9 +376,11 @@ def case_pub_resume(args):
         if m is None:
             raise TestError(f"pub_resume: no summary from the second run: {c.procs.err('pub2')}")
         read, skipped, published = (int(x) for x in m.groups())
-        if read != total or not 0 < skipped <= first_part or published != total - skipped:
+        # skipped: records below where a replay started (the first, or a later one naming a
+        # newer applied watermark); a replay that goes back publishes some again, so more.
+        if read != total or not 0 < skipped <= first_part or published < total - skipped:
             raise TestError(f"pub_resume: read {read}, skipped {skipped}, published "
-                            f"{published}: want {total}, 1..{first_part}, {total} - skipped")
+                            f"{published}: want {total}, 1..{first_part}, at least {total} - skipped")
         return (f"the first run killed after the consumer had {before} lines; the second "
                 f"skipped {skipped} applied and published {published}: {total} lines once")
 
