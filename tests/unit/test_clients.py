@@ -380,7 +380,8 @@ def case_pub_resume(args):
         # newer applied watermark); a replay that goes back publishes some again, so more.
         if read != total or not 0 < skipped <= first_part or published < total - skipped:
             raise TestError(f"pub_resume: read {read}, skipped {skipped}, published "
-                            f"{published}: want {total}, 1..{first_part}, at least {total} - skipped")
+                            f"{published}: want {total}, 1..{first_part}, "
+                            f"at least {total} - skipped")
         return (f"the first run killed after the consumer had {before} lines; the second "
                 f"skipped {skipped} applied and published {published}: {total} lines once")
 
