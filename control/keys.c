@@ -23,12 +23,20 @@
 #endif
 
 #include "keys.h"
+#include "noise.h"
 
 #define KDF_SALT "repgate rgp v1 aes-256-gcm"
 
 struct rg_keyring_peer {
 	uint16_t gw;
+	uint8_t pub[RG_KEY_BYTES];
 	uint8_t secret[RG_KEY_BYTES]; /* X25519(ours, theirs) */
+};
+
+/* A lane's handshake in progress (rg_keyring_hs_*): one at a time per lane. */
+struct rg_keyring_hs {
+	struct rg_noise noise;
+	uint16_t gw; /* with whom */
 };
 
 struct rg_keyring {
@@ -36,6 +44,8 @@ struct rg_keyring {
 	uint16_t npeers, peers_max;
 	struct rg_keyring_peer *peers;
 	uint32_t nslots;
+	uint32_t lanes_max;
+	struct rg_keyring_hs *hs; /* lanes_max of them */
 	enum rg_aead_impl impl;
 	EVP_CIPHER_CTX *
 	    *slot; /* RG_AEAD_OPENSSL: AES-256-GCM, keyed; the nonce is set per packet */
@@ -189,19 +199,24 @@ ipsec_mb_slots(struct rg_keyring *k)
 #endif
 
 int
-rg_keyring_create_impl(const uint8_t priv[RG_KEY_BYTES], uint16_t peers_max, enum rg_aead_impl impl,
-		       struct rg_keyring **out)
+rg_keyring_create_lanes(const uint8_t priv[RG_KEY_BYTES], uint16_t peers_max, uint32_t lanes_max,
+			uint32_t slots, enum rg_aead_impl impl, struct rg_keyring **out)
 {
-	struct rg_keyring *k = calloc(1, sizeof(*k));
+	struct rg_keyring *k;
 	int rc;
 
+	if (slots == 0)
+		return -EINVAL;
+	k = calloc(1, sizeof(*k));
 	if (k == NULL)
 		return -ENOMEM;
 	memcpy(k->priv, priv, RG_KEY_BYTES);
 	k->peers_max = peers_max;
-	k->nslots = (uint32_t)peers_max * RG_AEAD_SLOTS;
+	k->nslots = slots;
+	k->lanes_max = lanes_max;
 	k->peers = calloc(peers_max, sizeof(k->peers[0]));
-	if (k->peers == NULL) {
+	k->hs = lanes_max > 0 ? calloc(lanes_max, sizeof(k->hs[0])) : NULL;
+	if (k->peers == NULL || (lanes_max > 0 && k->hs == NULL)) {
 		rg_keyring_destroy(k);
 		return -ENOMEM;
 	}
@@ -228,6 +243,14 @@ rg_keyring_create_impl(const uint8_t priv[RG_KEY_BYTES], uint16_t peers_max, enu
 	}
 	*out = k;
 	return 0;
+}
+
+int
+rg_keyring_create_impl(const uint8_t priv[RG_KEY_BYTES], uint16_t peers_max, enum rg_aead_impl impl,
+		       struct rg_keyring **out)
+{
+	return rg_keyring_create_lanes(priv, peers_max, 0, (uint32_t)peers_max * RG_AEAD_SLOTS,
+				       impl, out);
 }
 
 int
@@ -269,6 +292,7 @@ rg_keyring_add_peer(struct rg_keyring *k, uint16_t gw, const uint8_t pub[RG_KEY_
 	    n != RG_KEY_BYTES)
 		goto out;
 	p->gw = gw;
+	memcpy(p->pub, pub, RG_KEY_BYTES);
 	k->npeers++;
 	rc = 0;
 out:
@@ -298,6 +322,9 @@ rg_keyring_destroy(struct rg_keyring *k)
 #endif
 	if (k->peers != NULL)
 		OPENSSL_cleanse(k->peers, sizeof(k->peers[0]) * k->peers_max);
+	if (k->hs != NULL)
+		OPENSSL_cleanse(k->hs, sizeof(k->hs[0]) * k->lanes_max);
+	free(k->hs);
 	OPENSSL_cleanse(k->priv, sizeof(k->priv));
 	EVP_CIPHER_free(k->gcm);
 	free(k->slot);
@@ -340,6 +367,19 @@ le(uint8_t *p, uint64_t v, int bytes)
 		p[i] = (uint8_t)(v >> (8 * i));
 }
 
+/* Keys slot with key (its AES-256-GCM schedule); 0 or -EIO. */
+static int
+install(struct rg_keyring *k, uint32_t slot, const uint8_t key[RG_KEY_BYTES])
+{
+#ifdef RG_HAVE_IPSEC_MB
+	if (k->impl == RG_AEAD_IPSEC_MB) {
+		IMB_AES256_GCM_PRE(k->mb, key, &k->mb_slot[slot]);
+		return 0;
+	}
+#endif
+	return EVP_CipherInit_ex(k->slot[slot], NULL, NULL, key, NULL, -1) == 1 ? 0 : -EIO;
+}
+
 static int
 ring_derive(void *ctx, uint32_t slot, uint16_t peer_gw, uint16_t src_gw, uint16_t dst_gw,
 	    uint64_t src_inc, uint64_t dst_inc)
@@ -356,13 +396,8 @@ ring_derive(void *ctx, uint32_t slot, uint16_t peer_gw, uint16_t src_gw, uint16_
 	le(info + 4, src_inc, 8);
 	le(info + 12, dst_inc, 8);
 	rc = hkdf(p->secret, info, sizeof(info), key);
-#ifdef RG_HAVE_IPSEC_MB
-	if (rc == 0 && k->impl == RG_AEAD_IPSEC_MB)
-		IMB_AES256_GCM_PRE(k->mb, key, &k->mb_slot[slot]);
-	else
-#endif
-	    if (rc == 0 && EVP_CipherInit_ex(k->slot[slot], NULL, NULL, key, NULL, -1) != 1)
-		rc = -EIO;
+	if (rc == 0)
+		rc = install(k, slot, key);
 	OPENSSL_cleanse(key, sizeof(key));
 	return rc;
 }
@@ -452,4 +487,140 @@ rg_keyring_aead(struct rg_keyring *k)
 	return (struct rg_aead){
 		.derive = ring_derive, .seal = ring_seal, .open = ring_open, .ctx = k
 	};
+}
+
+/* ---- handshakes per lane (keys.h, noise.h; protocol.md §5c) ---- */
+
+/* Splits a finished handshake into the two slots; wipes the lane's state either way. */
+static int
+install_split(struct rg_keyring *k, struct rg_keyring_hs *hs, uint32_t tx_slot, uint32_t rx_slot)
+{
+	uint8_t tx[RG_NOISE_KEY_BYTES], rx[RG_NOISE_KEY_BYTES];
+	int rc = rg_noise_split(&hs->noise, tx, rx, NULL);
+
+	if (rc == 0)
+		rc = install(k, tx_slot, tx);
+	if (rc == 0)
+		rc = install(k, rx_slot, rx);
+	OPENSSL_cleanse(tx, sizeof(tx));
+	OPENSSL_cleanse(rx, sizeof(rx));
+	rg_noise_wipe(&hs->noise);
+	hs->noise.step = RG_NOISE_NONE;
+	return rc;
+}
+
+int
+rg_keyring_hs_initiate(struct rg_keyring *k, uint32_t lane, uint16_t gw, const uint8_t *prologue,
+		       size_t prologue_len, const uint8_t *payload, size_t len, uint8_t *out)
+{
+	const struct rg_keyring_peer *p = find(k, gw);
+	struct rg_keyring_hs *hs;
+	int rc;
+
+	if (lane >= k->lanes_max || len > RG_NOISE_PAYLOAD_MAX)
+		return -EINVAL;
+	if (p == NULL)
+		return -ENOENT;
+	hs = &k->hs[lane];
+	rc = rg_noise_initiator(&hs->noise, k->priv, p->pub, prologue, prologue_len, NULL);
+	if (rc == 0)
+		rc = rg_noise_write_init(&hs->noise, payload, len, out);
+	if (rc < 0) {
+		rg_noise_wipe(&hs->noise);
+		hs->noise.step = RG_NOISE_NONE;
+		return rc == -EBADMSG ? -EIO : rc;
+	}
+	hs->gw = gw;
+	return rc;
+}
+
+int
+rg_keyring_hs_read_init(struct rg_keyring *k, uint32_t lane, uint16_t gw, const uint8_t *prologue,
+			size_t prologue_len, const uint8_t *msg, size_t len, uint8_t *payload)
+{
+	const struct rg_keyring_peer *p = find(k, gw);
+	struct rg_keyring_hs *hs;
+	int rc;
+
+	if (lane >= k->lanes_max)
+		return -EINVAL;
+	if (p == NULL)
+		return -ENOENT;
+	hs = &k->hs[lane]; /* replaces whatever was pending on the lane (a crossing INIT too) */
+	rc = rg_noise_responder(&hs->noise, k->priv, prologue, prologue_len, NULL);
+	if (rc == 0)
+		rc = rg_noise_read_init(&hs->noise, msg, len, payload);
+	if (rc >= 0 && CRYPTO_memcmp(hs->noise.rs, p->pub, RG_KEY_BYTES) != 0)
+		rc = -EACCES; /* a good INIT, but from another identity than gw's */
+	if (rc < 0) {
+		rg_noise_wipe(&hs->noise);
+		hs->noise.step = RG_NOISE_NONE;
+		return rc;
+	}
+	hs->gw = gw;
+	return rc;
+}
+
+int
+rg_keyring_hs_answer(struct rg_keyring *k, uint32_t lane, uint32_t tx_slot, uint32_t rx_slot,
+		     const uint8_t *payload, size_t len, uint8_t *out)
+{
+	struct rg_keyring_hs *hs;
+	int n, rc;
+
+	if (lane >= k->lanes_max || tx_slot >= k->nslots || rx_slot >= k->nslots ||
+	    tx_slot == rx_slot)
+		return -EINVAL;
+	hs = &k->hs[lane];
+	if (hs->noise.step != RG_NOISE_WRITE_RESP)
+		return -EINVAL;
+	n = rg_noise_write_resp(&hs->noise, payload, len, out);
+	if (n < 0) {
+		rg_noise_wipe(&hs->noise);
+		hs->noise.step = RG_NOISE_NONE;
+		return n;
+	}
+	rc = install_split(k, hs, tx_slot, rx_slot);
+	return rc != 0 ? rc : n;
+}
+
+int
+rg_keyring_hs_finish(struct rg_keyring *k, uint32_t lane, uint16_t gw, uint32_t tx_slot,
+		     uint32_t rx_slot, const uint8_t *msg, size_t len, uint8_t *payload)
+{
+	struct rg_keyring_hs *hs;
+	struct rg_noise try;
+	int n, rc;
+
+	if (lane >= k->lanes_max || tx_slot >= k->nslots || rx_slot >= k->nslots ||
+	    tx_slot == rx_slot)
+		return -EINVAL;
+	hs = &k->hs[lane];
+	if (hs->noise.step != RG_NOISE_READ_RESP || hs->gw != gw)
+		return -EINVAL; /* nothing of ours pending there: a stray or replayed RESP */
+	try = hs->noise; /* a forged RESP must not cancel ours: the real one may still come */
+	n = rg_noise_read_resp(&try, msg, len, payload);
+	if (n < 0) {
+		rg_noise_wipe(&try);
+		return n;
+	}
+	hs->noise = try;
+	rg_noise_wipe(&try);
+	rc = install_split(k, hs, tx_slot, rx_slot);
+	return rc != 0 ? rc : n;
+}
+
+int
+rg_keyring_forget(struct rg_keyring *k, uint32_t slot)
+{
+	uint8_t key[RG_KEY_BYTES];
+	int rc;
+
+	if (slot >= k->nslots)
+		return -EINVAL;
+	if (RAND_priv_bytes(key, sizeof(key)) != 1)
+		return -EIO;
+	rc = install(k, slot, key); /* a key nobody has: nothing opens under the slot */
+	OPENSSL_cleanse(key, sizeof(key));
+	return rc;
 }

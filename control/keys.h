@@ -29,6 +29,7 @@
 #include <stdint.h>
 
 #include "core.h"
+#include "noise.h"
 
 #define RG_KEY_BYTES     32
 #define RG_KEY_B64_CHARS 44 /* base64 of 32 bytes, with its one '=' */
@@ -68,10 +69,52 @@ int rg_keyring_create(const uint8_t priv[RG_KEY_BYTES], uint16_t peers_max,
 /* The same with the AES-256-GCM code chosen: also -ENOTSUP (not built in, or not this CPU). */
 int rg_keyring_create_impl(const uint8_t priv[RG_KEY_BYTES], uint16_t peers_max,
 			   enum rg_aead_impl impl, struct rg_keyring **out);
+/*
+ * The same for a core with sessions from handshakes (protocol.md §5c):
+ * slots key slots in all (seal and open name them, as in struct rg_aead),
+ * and lanes_max lanes (the core's lane indexes) that may each run one
+ * handshake at a time (rg_keyring_hs_*). -EINVAL when slots is 0.
+ */
+int rg_keyring_create_lanes(const uint8_t priv[RG_KEY_BYTES], uint16_t peers_max,
+			    uint32_t lanes_max, uint32_t slots, enum rg_aead_impl impl,
+			    struct rg_keyring **out);
 /* What runs the cipher, for logs: "AES-256-GCM on ...". */
 const char *rg_keyring_impl_name(const struct rg_keyring *k);
 /* The peer gw's public key: 0, -EEXIST, -ENOSPC, or -EINVAL (a key X25519 refuses). */
 int rg_keyring_add_peer(struct rg_keyring *k, uint16_t gw, const uint8_t pub[RG_KEY_BYTES]);
+/*
+ * Noise IK handshakes per lane (noise.h), the keys of a finished one put in
+ * two slots: tx_slot seals what this side sends, rx_slot opens what it
+ * receives. The peer is named by its gateway id (rg_keyring_add_peer); a
+ * lane holds one handshake in progress, which a new initiate or read_init
+ * on that lane replaces. Payloads are at most RG_NOISE_PAYLOAD_MAX bytes;
+ * out has room for RG_NOISE_INIT_BYTES / RG_NOISE_RESP_BYTES of them.
+ *
+ * initiate: writes an INIT to gw; returns its length.
+ * read_init: reads an INIT said to come from gw and writes its payload;
+ *   returns the payload's length; -EACCES when it checks but the sender's
+ *   identity is not gw's (another listed peer, or a stranger).
+ * answer: the RESP to the INIT just read, the session's keys installed;
+ *   returns the RESP's length.
+ * finish: reads the RESP to this lane's INIT to gw, installs the keys and
+ *   writes its payload; returns the payload's length. A RESP that does not
+ *   check leaves the INIT pending (a forged one cannot cancel the real one).
+ * Errors: -EINVAL (lane or slot out of range, or nothing pending that the
+ * call could go on with), -ENOENT (gw not a peer), -EBADMSG (the message
+ * does not check), -EIO (the library).
+ */
+int rg_keyring_hs_initiate(struct rg_keyring *k, uint32_t lane, uint16_t gw,
+			   const uint8_t *prologue, size_t prologue_len, const uint8_t *payload,
+			   size_t len, uint8_t *out);
+int rg_keyring_hs_read_init(struct rg_keyring *k, uint32_t lane, uint16_t gw,
+			    const uint8_t *prologue, size_t prologue_len, const uint8_t *msg,
+			    size_t len, uint8_t *payload);
+int rg_keyring_hs_answer(struct rg_keyring *k, uint32_t lane, uint32_t tx_slot, uint32_t rx_slot,
+			 const uint8_t *payload, size_t len, uint8_t *out);
+int rg_keyring_hs_finish(struct rg_keyring *k, uint32_t lane, uint16_t gw, uint32_t tx_slot,
+			 uint32_t rx_slot, const uint8_t *msg, size_t len, uint8_t *payload);
+/* Replaces slot's key with a random one nobody has (an expired session): 0, -EINVAL, -EIO. */
+int rg_keyring_forget(struct rg_keyring *k, uint32_t slot);
 /* Wipes every secret and frees. NULL is fine. */
 void rg_keyring_destroy(struct rg_keyring *k);
 /* The AEAD for rg_core_config.aead; the keyring must outlive the core. */

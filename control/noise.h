@@ -42,6 +42,7 @@
 #define RG_NOISE_PAYLOAD_MAX 256
 
 enum rg_noise_step {
+	RG_NOISE_NONE = 0,       /* no handshake (a zeroed state) */
 	RG_NOISE_WRITE_INIT = 1, /* initiator, before INIT */
 	RG_NOISE_READ_INIT,      /* responder, before INIT */
 	RG_NOISE_READ_RESP,      /* initiator, INIT sent */

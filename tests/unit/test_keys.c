@@ -225,6 +225,126 @@ test_keys_aead_impls_interoperate(void **state)
 	rg_keyring_destroy(k[1]);
 }
 
+/* Seals 64 bytes with tx of one side and opens them with rx of the other: 1 when it opens. */
+static int
+opens(struct rg_aead *tx, uint32_t tx_slot, struct rg_aead *rx, uint32_t rx_slot)
+{
+	uint8_t nonce[RG_AEAD_NONCE_BYTES] = { 4, 0, 1 }, aad[32] = { 9 }, buf[64], tag[16];
+
+	memset(buf, 0x5a, sizeof(buf));
+	tx->seal(tx->ctx, tx_slot, nonce, aad, sizeof(aad), buf, sizeof(buf), tag);
+	return rx->open(rx->ctx, rx_slot, nonce, aad, sizeof(aad), buf, sizeof(buf), tag) == 0;
+}
+
+/*
+ * Handshakes per lane (rg_keyring_hs_*): a (gw 1) initiates to b (gw 2) on lane 3, each
+ * direction's session key opens only at the other side's matching slot; a second
+ * handshake is a new key while the old slots still work; b refuses an INIT from c (gw 3, a
+ * listed peer) that claims to be gw 1, and one from a stranger; a forged RESP leaves a's
+ * INIT pending; calls out of turn are refused.
+ */
+static void
+test_keys_lane_handshakes(void **state)
+{
+	uint8_t priv[4][32], pub[4][32], init[256], resp[256], pl[RG_NOISE_PAYLOAD_MAX];
+	const uint8_t prologue[] = "hdr";
+	struct rg_keyring *a, *b, *c, *x;
+	struct rg_aead ea, eb;
+	int n, ilen, rlen;
+	unsigned checked = 0;
+
+	(void)state;
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(rg_key_generate(priv[i]), 0);
+		assert_int_equal(rg_key_public(priv[i], pub[i]), 0);
+	}
+	assert_int_equal(rg_keyring_create_lanes(priv[1], 2, 4, 16, RG_AEAD_AUTO, &a), 0);
+	assert_int_equal(rg_keyring_create_lanes(priv[2], 2, 4, 16, RG_AEAD_AUTO, &b), 0);
+	assert_int_equal(rg_keyring_create_lanes(priv[3], 2, 4, 16, RG_AEAD_AUTO, &c), 0);
+	assert_int_equal(rg_keyring_create_lanes(priv[0], 2, 4, 16, RG_AEAD_AUTO, &x), 0);
+	assert_int_equal(rg_keyring_create_lanes(priv[0], 2, 4, 0, RG_AEAD_AUTO, &x), -EINVAL);
+	assert_int_equal(rg_keyring_add_peer(a, 2, pub[2]), 0);
+	assert_int_equal(rg_keyring_add_peer(b, 1, pub[1]), 0);
+	assert_int_equal(rg_keyring_add_peer(b, 3, pub[3]), 0);
+	assert_int_equal(rg_keyring_add_peer(c, 2, pub[2]), 0);
+	assert_int_equal(rg_keyring_add_peer(x, 2, pub[2]), 0);
+	ea = rg_keyring_aead(a);
+	eb = rg_keyring_aead(b);
+
+	for (int round = 0; round < 2; round++) { /* round 1 rekeys into slots 2, 3 */
+		uint32_t tx = 2u * (uint32_t)round, rx = tx + 1;
+
+		ilen = rg_keyring_hs_initiate(a, 3, 2, prologue, sizeof(prologue),
+					      (const uint8_t *)"inc+ctr", 7, init);
+		assert_int_equal(ilen, RG_NOISE_INIT_BYTES(7));
+		n = rg_keyring_hs_read_init(b, 3, 1, prologue, sizeof(prologue), init, (size_t)ilen,
+					    pl);
+		assert_int_equal(n, 7);
+		assert_memory_equal(pl, "inc+ctr", 7);
+		rlen = rg_keyring_hs_answer(b, 3, tx, rx, (const uint8_t *)"binc", 4, resp);
+		assert_int_equal(rlen, RG_NOISE_RESP_BYTES(4));
+		/* A forged RESP (one bit) is refused and the real one still finishes. */
+		resp[rlen - 1] ^= 1;
+		assert_int_equal(rg_keyring_hs_finish(a, 3, 2, tx, rx, resp, (size_t)rlen, pl),
+				 -EBADMSG);
+		resp[rlen - 1] ^= 1;
+		assert_int_equal(rg_keyring_hs_finish(a, 3, 2, tx, rx, resp, (size_t)rlen, pl), 4);
+		assert_memory_equal(pl, "binc", 4);
+		/* Replayed: nothing pending any more. */
+		assert_int_equal(rg_keyring_hs_finish(a, 3, 2, tx, rx, resp, (size_t)rlen, pl),
+				 -EINVAL);
+		assert_true(opens(&ea, tx, &eb, rx));
+		assert_true(opens(&eb, tx, &ea, rx));
+		assert_false(opens(&ea, tx, &eb, tx)); /* each direction its own key */
+		checked += 3;
+	}
+	assert_false(opens(&ea, 0, &eb, 3)); /* the rekeyed session is another key */
+	assert_true(opens(&ea, 0, &eb, 1));  /* and the old one still opens */
+	assert_int_equal(rg_keyring_forget(b, 1), 0);
+	assert_false(opens(&ea, 0, &eb, 1)); /* until it is forgotten */
+	assert_int_equal(rg_keyring_forget(b, 16), -EINVAL);
+
+	/* c is a listed peer of b (gw 3), but its INIT says gw 1: refused after it checks. */
+	ilen = rg_keyring_hs_initiate(c, 0, 2, prologue, sizeof(prologue), NULL, 0, init);
+	assert_int_equal(ilen, RG_NOISE_INIT_BYTES(0));
+	assert_int_equal(
+	    rg_keyring_hs_read_init(b, 0, 1, prologue, sizeof(prologue), init, (size_t)ilen, pl),
+	    -EACCES);
+	assert_int_equal(rg_keyring_hs_answer(b, 0, 4, 5, NULL, 0, resp), -EINVAL);
+	/* As itself it is fine. */
+	assert_int_equal(
+	    rg_keyring_hs_read_init(b, 0, 3, prologue, sizeof(prologue), init, (size_t)ilen, pl),
+	    0);
+	/* A stranger (x, not listed at b) claiming gw 1. */
+	ilen = rg_keyring_hs_initiate(x, 1, 2, prologue, sizeof(prologue), NULL, 0, init);
+	assert_int_equal(
+	    rg_keyring_hs_read_init(b, 1, 1, prologue, sizeof(prologue), init, (size_t)ilen, pl),
+	    -EACCES);
+	/* Unknown gateways, lanes and slots out of range, answer with nothing read. */
+	assert_int_equal(rg_keyring_hs_initiate(a, 0, 9, NULL, 0, NULL, 0, init), -ENOENT);
+	assert_int_equal(rg_keyring_hs_initiate(a, 4, 2, NULL, 0, NULL, 0, init), -EINVAL);
+	assert_int_equal(rg_keyring_hs_read_init(b, 0, 9, NULL, 0, init, (size_t)ilen, pl),
+			 -ENOENT);
+	assert_int_equal(rg_keyring_hs_answer(b, 2, 4, 5, NULL, 0, resp), -EINVAL);
+	assert_int_equal(rg_keyring_hs_answer(b, 0, 4, 4, NULL, 0, resp), -EINVAL);
+	assert_int_equal(rg_keyring_hs_finish(a, 2, 2, 4, 5, resp, (size_t)rlen, pl), -EINVAL);
+	/* A keyring made without lanes takes no handshake. */
+	{
+		struct rg_keyring *old;
+
+		assert_int_equal(rg_keyring_create(priv[1], 1, &old), 0);
+		assert_int_equal(rg_keyring_add_peer(old, 2, pub[2]), 0);
+		assert_int_equal(rg_keyring_hs_initiate(old, 0, 2, NULL, 0, NULL, 0, init),
+				 -EINVAL);
+		rg_keyring_destroy(old);
+	}
+	assert_int_equal(checked, 6);
+	rg_keyring_destroy(a);
+	rg_keyring_destroy(b);
+	rg_keyring_destroy(c);
+	rg_keyring_destroy(x);
+}
+
 int
 main(void)
 {
@@ -234,6 +354,7 @@ main(void)
 		cmocka_unit_test(test_keys_file_mode_and_content),
 		cmocka_unit_test(test_keys_aead_both_sides_agree),
 		cmocka_unit_test(test_keys_aead_impls_interoperate),
+		cmocka_unit_test(test_keys_lane_handshakes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
