@@ -1187,9 +1187,14 @@ write_one_ctl(struct rg_core *c, struct rg_lane *l, struct pkt *k, struct rg_str
 		f->seq = flags == RG_RESUME_REWIND ? s->rewind_from : 0;
 	}
 	k->pos += w;
-	if (flags == RG_RESUME_REWIND) /* the sender's credit starts over with this one */
+	/*
+	 * A REPLY or REWIND: the sender's credit starts over with this one, even
+	 * below an earlier grant (a rewind took next_seq back, then the sender
+	 * restarted), and the next CREDIT goes once the window moves from here.
+	 */
+	if (flags == RG_RESUME_REWIND || flags == RG_RESUME_REPLY)
 		s->credit_sent = rg_reorder_max_seq(&s->ro);
-	else if (!s->tx && (type == RG_FRAME_RESUME || type == RG_FRAME_CREDIT))
+	else if (!s->tx && type == RG_FRAME_CREDIT)
 		s->credit_sent = RG_MAX(s->credit_sent, rg_reorder_max_seq(&s->ro));
 	if (type == RG_FRAME_APPLIED)
 		s->applied_sent = s->applied;

@@ -1633,6 +1633,54 @@ test_core_rx_rewind_sender_starts_over(void **state)
 	world_fini(&w);
 }
 
+/*
+ * The receiver rewinds (its window goes back below credit it already
+ * granted) and the sender restarts before the REWIND goes out: the RESUME
+ * REPLY grants less than the last CREDIT did, and the next CREDIT must go
+ * once the window moves from the reply's grant, not from the old one. The
+ * sealed relay simulator found this one (with per-second rekeys, on the
+ * noise-core branch): a producer stopped for good at its credit while the
+ * relay waited for it to move.
+ */
+static void
+test_core_reply_below_an_old_credit(void **state)
+{
+	struct world w;
+	struct rg_stream_info info;
+	uint64_t id = stream_ids[0];
+
+	(void)state;
+	world_init(&w, 16);
+	open_stream(&w, 0);
+	for (uint64_t s = 1; s <= 40; s++)
+		assert_int_equal(publish(&w, 0, s), 0);
+	RUN_UNTIL(&w, w.cons[0].records == 40 && w.prod[0].acked == 40);
+	assert_int_equal(rg_core_stream_info(w.a, id, 1, &info), 0);
+	assert_true(info.credit >= 40 + 8); /* CREDITs went as the window moved */
+	assert_int_equal(rg_core_applied(w.b, id, 10), 0);
+	RUN_UNTIL(&w, w.prod[0].applied == 10);
+	/* A dies; B starts over at 11 and hears of the new A before it sends its REWIND. */
+	rg_core_destroy(w.a);
+	w.strict = 0;
+	create_a(&w, INC_A + 50, 256);
+	assert_int_equal(rg_core_tx_open(w.a, GW_B, id, 0), 0);
+	send_all(&w, w.a, &w.ab, 1); /* B reads these first in the next step */
+	w.cons[0].expect_seq = 11;
+	w.cons[0].expect_off = 0;
+	assert_int_equal(rg_core_rx_rewind(w.b, id, 11), 0);
+	RUN_UNTIL(&w, w.prod[0].replays == 2);
+	w.strict = 1;
+	assert_int_equal(w.prod[0].replay_from, 11);
+	assert_int_equal(rg_core_stream_info(w.a, id, 1, &info), 0);
+	assert_int_equal(info.credit, 10 + 16); /* the reply's: below the old grant */
+	/* 11..26 fill the reply's window; the rest needs the CREDITs that follow it. */
+	for (uint64_t s = 11; s <= 80; s++)
+		assert_int_equal(publish(&w, 0, s), 0);
+	RUN_UNTIL(&w, w.cons[0].last_seq == 80 && w.prod[0].acked == 80);
+	assert_int_equal(w.cons[0].records, 40 + 70);
+	world_fini(&w);
+}
+
 /* A REWIND that is lost goes again until it is acked. */
 static void
 test_core_rx_rewind_lost_goes_again(void **state)
@@ -2440,6 +2488,7 @@ main(void)
 		cmocka_unit_test(test_core_rx_open_in_progress_waits_for_accept),
 		cmocka_unit_test(test_core_rx_rewind_sender_starts_over),
 		cmocka_unit_test(test_core_rx_rewind_lost_goes_again),
+		cmocka_unit_test(test_core_reply_below_an_old_credit),
 		cmocka_unit_test(test_core_subscribe_asks_until_answered),
 		cmocka_unit_test(test_core_passive_peer_waits_to_be_heard),
 		cmocka_unit_test(test_core_lane_pick_serves_own_lanes),
