@@ -500,7 +500,8 @@ keyring_make(const struct rg_client_config *cfg, struct rg_keyring **out, char *
 	if (cfg->key_file[0] == '\0')
 		return 0;
 	rc = rg_key_load_file(cfg->key_file, priv, err, errlen);
-	if (rc == 0 && (rc = rg_keyring_create(priv, cfg->ngateways, &kr)) != 0)
+	if (rc == 0 && (rc = rg_keyring_create(priv, cfg->ngateways,
+					       (uint32_t)cfg->ngateways * CL_LANES_MAX, &kr)) != 0)
 		rc = fail(err, errlen, rc, "%s: the keyring: %s", cfg->key_file, strerror(-rc));
 	for (uint16_t i = 0; rc == 0 && i < cfg->ngateways; i++) {
 		const struct rg_client_gateway *g = &cfg->gateways[i];

@@ -5,6 +5,7 @@
  * OpenSSL 3.0's on these hosts, see ring_seal), else on libcrypto too. Both are the same
  * AES-256-GCM (RFC 5116); test_keys seals with one and opens with the other.
  */
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -15,7 +16,6 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/kdf.h>
 #include <openssl/rand.h>
 
 #ifdef RG_HAVE_IPSEC_MB
@@ -25,15 +25,17 @@
 #include "keys.h"
 #include "noise.h"
 
-#define KDF_SALT "repgate rgp v1 aes-256-gcm"
-
 struct rg_keyring_peer {
 	uint16_t gw;
 	uint8_t pub[RG_KEY_BYTES];
 	uint8_t secret[RG_KEY_BYTES]; /* X25519(ours, theirs) */
 };
 
-/* A lane's handshake in progress (rg_keyring_hs_*): one at a time per lane. */
+/*
+ * A lane's handshakes in progress (rg_keyring_hs_*): ours (initiator, until
+ * its RESP) and the one we answer (responder, between read_init and answer),
+ * apart, so INITs crossing on the wire both finish.
+ */
 struct rg_keyring_hs {
 	struct rg_noise noise;
 	uint16_t gw; /* with whom */
@@ -45,7 +47,7 @@ struct rg_keyring {
 	struct rg_keyring_peer *peers;
 	uint32_t nslots;
 	uint32_t lanes_max;
-	struct rg_keyring_hs *hs; /* lanes_max of them */
+	struct rg_keyring_hs *hs; /* 2 per lane: [2 li] ours, [2 li + 1] the one we answer */
 	enum rg_aead_impl impl;
 	EVP_CIPHER_CTX *
 	    *slot; /* RG_AEAD_OPENSSL: AES-256-GCM, keyed; the nonce is set per packet */
@@ -199,13 +201,14 @@ ipsec_mb_slots(struct rg_keyring *k)
 #endif
 
 int
-rg_keyring_create_lanes(const uint8_t priv[RG_KEY_BYTES], uint16_t peers_max, uint32_t lanes_max,
-			uint32_t slots, enum rg_aead_impl impl, struct rg_keyring **out)
+rg_keyring_create_impl(const uint8_t priv[RG_KEY_BYTES], uint16_t peers_max, uint32_t lanes_max,
+		       enum rg_aead_impl impl, struct rg_keyring **out)
 {
+	uint32_t slots = RG_AEAD_SLOTS(lanes_max);
 	struct rg_keyring *k;
 	int rc;
 
-	if (slots == 0)
+	if (lanes_max == 0 || lanes_max > UINT16_MAX)
 		return -EINVAL;
 	k = calloc(1, sizeof(*k));
 	if (k == NULL)
@@ -215,8 +218,8 @@ rg_keyring_create_lanes(const uint8_t priv[RG_KEY_BYTES], uint16_t peers_max, ui
 	k->nslots = slots;
 	k->lanes_max = lanes_max;
 	k->peers = calloc(peers_max, sizeof(k->peers[0]));
-	k->hs = lanes_max > 0 ? calloc(lanes_max, sizeof(k->hs[0])) : NULL;
-	if (k->peers == NULL || (lanes_max > 0 && k->hs == NULL)) {
+	k->hs = calloc(2 * (size_t)lanes_max, sizeof(k->hs[0]));
+	if (k->peers == NULL || k->hs == NULL) {
 		rg_keyring_destroy(k);
 		return -ENOMEM;
 	}
@@ -246,17 +249,10 @@ rg_keyring_create_lanes(const uint8_t priv[RG_KEY_BYTES], uint16_t peers_max, ui
 }
 
 int
-rg_keyring_create_impl(const uint8_t priv[RG_KEY_BYTES], uint16_t peers_max, enum rg_aead_impl impl,
-		       struct rg_keyring **out)
+rg_keyring_create(const uint8_t priv[RG_KEY_BYTES], uint16_t peers_max, uint32_t lanes_max,
+		  struct rg_keyring **out)
 {
-	return rg_keyring_create_lanes(priv, peers_max, 0, (uint32_t)peers_max * RG_AEAD_SLOTS,
-				       impl, out);
-}
-
-int
-rg_keyring_create(const uint8_t priv[RG_KEY_BYTES], uint16_t peers_max, struct rg_keyring **out)
-{
-	return rg_keyring_create_impl(priv, peers_max, RG_AEAD_AUTO, out);
+	return rg_keyring_create_impl(priv, peers_max, lanes_max, RG_AEAD_AUTO, out);
 }
 
 const char *
@@ -323,7 +319,7 @@ rg_keyring_destroy(struct rg_keyring *k)
 	if (k->peers != NULL)
 		OPENSSL_cleanse(k->peers, sizeof(k->peers[0]) * k->peers_max);
 	if (k->hs != NULL)
-		OPENSSL_cleanse(k->hs, sizeof(k->hs[0]) * k->lanes_max);
+		OPENSSL_cleanse(k->hs, sizeof(k->hs[0]) * 2 * k->lanes_max);
 	free(k->hs);
 	OPENSSL_cleanse(k->priv, sizeof(k->priv));
 	EVP_CIPHER_free(k->gcm);
@@ -335,36 +331,10 @@ rg_keyring_destroy(struct rg_keyring *k)
 static const struct rg_keyring_peer *
 find(const struct rg_keyring *k, uint16_t gw)
 {
-	for (uint16_t i = 0; i < k->npeers; i++) /* bounded by peers_max; derive is rare */
+	for (uint16_t i = 0; i < k->npeers; i++) /* bounded by peers_max; handshakes are rare */
 		if (k->peers[i].gw == gw)
 			return &k->peers[i];
 	return NULL;
-}
-
-static int
-hkdf(const uint8_t secret[RG_KEY_BYTES], const uint8_t *info, size_t info_len,
-     uint8_t key[RG_KEY_BYTES])
-{
-	EVP_PKEY_CTX *x = EVP_PKEY_CTX_new_id(EVP_PKEY_HKDF, NULL);
-	size_t n = RG_KEY_BYTES;
-	int ok;
-
-	ok = x != NULL && EVP_PKEY_derive_init(x) == 1 &&
-	     EVP_PKEY_CTX_set_hkdf_md(x, EVP_sha256()) == 1 &&
-	     EVP_PKEY_CTX_set1_hkdf_salt(x, (const unsigned char *)KDF_SALT,
-					 (int)strlen(KDF_SALT)) == 1 &&
-	     EVP_PKEY_CTX_set1_hkdf_key(x, secret, RG_KEY_BYTES) == 1 &&
-	     EVP_PKEY_CTX_add1_hkdf_info(x, info, (int)info_len) == 1 &&
-	     EVP_PKEY_derive(x, key, &n) == 1 && n == RG_KEY_BYTES;
-	EVP_PKEY_CTX_free(x);
-	return ok ? 0 : -EIO;
-}
-
-static void
-le(uint8_t *p, uint64_t v, int bytes)
-{
-	for (int i = 0; i < bytes; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
 }
 
 /* Keys slot with key (its AES-256-GCM schedule); 0 or -EIO. */
@@ -380,26 +350,10 @@ install(struct rg_keyring *k, uint32_t slot, const uint8_t key[RG_KEY_BYTES])
 	return EVP_CipherInit_ex(k->slot[slot], NULL, NULL, key, NULL, -1) == 1 ? 0 : -EIO;
 }
 
-static int
-ring_derive(void *ctx, uint32_t slot, uint16_t peer_gw, uint16_t src_gw, uint16_t dst_gw,
-	    uint64_t src_inc, uint64_t dst_inc)
+int
+rg_keyring_set_key(struct rg_keyring *k, uint32_t slot, const uint8_t key[RG_KEY_BYTES])
 {
-	struct rg_keyring *k = ctx;
-	const struct rg_keyring_peer *p = find(k, peer_gw);
-	uint8_t info[20], key[RG_KEY_BYTES];
-	int rc;
-
-	if (p == NULL || slot >= k->nslots)
-		return -ENOENT;
-	le(info, src_gw, 2);
-	le(info + 2, dst_gw, 2);
-	le(info + 4, src_inc, 8);
-	le(info + 12, dst_inc, 8);
-	rc = hkdf(p->secret, info, sizeof(info), key);
-	if (rc == 0)
-		rc = install(k, slot, key);
-	OPENSSL_cleanse(key, sizeof(key));
-	return rc;
+	return slot < k->nslots ? install(k, slot, key) : -EINVAL;
 }
 
 /*
@@ -475,18 +429,86 @@ mb_open(void *ctx, uint32_t slot, const uint8_t nonce[RG_AEAD_NONCE_BYTES], cons
 }
 #endif
 
+/* ---- the core's handshake callbacks (core.h struct rg_aead) over the above ---- */
+
+static_assert(RG_HS_INIT_BYTES == RG_NOISE_INIT_BYTES(0), "INIT: Noise IK, empty payload");
+static_assert(RG_HS_RESP_BYTES == RG_NOISE_RESP_BYTES(8), "RESP: Noise IK, an incarnation");
+static_assert(RG_WIRE_HS_INIT_BYTES == RG_HS_INIT_BYTES &&
+		  RG_WIRE_HS_RESP_BYTES == RG_HS_RESP_BYTES,
+	      "the codec's handshake lengths");
+
+static int
+ring_hs_initiate(void *ctx, uint32_t li, uint16_t peer_gw, const uint8_t *prologue, uint8_t *out)
+{
+	return rg_keyring_hs_initiate(ctx, li, peer_gw, prologue, RG_HDR_BYTES, NULL, 0, out);
+}
+
+static int
+ring_hs_read_init(void *ctx, uint32_t li, uint16_t peer_gw, const uint8_t *prologue,
+		  const uint8_t *msg)
+{
+	uint8_t payload[RG_NOISE_PAYLOAD_MAX];
+	int n = rg_keyring_hs_read_init(ctx, li, peer_gw, prologue, RG_HDR_BYTES, msg,
+					RG_HS_INIT_BYTES, payload);
+
+	return n == 0 ? 0 : n < 0 ? n : -EBADMSG;
+}
+
+static int
+ring_hs_answer(void *ctx, uint32_t li, uint32_t tx_slot, uint32_t rx_slot, uint64_t our_inc,
+	       uint8_t *out)
+{
+	uint8_t inc[8];
+
+	rg_wire_put_le64(inc, our_inc);
+	return rg_keyring_hs_answer(ctx, li, tx_slot, rx_slot, inc, sizeof(inc), out);
+}
+
+static int
+ring_hs_finish(void *ctx, uint32_t li, uint16_t peer_gw, uint32_t tx_slot, uint32_t rx_slot,
+	       const uint8_t *msg, uint64_t *peer_inc)
+{
+	uint8_t payload[RG_NOISE_PAYLOAD_MAX];
+	int n = rg_keyring_hs_finish(ctx, li, peer_gw, tx_slot, rx_slot, msg, RG_HS_RESP_BYTES,
+				     payload);
+
+	if (n < 0)
+		return n;
+	if (n != 8) /* a RESP of ours always carries 8 bytes: a peer that does not is broken */
+		return -EBADMSG;
+	*peer_inc = rg_wire_get_le64(payload);
+	return 0;
+}
+
+static void
+ring_forget(void *ctx, uint32_t slot)
+{
+	(void)rg_keyring_forget(ctx, slot); /* in range by construction; a library failure leaves
+					       the old key, which the session no longer names */
+}
+
 struct rg_aead
 rg_keyring_aead(struct rg_keyring *k)
 {
 #ifdef RG_HAVE_IPSEC_MB
 	if (k->impl == RG_AEAD_IPSEC_MB)
-		return (struct rg_aead){
-			.derive = ring_derive, .seal = mb_seal, .open = mb_open, .ctx = k
-		};
+		return (struct rg_aead){ .hs_initiate = ring_hs_initiate,
+					 .hs_read_init = ring_hs_read_init,
+					 .hs_answer = ring_hs_answer,
+					 .hs_finish = ring_hs_finish,
+					 .forget = ring_forget,
+					 .seal = mb_seal,
+					 .open = mb_open,
+					 .ctx = k };
 #endif
-	return (struct rg_aead){
-		.derive = ring_derive, .seal = ring_seal, .open = ring_open, .ctx = k
-	};
+	return (struct rg_aead){ .hs_initiate = ring_hs_initiate,
+				 .hs_read_init = ring_hs_read_init,
+				 .hs_answer = ring_hs_answer,
+				 .hs_finish = ring_hs_finish,
+				 .forget = ring_forget,
+				 .seal = ring_seal,
+				 .open = ring_open,
+				 .ctx = k };
 }
 
 /* ---- handshakes per lane (keys.h, noise.h; protocol.md §5c) ---- */
@@ -521,7 +543,7 @@ rg_keyring_hs_initiate(struct rg_keyring *k, uint32_t lane, uint16_t gw, const u
 		return -EINVAL;
 	if (p == NULL)
 		return -ENOENT;
-	hs = &k->hs[lane];
+	hs = &k->hs[2 * lane];
 	rc = rg_noise_initiator(&hs->noise, k->priv, p->pub, prologue, prologue_len, NULL);
 	if (rc == 0)
 		rc = rg_noise_write_init(&hs->noise, payload, len, out);
@@ -546,7 +568,7 @@ rg_keyring_hs_read_init(struct rg_keyring *k, uint32_t lane, uint16_t gw, const 
 		return -EINVAL;
 	if (p == NULL)
 		return -ENOENT;
-	hs = &k->hs[lane]; /* replaces whatever was pending on the lane (a crossing INIT too) */
+	hs = &k->hs[2 * lane + 1]; /* replaces an INIT read and not answered */
 	rc = rg_noise_responder(&hs->noise, k->priv, prologue, prologue_len, NULL);
 	if (rc == 0)
 		rc = rg_noise_read_init(&hs->noise, msg, len, payload);
@@ -571,7 +593,7 @@ rg_keyring_hs_answer(struct rg_keyring *k, uint32_t lane, uint32_t tx_slot, uint
 	if (lane >= k->lanes_max || tx_slot >= k->nslots || rx_slot >= k->nslots ||
 	    tx_slot == rx_slot)
 		return -EINVAL;
-	hs = &k->hs[lane];
+	hs = &k->hs[2 * lane + 1];
 	if (hs->noise.step != RG_NOISE_WRITE_RESP)
 		return -EINVAL;
 	n = rg_noise_write_resp(&hs->noise, payload, len, out);
@@ -595,7 +617,7 @@ rg_keyring_hs_finish(struct rg_keyring *k, uint32_t lane, uint16_t gw, uint32_t 
 	if (lane >= k->lanes_max || tx_slot >= k->nslots || rx_slot >= k->nslots ||
 	    tx_slot == rx_slot)
 		return -EINVAL;
-	hs = &k->hs[lane];
+	hs = &k->hs[2 * lane];
 	if (hs->noise.step != RG_NOISE_READ_RESP || hs->gw != gw)
 		return -EINVAL; /* nothing of ours pending there: a stray or replayed RESP */
 	try = hs->noise; /* a forged RESP must not cancel ours: the real one may still come */

@@ -60,24 +60,19 @@ enum rg_aead_impl {
 };
 
 /*
- * A keyring for a core of peers_max peers (slots peers_max * RG_AEAD_SLOTS),
- * with the fastest AES-256-GCM built in (RG_AEAD_AUTO). One keyring serves one
- * thread: its slots are that core's. Returns 0, -ENOMEM or -EIO.
+ * A keyring for a core of peers_max peers and lanes_max lanes: the key slots
+ * of its sessions (RG_AEAD_SLOTS(lanes_max), core.h) and one handshake in
+ * progress per lane, with the fastest AES-256-GCM built in (RG_AEAD_AUTO).
+ * One keyring serves one thread: its slots are that core's. Returns 0,
+ * -EINVAL (lanes_max 0 or above 65535), -ENOMEM or -EIO.
  */
-int rg_keyring_create(const uint8_t priv[RG_KEY_BYTES], uint16_t peers_max,
+int rg_keyring_create(const uint8_t priv[RG_KEY_BYTES], uint16_t peers_max, uint32_t lanes_max,
 		      struct rg_keyring **out);
 /* The same with the AES-256-GCM code chosen: also -ENOTSUP (not built in, or not this CPU). */
-int rg_keyring_create_impl(const uint8_t priv[RG_KEY_BYTES], uint16_t peers_max,
+int rg_keyring_create_impl(const uint8_t priv[RG_KEY_BYTES], uint16_t peers_max, uint32_t lanes_max,
 			   enum rg_aead_impl impl, struct rg_keyring **out);
-/*
- * The same for a core with sessions from handshakes (protocol.md §5c):
- * slots key slots in all (seal and open name them, as in struct rg_aead),
- * and lanes_max lanes (the core's lane indexes) that may each run one
- * handshake at a time (rg_keyring_hs_*). -EINVAL when slots is 0.
- */
-int rg_keyring_create_lanes(const uint8_t priv[RG_KEY_BYTES], uint16_t peers_max,
-			    uint32_t lanes_max, uint32_t slots, enum rg_aead_impl impl,
-			    struct rg_keyring **out);
+/* Puts a raw key in slot (tests, benchmarks; the core's keys come from handshakes): 0, -EINVAL. */
+int rg_keyring_set_key(struct rg_keyring *k, uint32_t slot, const uint8_t key[RG_KEY_BYTES]);
 /* What runs the cipher, for logs: "AES-256-GCM on ...". */
 const char *rg_keyring_impl_name(const struct rg_keyring *k);
 /* The peer gw's public key: 0, -EEXIST, -ENOSPC, or -EINVAL (a key X25519 refuses). */
@@ -86,8 +81,9 @@ int rg_keyring_add_peer(struct rg_keyring *k, uint16_t gw, const uint8_t pub[RG_
  * Noise IK handshakes per lane (noise.h), the keys of a finished one put in
  * two slots: tx_slot seals what this side sends, rx_slot opens what it
  * receives. The peer is named by its gateway id (rg_keyring_add_peer); a
- * lane holds one handshake in progress, which a new initiate or read_init
- * on that lane replaces. Payloads are at most RG_NOISE_PAYLOAD_MAX bytes;
+ * lane holds one handshake of ours in progress (a new initiate replaces it)
+ * and one INIT read and not answered yet (a new read_init replaces it), so
+ * INITs crossing on the wire both finish. Payloads are at most RG_NOISE_PAYLOAD_MAX bytes;
  * out has room for RG_NOISE_INIT_BYTES / RG_NOISE_RESP_BYTES of them.
  *
  * initiate: writes an INIT to gw; returns its length.

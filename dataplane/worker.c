@@ -278,7 +278,7 @@ make_keys(struct rg_worker *w, struct rg_core_config *cc)
 
 	if (!w->cfg.sealed)
 		return 0;
-	rc = rg_keyring_create(w->cfg.key, cc->peers_max, &w->keys);
+	rc = rg_keyring_create(w->cfg.key, cc->peers_max, cc->lanes_max, &w->keys);
 	for (uint16_t i = 0; rc == 0 && i < w->cfg.npeers; i++)
 		rc = rg_keyring_add_peer(w->keys, w->cfg.peers[i].gw, w->cfg.peers[i].pubkey);
 	memset(w->cfg.key, 0, sizeof(w->cfg.key)); /* the keyring has it now */

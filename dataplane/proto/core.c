@@ -28,6 +28,9 @@ struct rx_ctx {
 	struct rg_stream *s;
 };
 
+static int sealing(const struct rg_core *c);
+static void ses_forget(struct rg_core *c, struct rg_lane *l, unsigned mask);
+
 static int
 rx_deliver(void *ctx, const struct rg_rx_frag *f)
 {
@@ -229,9 +232,16 @@ peer_restarted(struct rg_core *c, uint16_t p, uint64_t now_ns)
 
 	RG_CTR(c, peer_restarts)++;
 	peer->lanes_seen = 0; /* a new process may serve another lane count: it says in HELLO */
-	for (uint16_t k = 0; k < peer->lanes_total; k++)
-		if (peer->lane_map[k] != RG_NIL16)
-			rg_lane_reset(c, &c->lanes[peer->lane_map[k]], now_ns);
+	for (uint16_t k = 0; k < peer->lanes_total; k++) {
+		struct rg_lane *l;
+
+		if (peer->lane_map[k] == RG_NIL16)
+			continue;
+		l = &c->lanes[peer->lane_map[k]];
+		rg_lane_reset(c, l, now_ns);
+		if (sealing(c)) /* the old process's sessions never open again (session.h 7) */
+			ses_forget(c, l, rg_ses_peer_restarted(&l->ses, peer->inc));
+	}
 	/* Bounded by streams_max; a restart is rare. */
 	for (uint32_t i = 0; i < c->nstreams; i++)
 		if (c->streams[i].peer == p)
@@ -869,9 +879,9 @@ rg_core_sealing(const struct rg_core *c)
 }
 
 static uint32_t
-key_slot(uint16_t p, uint8_t k)
+lane_index(const struct rg_core *c, const struct rg_lane *l)
 {
-	return (uint32_t)p * RG_AEAD_SLOTS + k;
+	return (uint32_t)(l - c->lanes);
 }
 
 /* nonce = lane (LE16) | packet number (LE64) | 0, 0 */
@@ -884,89 +894,145 @@ aead_nonce(uint8_t nonce[RG_AEAD_NONCE_BYTES], uint16_t lane, uint64_t pn)
 	rg_wire_put_le64(nonce + 2, pn);
 }
 
-/* One token per 1/RG_AEAD_DERIVE_PER_S s, at most RG_AEAD_DERIVE_PER_S banked. */
+/* One token per 1/RG_HS_PER_S s, at most RG_HS_PER_S banked: the INITs a peer may cost. */
 static int
-derive_token(struct rg_peer *peer, uint64_t now_ns)
+hs_token(struct rg_peer *peer, uint64_t now_ns)
 {
-	const uint64_t every_ns = RG_NS_PER_S / RG_AEAD_DERIVE_PER_S;
+	const uint64_t every_ns = RG_NS_PER_S / RG_HS_PER_S;
 
-	if (now_ns > peer->derive_fill_ns) {
-		uint64_t add = (now_ns - peer->derive_fill_ns) / every_ns;
+	if (now_ns > peer->hs_fill_ns) {
+		uint64_t add = (now_ns - peer->hs_fill_ns) / every_ns;
 
 		if (add > 0) {
-			peer->derive_tokens = (uint32_t)RG_MIN((uint64_t)peer->derive_tokens + add,
-							       (uint64_t)RG_AEAD_DERIVE_PER_S);
-			peer->derive_fill_ns += add * every_ns;
+			peer->hs_tokens = (uint32_t)RG_MIN((uint64_t)peer->hs_tokens + add,
+							   (uint64_t)RG_HS_PER_S);
+			peer->hs_fill_ns += add * every_ns;
 		}
 	}
-	if (peer->derive_tokens == 0)
+	if (peer->hs_tokens == 0)
 		return 0;
-	peer->derive_tokens--;
+	peer->hs_tokens--;
 	return 1;
 }
 
-/*
- * The rx slot (0..RG_AEAD_SLOTS-1 of peer p) holding the key for packets
- * from (src_inc, dst_inc), derived if need be; or a core drop reason. Only
- * key slots and the derivation bucket change here, never protocol state: a
- * slot for the peer's known incarnation is derived at most once per dst (0
- * or ours), and one for any other pair (a claimed newer incarnation, or an
- * older one of ours: rx_new) only while the bucket has tokens, so a flood of
- * forged incarnations costs at most RG_AEAD_DERIVE_PER_S derivations per
- * second and never evicts the keys the real peer's packets use.
- */
-static int
-rx_key(struct rg_core *c, uint16_t p, const struct rg_hdr *h, uint64_t now_ns, uint8_t *slot)
-{
-	struct rg_peer *peer = &c->peers[p];
-	int known =
-	    h->src_inc == peer->inc && (h->dst_inc == 0 || h->dst_inc == c->cfg.incarnation);
-	uint8_t k = !known ? peer->rx_new : h->dst_inc == 0 ? peer->rx_hello : peer->rx_cur;
-
-	*slot = k;
-	if (peer->key_src[k] == h->src_inc && peer->key_dst[k] == h->dst_inc)
-		return RG_DROP_NONE;
-	if (!known && !derive_token(peer, now_ns))
-		return RG_DROP_KEY_LIMITED;
-	peer->key_src[k] = 0;
-	if (c->cfg.aead.derive(c->cfg.aead.ctx, key_slot(p, k), peer->gw, peer->gw,
-			       c->cfg.gateway_id, h->src_inc, h->dst_inc) != 0)
-		return RG_DROP_NO_KEY;
-	peer->key_src[k] = h->src_inc;
-	peer->key_dst[k] = h->dst_inc;
-	return RG_DROP_NONE;
-}
-
-/*
- * A packet under the rx_new slot's key was accepted (so its dst is 0 or
- * ours): the slot takes the role of a known one.
- */
+/* Forgets the keys of lane l's session places in mask (a restart, a session refused). */
 static void
-rx_key_promote(struct rg_peer *peer, uint8_t k, uint64_t dst_inc)
+ses_forget(struct rg_core *c, struct rg_lane *l, unsigned mask)
 {
-	uint8_t *role = dst_inc == 0 ? &peer->rx_hello : &peer->rx_cur;
+	uint32_t li = lane_index(c, l);
 
-	if (k != peer->rx_new)
-		return;
-	peer->rx_new = *role;
-	*role = k;
+	for (int i = 0; i < RG_SES_PER_LANE; i++)
+		if (mask & (1u << i)) {
+			c->cfg.aead.forget(c->cfg.aead.ctx, RG_AEAD_TX_SLOT(li, i));
+			c->cfg.aead.forget(c->cfg.aead.ctx, RG_AEAD_RX_SLOT(li, i));
+		}
+	if (l->hs_resp_due &&
+	    l->ses.s[rg_ses_place(&l->ses, l->hs_resp_epoch)].epoch != l->hs_resp_epoch)
+		l->hs_resp_due = 0; /* the session it answered is gone */
 }
 
-/* The send slot's key for (our incarnation, the peer's as we know it); 0 or -1. */
+/*
+ * A HANDSHAKE packet (docs/protocol.md §5c), before anything else of the
+ * lane changes; none of these checks touches protocol state:
+ *   INIT: an incarnation below the peer's (STALE_SRC); an epoch whose side
+ *     bit is not the sender's (BAD_HANDSHAKE); a replay or an INIT older
+ *     than one answered (OLD_INIT); past the peer's RG_HS_PER_S (KEY_LIMITED);
+ *     then the Noise message, which must come from the peer's identity
+ *     (BAD_HANDSHAKE). Then the RESP is made, owed to the lane, and the
+ *     session bound to the INIT's incarnation, not sealing until a packet
+ *     under it opens.
+ *   RESP: only for our pending INIT (BAD_HANDSHAKE); it carries the
+ *     responder's incarnation, authenticated; the session seals at once.
+ * Returns 0 (taken) or what rg_core_recv() returns for a drop.
+ */
 static int
-tx_key(struct rg_core *c, uint16_t p)
+on_handshake(struct rg_core *c, uint16_t p, struct rg_lane *l, const struct rg_hdr *h,
+	     const uint8_t *pkt, uint64_t now_ns)
 {
 	struct rg_peer *peer = &c->peers[p];
+	const struct rg_aead *a = &c->cfg.aead;
+	uint32_t li = lane_index(c, l), counter = h->epoch >> 1;
+	uint64_t peer_inc = 0;
+	int place;
 
-	if (peer->key_src[0] == c->cfg.incarnation && peer->key_dst[0] == peer->inc)
+	if (h->src_inc == 0 || h->src_inc < peer->inc)
+		return drop(c, RG_DROP_STALE_SRC);
+	if (h->pn32 == RG_HS_INIT) {
+		if (counter == 0 || h->epoch != rg_ses_epoch(counter, peer->gw, c->cfg.gateway_id))
+			return drop(c, RG_DROP_BAD_HANDSHAKE);
+		if (!rg_ses_init_fresh(&l->ses, h->src_inc, counter))
+			return drop(c, RG_DROP_OLD_INIT);
+		if (!hs_token(peer, now_ns))
+			return drop(c, RG_DROP_KEY_LIMITED);
+		if (a->hs_read_init(a->ctx, li, peer->gw, pkt, pkt + RG_HDR_BYTES) != 0)
+			return drop(c, RG_DROP_BAD_HANDSHAKE);
+		place = rg_ses_place(&l->ses, h->epoch);
+		if (a->hs_answer(a->ctx, li, RG_AEAD_TX_SLOT(li, place), RG_AEAD_RX_SLOT(li, place),
+				 c->cfg.incarnation, l->hs_resp) != (int)RG_HS_RESP_BYTES)
+			return drop(c, RG_DROP_BAD_HANDSHAKE);
+		(void)rg_ses_accept_init(&l->ses, h->src_inc, counter);
+		(void)rg_ses_add(&l->ses, h->epoch, h->src_inc, 0, now_ns);
+		l->hs_resp_due = 1;
+		l->hs_resp_epoch = h->epoch;
+		RG_CTR(c, hs_init_rx)++;
 		return 0;
-	peer->key_src[0] = 0;
-	if (c->cfg.aead.derive(c->cfg.aead.ctx, key_slot(p, 0), peer->gw, c->cfg.gateway_id,
-			       peer->gw, c->cfg.incarnation, peer->inc) != 0)
-		return -1;
-	peer->key_src[0] = c->cfg.incarnation;
-	peer->key_dst[0] = peer->inc;
+	}
+	if (h->epoch == 0 || h->epoch != l->ses.pending_epoch)
+		return drop(c, RG_DROP_BAD_HANDSHAKE);
+	place = rg_ses_place(&l->ses, h->epoch);
+	if (a->hs_finish(a->ctx, li, peer->gw, RG_AEAD_TX_SLOT(li, place),
+			 RG_AEAD_RX_SLOT(li, place), pkt + RG_HDR_BYTES, &peer_inc) != 0)
+		return drop(c, RG_DROP_BAD_HANDSHAKE);
+	(void)rg_ses_add(&l->ses, h->epoch, peer_inc, 1, now_ns);
+	if (peer_inc == 0 || peer_inc < peer->inc) { /* an answer from an older process */
+		rg_ses_drop(&l->ses, place);
+		ses_forget(c, l, 1u << place);
+		return drop(c, RG_DROP_STALE_SRC);
+	}
+	RG_CTR(c, hs_done)++;
 	return 0;
+}
+
+/* Handshake packets this lane owes or wants (sealing only): a RESP, else an INIT; or 0. */
+static size_t
+hs_write(struct rg_core *c, struct rg_lane *l, uint8_t *buf, size_t cap, uint64_t now_ns,
+	 int may_init)
+{
+	const struct rg_peer *peer = &c->peers[l->peer];
+	struct rg_hdr h = { .type = RG_PKT_HANDSHAKE,
+			    .lane = l->id,
+			    .src_gw = c->cfg.gateway_id,
+			    .src_inc = c->cfg.incarnation,
+			    .dst_inc = peer->inc };
+	size_t len;
+
+	if (l->hs_resp_due) {
+		len = RG_HDR_BYTES + RG_HS_RESP_BYTES;
+		if (cap < len)
+			return 0;
+		h.pn32 = RG_HS_RESP;
+		h.epoch = l->hs_resp_epoch;
+		rg_wire_put_hdr(buf, cap, &h);
+		rg_wire_set_sealed_length(buf, len);
+		memcpy(buf + RG_HDR_BYTES, l->hs_resp, RG_HS_RESP_BYTES);
+		l->hs_resp_due = 0;
+		RG_CTR(c, hs_resp_tx)++;
+		return len;
+	}
+	len = RG_HDR_BYTES + RG_HS_INIT_BYTES;
+	if (!may_init || cap < len || !rg_ses_init_due(&l->ses, &c->cfg.ses, now_ns))
+		return 0;
+	h.pn32 = RG_HS_INIT;
+	h.epoch = rg_ses_init_sent(&l->ses, c->cfg.gateway_id, peer->gw, now_ns);
+	rg_wire_put_hdr(buf, cap, &h);
+	rg_wire_set_sealed_length(buf, len); /* the header, length too, is the prologue */
+	if (c->cfg.aead.hs_initiate(c->cfg.aead.ctx, lane_index(c, l), peer->gw, buf,
+				    buf + RG_HDR_BYTES) != (int)RG_HS_INIT_BYTES) {
+		RG_CTR(c, hs_fail)++;
+		return 0;
+	}
+	RG_CTR(c, hs_init_tx)++;
+	return len;
 }
 
 /* The packet's kind is not this core's mode: dropped, and said once per peer. */
@@ -999,13 +1065,13 @@ mode_mismatch(struct rg_core *c, uint16_t p)
  */
 static int
 open_sealed(struct rg_core *c, uint16_t p, struct rg_lane *l, const struct rg_hdr *h, uint8_t *pkt,
-	    size_t len, uint64_t now_ns, uint64_t *pn, uint8_t *slot)
+	    size_t len, uint64_t now_ns, uint64_t *pn, int *ses)
 {
 	const struct rg_peer *peer = &c->peers[p];
 	uint8_t nonce[RG_AEAD_NONCE_BYTES];
 	size_t flen = len - RG_AEAD_TAG_BYTES;
 	enum rg_wire_drop wd;
-	int restart, cd;
+	int restart;
 
 	if (h->src_inc == 0 || h->src_inc < peer->inc)
 		return drop(c, RG_DROP_STALE_SRC);
@@ -1016,12 +1082,13 @@ open_sealed(struct rg_core *c, uint16_t p, struct rg_lane *l, const struct rg_hd
 		return drop(c, RG_DROP_DUP_PACKET);
 	if (!restart && pn_ahead(&l->ackr, *pn, now_ns))
 		return drop(c, RG_DROP_PN_AHEAD);
-	cd = rx_key(c, p, h, now_ns, slot);
-	if (cd != RG_DROP_NONE)
-		return drop(c, (enum rg_core_drop)cd);
+	*ses = rg_ses_open(&l->ses, &c->cfg.ses, h->epoch, h->src_inc, now_ns);
+	if (*ses == RG_SES_NONE)
+		return drop(c, RG_DROP_NO_KEY);
 	aead_nonce(nonce, h->lane, *pn);
-	if (c->cfg.aead.open(c->cfg.aead.ctx, key_slot(p, *slot), nonce, pkt, RG_HDR_BYTES,
-			     pkt + RG_HDR_BYTES, flen - RG_HDR_BYTES, pkt + flen) != 0)
+	if (c->cfg.aead.open(c->cfg.aead.ctx, RG_AEAD_RX_SLOT(lane_index(c, l), *ses), nonce, pkt,
+			     RG_HDR_BYTES, pkt + RG_HDR_BYTES, flen - RG_HDR_BYTES,
+			     pkt + flen) != 0)
 		return drop(c, RG_DROP_BAD_TAG);
 	wd = rg_wire_check_frames(pkt, flen);
 	if (wd != RG_WIRE_OK) { /* authentic but malformed: a buggy peer */
@@ -1049,8 +1116,7 @@ rg_core_recv(struct rg_core *c, uint8_t *pkt, size_t len, void *handle, uint64_t
 	uint16_t p;
 	uint64_t pn = 0;
 	size_t off = RG_HDR_BYTES, flen = len;
-	int eliciting = 0, refused = 0, hello = 0, sealed, rc;
-	uint8_t slot = 0;
+	int eliciting = 0, refused = 0, hello = 0, sealed, rc, ses = RG_SES_NONE;
 
 	RG_CTR(c, rx_pkts)++;
 	RG_CTR(c, rx_bytes) += len;
@@ -1068,11 +1134,13 @@ rg_core_recv(struct rg_core *c, uint8_t *pkt, size_t len, void *handle, uint64_t
 	if (h.lane >= peer->lanes_total || peer->lane_map[h.lane] == RG_NIL16)
 		return drop(c, RG_DROP_UNKNOWN_LANE);
 	l = &c->lanes[peer->lane_map[h.lane]];
-	sealed = h.type == RG_PKT_SEALED;
+	sealed = h.type != RG_PKT_FRAMES;
 	if (sealed != sealing(c))
 		return mode_mismatch(c, p);
+	if (h.type == RG_PKT_HANDSHAKE)
+		return on_handshake(c, p, l, &h, pkt, now_ns);
 	if (sealed) {
-		rc = open_sealed(c, p, l, &h, pkt, len, now_ns, &pn, &slot);
+		rc = open_sealed(c, p, l, &h, pkt, len, now_ns, &pn, &ses);
 		if (rc != 0)
 			return rc;
 		flen = len - RG_AEAD_TAG_BYTES;
@@ -1081,7 +1149,7 @@ rg_core_recv(struct rg_core *c, uint8_t *pkt, size_t len, void *handle, uint64_t
 	if (cd != RG_DROP_NONE)
 		return drop(c, cd);
 	if (sealed) {
-		rx_key_promote(peer, slot, h.dst_inc);
+		rg_ses_opened(&l->ses, ses); /* the peer has its keys: it may seal (session.h 3) */
 	} else {
 		pn = rg_pn_decode(h.pn32, rg_ackr_largest(&l->ackr), l->ackr.valid);
 		if (rg_ackr_is_dup(&l->ackr, pn))
@@ -1528,15 +1596,28 @@ lane_write(struct rg_core *c, struct rg_lane *l, uint8_t *buf, size_t cap, uint6
 	struct pkt k = { .buf = buf, .pos = RG_HDR_BYTES, .end = RG_MIN(cap, l->pkt_bytes_max) };
 	struct rg_hdr h;
 	uint64_t pn;
+	int ses = RG_SES_NONE;
 
 	if (sealing(c))
 		k.end = k.end > RG_AEAD_TAG_BYTES ? k.end - RG_AEAD_TAG_BYTES : 0;
 	if (k.end < RG_HDR_BYTES + sizeof(struct rg_wire_data) + 64)
 		return 0;
-	if (peer->passive && peer->inc == 0)
+	if (sealing(c)) {
+		/* A RESP owed goes even to a client not heard from yet: its INIT was. */
+		int passive = peer->passive && peer->inc == 0;
+		size_t n = hs_write(c, l, buf, cap, now_ns, !passive);
+
+		if (n > 0 || passive)
+			return n;
+		ses = rg_ses_seal(&l->ses, &c->cfg.ses, 0, now_ns);
+		if (ses == RG_SES_NONE)
+			return 0; /* no session yet: handshakes only (session.h case 1) */
+		if (l->last_eliciting_ns > l->last_rx_ns + c->cfg.ses.stale_ns &&
+		    now_ns - l->ses.s[ses].born_ns > c->cfg.ses.stale_ns)
+			rg_ses_kick(&l->ses); /* case 8: the peer may have lost it */
+	} else if (peer->passive && peer->inc == 0) {
 		return 0; /* a client that has not spoken: nowhere to send to yet */
-	if (sealing(c) && tx_key(c, l->peer) != 0)
-		return 0; /* no key to send with: nothing is written (the caller's derive failed) */
+	}
 	write_ack(c, l, &k, now_ns);
 	write_handshake(c, l, &k, now_ns);
 	if (peer->inc != 0) {
@@ -1551,16 +1632,19 @@ lane_write(struct rg_core *c, struct rg_lane *l, uint8_t *buf, size_t cap, uint6
 			     .src_gw = c->cfg.gateway_id,
 			     .pn32 = (uint32_t)pn,
 			     .src_inc = c->cfg.incarnation,
-			     .dst_inc = peer->inc };
+			     .dst_inc = peer->inc,
+			     .epoch = ses != RG_SES_NONE ? l->ses.s[ses].epoch : 0 };
 	rg_wire_put_hdr(buf, cap, &h);
 	if (sealing(c)) {
 		uint8_t nonce[RG_AEAD_NONCE_BYTES];
 
 		rg_wire_set_sealed_length(buf, k.pos + RG_AEAD_TAG_BYTES);
 		aead_nonce(nonce, l->id, pn);
-		c->cfg.aead.seal(c->cfg.aead.ctx, key_slot(l->peer, 0), nonce, buf, RG_HDR_BYTES,
-				 buf + RG_HDR_BYTES, k.pos - RG_HDR_BYTES, buf + k.pos);
+		c->cfg.aead.seal(c->cfg.aead.ctx, RG_AEAD_TX_SLOT(lane_index(c, l), ses), nonce,
+				 buf, RG_HDR_BYTES, buf + RG_HDR_BYTES, k.pos - RG_HDR_BYTES,
+				 buf + k.pos);
 		k.pos += RG_AEAD_TAG_BYTES;
+		l->ses.s[ses].sealed_bytes += k.pos; /* towards its rekey (session.h case 2) */
 	} else {
 		rg_wire_seal(buf, k.pos);
 	}
@@ -1603,8 +1687,23 @@ lane_deadline(struct rg_core *c, struct rg_lane *l, uint64_t now_ns)
 	const struct rg_peer *peer = &c->peers[l->peer];
 	uint64_t d = rg_ackr_deadline(&l->ackr, c->cfg.ack_every_pkts, c->cfg.ack_delay_ns_max);
 
-	if (peer->passive && peer->inc == 0)
+	if (sealing(c)) {
+		uint64_t hs = RG_NS_NEVER;
+
+		if (l->hs_resp_due)
+			return now_ns;
+		if (peer->passive && peer->inc == 0)
+			return RG_NS_NEVER;
+		if (rg_ses_init_due(&l->ses, &c->cfg.ses, now_ns))
+			hs = now_ns;
+		else if (l->ses.pending_epoch != 0)
+			hs = l->ses.pending_ns + c->cfg.ses.retry_ns;
+		if (rg_ses_seal(&l->ses, &c->cfg.ses, 0, now_ns) == RG_SES_NONE)
+			return hs; /* nothing else can go before a session */
+		d = RG_MIN(d, hs);
+	} else if (peer->passive && peer->inc == 0) {
 		return RG_NS_NEVER;
+	}
 	d = RG_MIN(d, rg_recovery_deadline(&l->rec));
 	if (peer->inc == 0 || peer->lanes_seen == 0 || l->hello_due)
 		d = RG_MIN(d, l->hello_next_ns);

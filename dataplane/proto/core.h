@@ -43,36 +43,54 @@
 #include "cc.h"
 #include "common.h"
 #include "reorder.h"
+#include "session.h"
 #include "wire.h"
 
 struct rg_core;
 
 /*
- * The AEAD the caller injects (DESIGN §4.2, §4.12; docs/protocol.md §3a),
- * like the RNG. All three NULL: plaintext mode (security.mode = "none"),
- * CRC32C tags. The core never sees a key: it names key slots, and the
- * caller keeps what is in them. Peer index i (in rg_core_add_peer order)
- * owns slots [i * RG_AEAD_SLOTS, (i + 1) * RG_AEAD_SLOTS).
+ * The AEAD and the handshake the caller injects (DESIGN §4.2, §4.12;
+ * docs/protocol.md §3a, §5c), like the RNG; control/keys.c gives both. All
+ * NULL: plaintext mode (security.mode = "none"), CRC32C tags. The core
+ * never sees a key: it names key slots and lanes, and the caller keeps what
+ * is in them. Session place i (session.h) of the core's lane index li has
+ * the key slots RG_AEAD_TX_SLOT(li, i) (seal) and RG_AEAD_RX_SLOT(li, i)
+ * (open): RG_AEAD_SLOTS(lanes_max) in all.
  *
- * derive: installs in slot the key for packets src_gw → dst_gw from
- *   incarnation src_inc to dst_inc (0: the receiver's not known yet),
- *   agreed with peer_gw's identity. 0, or -errno (the packet that needed it
- *   is dropped, or nothing is sent). The core calls it rarely: at most
- *   twice per incarnation of each side for known ones, and at most
- *   RG_AEAD_DERIVE_PER_S per second per peer for claimed new incarnations.
+ * hs_initiate: writes the INIT (RG_HS_INIT_BYTES) of a handshake on lane li
+ *   to peer_gw, the packet's header (RG_HDR_BYTES) as the Noise prologue.
+ * hs_read_init: checks an INIT said to come from peer_gw on lane li (its
+ *   header the prologue): 0, or -EBADMSG / -EACCES (another identity).
+ * hs_answer: the RESP (RG_HS_RESP_BYTES) to the INIT just read, carrying
+ *   our incarnation; the session's keys go into tx_slot and rx_slot.
+ * hs_finish: reads the RESP to lane li's INIT: the peer's incarnation in
+ *   *peer_inc, the keys in tx_slot and rx_slot; 0 or -errno (then nothing
+ *   changed: a forged RESP leaves the INIT pending).
+ * forget: slot's key replaced by one nobody has.
  * seal: encrypts buf[0..len) in place and writes the tag; aad (the header)
  *   is authenticated too. Cannot fail.
  * open: decrypts buf[0..len) in place; 0 when the tag checks, else -EBADMSG
  *   (buf is then garbage; the packet is dropped).
  * The nonce is (lane, full packet number), never reused under one key: a
- * key is per direction and pair of incarnations, and a lane's numbers
- * restart only with a new incarnation of the peer (hence a new key).
+ * key is one handshake's, one direction's, and a lane's numbers restart
+ * only with a new incarnation, whose sessions are new handshakes.
  */
-#define RG_AEAD_SLOTS        4
-#define RG_AEAD_DERIVE_PER_S 100
+#define RG_HS_INIT_BYTES         96  /* Noise IK's first message, empty payload */
+#define RG_HS_RESP_BYTES         56  /* its second, an 8-byte incarnation */
+#define RG_HS_PER_S              100 /* INITs answered per second per peer, at most */
+#define RG_AEAD_TX_SLOT(li, i)   ((uint32_t)(((li)*RG_SES_PER_LANE + (i)) * 2))
+#define RG_AEAD_RX_SLOT(li, i)   (RG_AEAD_TX_SLOT(li, i) + 1)
+#define RG_AEAD_SLOTS(lanes_max) ((uint32_t)(lanes_max)*RG_SES_PER_LANE * 2)
 struct rg_aead {
-	int (*derive)(void *ctx, uint32_t slot, uint16_t peer_gw, uint16_t src_gw, uint16_t dst_gw,
-		      uint64_t src_inc, uint64_t dst_inc);
+	int (*hs_initiate)(void *ctx, uint32_t li, uint16_t peer_gw, const uint8_t *prologue,
+			   uint8_t *out);
+	int (*hs_read_init)(void *ctx, uint32_t li, uint16_t peer_gw, const uint8_t *prologue,
+			    const uint8_t *msg);
+	int (*hs_answer)(void *ctx, uint32_t li, uint32_t tx_slot, uint32_t rx_slot,
+			 uint64_t our_inc, uint8_t *out);
+	int (*hs_finish)(void *ctx, uint32_t li, uint16_t peer_gw, uint32_t tx_slot,
+			 uint32_t rx_slot, const uint8_t *msg, uint64_t *peer_inc);
+	void (*forget)(void *ctx, uint32_t slot);
 	void (*seal)(void *ctx, uint32_t slot, const uint8_t nonce[RG_AEAD_NONCE_BYTES],
 		     const uint8_t *aad, size_t aad_len, uint8_t *buf, size_t len,
 		     uint8_t tag[RG_AEAD_TAG_BYTES]);
@@ -111,7 +129,8 @@ struct rg_core_config {
 	uint32_t subs_max;          /* subscriptions this core may ask for (a client's) */
 	struct rg_mem mem;
 	struct rg_rng rng;
-	struct rg_aead aead; /* zeroed: plaintext */
+	struct rg_aead aead;      /* zeroed: plaintext */
+	struct rg_ses_config ses; /* sealing: rekey and retry times (session.h) */
 };
 
 /* Peer events reported through the peer_event callback. */
@@ -241,7 +260,12 @@ struct rg_tx_meta {
 	X(tx_skipped)        \
 	X(applied_beyond)    \
 	X(rewind_beyond)     \
-	X(resume_beyond)
+	X(resume_beyond)     \
+	X(hs_init_tx)        \
+	X(hs_init_rx)        \
+	X(hs_resp_tx)        \
+	X(hs_done)           \
+	X(hs_fail)
 
 enum rg_core_counter {
 #define RG_X(name) RG_CTR_##name,
@@ -258,8 +282,10 @@ enum rg_core_counter {
 	X(WRONG_DST, "addressed to another incarnation of this gateway")              \
 	X(NO_HANDSHAKE, "frames that need the peer to know us, before it does")       \
 	X(MODE_MISMATCH, "sealed while we are plaintext, or plaintext while we seal") \
-	X(KEY_LIMITED, "a claimed new incarnation past the key derivation rate")      \
-	X(NO_KEY, "the key for it could not be derived")                              \
+	X(KEY_LIMITED, "a handshake INIT past the peer's rate (RG_HS_PER_S)")         \
+	X(NO_KEY, "no session of this lane opens it (epoch, incarnation)")            \
+	X(BAD_HANDSHAKE, "an INIT or RESP that does not check, or not for this lane") \
+	X(OLD_INIT, "an INIT replayed, or older than one answered")                   \
 	X(BAD_TAG, "the AEAD tag does not check: forged, corrupt or another key")     \
 	X(DUP_PACKET, "a packet number already received")                             \
 	X(PN_AHEAD, "a packet number further ahead than the peer could have sent")    \

@@ -125,16 +125,9 @@ struct rg_peer {
 	uint16_t lanes_seen;    /* the lane count its HELLO announced; 0 = none seen yet */
 	uint8_t passive;        /* a client: we send nothing until it has spoken */
 	uint32_t pkt_bytes_max; /* largest packet to it (its link's MTU less IPv4 and UDP) */
-	/*
-	 * AEAD key slots (cfg.aead), this peer's k = 0 .. RG_AEAD_SLOTS-1:
-	 * 0 sends; of 1..3, rx_cur takes (inc, ours), rx_hello (inc, 0) and
-	 * rx_new a claimed newer incarnation, by role (rx_key). key_src 0: empty.
-	 */
-	uint64_t key_src[RG_AEAD_SLOTS], key_dst[RG_AEAD_SLOTS];
-	uint8_t rx_cur, rx_hello, rx_new;
-	uint8_t mode_told;       /* RG_PEER_MODE_MISMATCH was reported */
-	uint32_t derive_tokens;  /* for claimed new incarnations: RG_AEAD_DERIVE_PER_S */
-	uint64_t derive_fill_ns; /* when the last token was added */
+	uint8_t mode_told;      /* RG_PEER_MODE_MISMATCH was reported */
+	uint32_t hs_tokens;     /* INITs it may still have answered: RG_HS_PER_S a second */
+	uint64_t hs_fill_ns;    /* when the last token was added */
 };
 
 /* A SUBSCRIBE reply a lane owes (gateway side): written once, untracked (the client asks again). */
@@ -182,6 +175,13 @@ struct rg_lane {
 	uint64_t last_rx_ns; /* the last packet accepted from the peer (0: none yet) */
 	struct rg_sub_reply subq[RG_SUB_REPLIES_MAX];
 	uint32_t subq_head, subq_tail;
+	/* Sealing (docs/protocol.md §5c): the lane's sessions and a RESP it owes. */
+	struct rg_lane_ses ses;
+	uint8_t hs_kick;     /* start a handshake though a session seals (the peer lost it) */
+	uint8_t hs_resp_due; /* hs_resp goes in the next packet of this lane */
+	uint32_t hs_resp_epoch;
+	uint64_t hs_sealed_ns; /* when the sealing session first went unanswered (0: it is) */
+	uint8_t hs_resp[RG_HS_RESP_BYTES];
 } __attribute__((aligned(RG_CACHE_LINE)));
 
 /* Stream queue flags (rg_stream.sq). */

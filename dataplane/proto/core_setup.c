@@ -61,6 +61,11 @@ rg_core_config_default(struct rg_core_config *cfg)
 	cfg->ping_interval_ns = 100 * RG_NS_PER_MS;
 	cfg->pn_start_max = 1ull << 31;
 	cfg->subs_max = 64;
+	cfg->ses = (struct rg_ses_config){ .rekey_after_ns = 120 * RG_NS_PER_S,
+					   .rekey_after_bytes = 1ull << 36,
+					   .reject_after_ns = 180 * RG_NS_PER_S,
+					   .retry_ns = 100 * RG_NS_PER_MS,
+					   .stale_ns = RG_NS_PER_S };
 	cfg->mem = *rg_mem_default();
 }
 
@@ -82,9 +87,21 @@ rg_core_config_check(const struct rg_core_config *cfg, char *err, size_t errlen)
 {
 	if (cfg->incarnation == 0)
 		return fail(err, errlen, "incarnation must be nonzero");
-	if ((cfg->aead.derive == NULL) != (cfg->aead.seal == NULL) ||
-	    (cfg->aead.seal == NULL) != (cfg->aead.open == NULL))
-		return fail(err, errlen, "aead: derive, seal and open go together");
+	{
+		const struct rg_aead *a = &cfg->aead;
+		int n = (a->hs_initiate != NULL) + (a->hs_read_init != NULL) +
+			(a->hs_answer != NULL) + (a->hs_finish != NULL) + (a->forget != NULL) +
+			(a->seal != NULL) + (a->open != NULL);
+
+		if (n != 0 && n != 7)
+			return fail(err, errlen, "aead: the handshake, seal and open go together");
+		if (n == 7 && (cfg->ses.rekey_after_ns == 0 || cfg->ses.rekey_after_bytes == 0 ||
+			       cfg->ses.reject_after_ns <= cfg->ses.rekey_after_ns ||
+			       cfg->ses.retry_ns == 0 || cfg->ses.stale_ns == 0))
+			return fail(err, errlen,
+				    "ses: rekey times and bytes > 0, reject_after_ns > "
+				    "rekey_after_ns, retry_ns and stale_ns > 0");
+	}
 	if (cfg->peers_max == 0 || cfg->lanes_max == 0 || cfg->lanes_max == RG_NIL16)
 		return fail(err, errlen, "peers_max and lanes_max must be 1..65534");
 	if (cfg->streams_max == 0 || cfg->streams_max > (1u << 24))
@@ -269,14 +286,9 @@ rg_core_add_peer(struct rg_core *c, uint16_t peer_gw, uint16_t lanes_total)
 	p->lanes_seen = 0;
 	p->passive = 0;
 	p->pkt_bytes_max = c->cfg.pkt_bytes_max;
-	memset(p->key_src, 0, sizeof(p->key_src));
-	memset(p->key_dst, 0, sizeof(p->key_dst));
-	p->rx_cur = 1;
-	p->rx_hello = 2;
-	p->rx_new = 3;
 	p->mode_told = 0;
-	p->derive_tokens = RG_AEAD_DERIVE_PER_S;
-	p->derive_fill_ns = 0;
+	p->hs_tokens = RG_HS_PER_S;
+	p->hs_fill_ns = 0;
 	c->npeers++;
 	return 0;
 }
@@ -434,6 +446,7 @@ rg_core_add_lane(struct rg_core *c, uint16_t peer_gw, uint16_t lane_id, uint64_t
 	memset(l, 0, sizeof(*l));
 	l->peer = p;
 	l->id = lane_id;
+	rg_ses_init(&l->ses);
 	lane_set_pkt_bytes(l, c->peers[p].pkt_bytes_max);
 	err = rg_recovery_init(&l->rec, &rc, &cfg->mem, rg_core_pn_start(c));
 	if (err == 0)
@@ -729,7 +742,8 @@ rg_core_check(const struct rg_core *c)
 
 		if (n < 0 || rg_ackr_check(&l->ackr) != 0 || rg_recovery_check(&l->rec) != 0 ||
 		    rg_cc_check(&l->cc) != 0 || l->rec.window_bytes != rg_cc_cwnd(&l->cc) ||
-		    l->pacer.rate_bytes_per_s != rg_cc_pacing_rate(&l->cc))
+		    l->pacer.rate_bytes_per_s != rg_cc_pacing_rate(&l->cc) ||
+		    rg_ses_check(&l->ses) != 0)
 			return -1;
 		listed += n;
 	}

@@ -78,7 +78,7 @@ rg_ses_init_due(const struct rg_lane_ses *ls, const struct rg_ses_config *cfg, u
 {
 	int i = sealer(ls, cfg, now_ns);
 
-	if (i != RG_SES_NONE) { /* case 2 */
+	if (i != RG_SES_NONE && !ls->kick) { /* case 2 */
 		const struct rg_ses *s = &ls->s[i];
 
 		if (now_ns - s->born_ns < cfg->rekey_after_ns &&
@@ -100,28 +100,34 @@ rg_ses_init_sent(struct rg_lane_ses *ls, uint16_t us, uint16_t peer, uint64_t no
 }
 
 int
+rg_ses_init_fresh(const struct rg_lane_ses *ls, uint64_t inc, uint32_t counter)
+{
+	/* case 5: a replay, or an INIT older than one answered, is not */
+	return inc > ls->answered_inc ||
+	       (inc == ls->answered_inc && counter > ls->answered_counter);
+}
+
+int
 rg_ses_accept_init(struct rg_lane_ses *ls, uint64_t inc, uint32_t counter)
 {
-	if (inc < ls->answered_inc || (inc == ls->answered_inc && counter <= ls->answered_counter))
-		return 0; /* case 5: a replay, or an INIT older than one answered */
+	if (!rg_ses_init_fresh(ls, inc, counter))
+		return 0;
 	ls->answered_inc = inc;
 	ls->answered_counter = counter;
 	return 1;
 }
 
 int
-rg_ses_add(struct rg_lane_ses *ls, uint32_t epoch, uint64_t peer_inc, int usable, uint64_t now_ns)
+rg_ses_place(const struct rg_lane_ses *ls, uint32_t epoch)
 {
 	int seal = RG_SES_NONE, place = RG_SES_NONE;
 
-	RG_DEBUG_ASSERT(epoch != 0);
 	for (int i = 0; i < RG_SES_PER_LANE; i++) {
 		const struct rg_ses *s = &ls->s[i];
 
 		if (s->usable && (seal == RG_SES_NONE || s->born_ns > ls->s[seal].born_ns))
 			seal = i;
-		if (s->epoch ==
-		    epoch) /* the same handshake again (a retried INIT's RESP): its place */
+		if (s->epoch == epoch) /* the same handshake again: its place */
 			place = i;
 	}
 	/* Case 6: an empty place, else the oldest that is not the newest usable one. */
@@ -129,21 +135,42 @@ rg_ses_add(struct rg_lane_ses *ls, uint32_t epoch, uint64_t peer_inc, int usable
 		if (ls->s[i].epoch == 0)
 			place = i;
 	if (place == RG_SES_NONE) { /* all taken */
-		int oldest = RG_SES_NONE;
-
 		for (int i = 0; i < RG_SES_PER_LANE; i++)
 			if (i != seal &&
-			    (oldest == RG_SES_NONE || ls->s[i].born_ns < ls->s[oldest].born_ns))
-				oldest = i;
-		place = oldest;
+			    (place == RG_SES_NONE || ls->s[i].born_ns < ls->s[place].born_ns))
+				place = i;
 	}
+	return place;
+}
+
+int
+rg_ses_add(struct rg_lane_ses *ls, uint32_t epoch, uint64_t peer_inc, int usable, uint64_t now_ns)
+{
+	int place = rg_ses_place(ls, epoch);
+
+	RG_DEBUG_ASSERT(epoch != 0);
 	ls->s[place] = (struct rg_ses){ .epoch = epoch,
 					.usable = (uint8_t)(usable != 0),
 					.peer_inc = peer_inc,
 					.born_ns = now_ns };
-	if (usable && ls->pending_epoch == epoch)
+	if (usable && ls->pending_epoch == epoch) {
 		ls->pending_epoch = 0;
+		ls->kick = 0;
+	}
 	return place;
+}
+
+void
+rg_ses_drop(struct rg_lane_ses *ls, int i)
+{
+	RG_DEBUG_ASSERT(i >= 0 && i < RG_SES_PER_LANE);
+	ls->s[i] = (struct rg_ses){ 0 };
+}
+
+void
+rg_ses_kick(struct rg_lane_ses *ls)
+{
+	ls->kick = 1;
 }
 
 unsigned
@@ -159,12 +186,15 @@ rg_ses_peer_restarted(struct rg_lane_ses *ls, uint64_t inc)
 	return mask;
 }
 
-void
+int
 rg_ses_check(const struct rg_lane_ses *ls)
 {
 	for (int i = 0; i < RG_SES_PER_LANE; i++) {
-		RG_ASSERT(ls->s[i].epoch != 0 || !ls->s[i].usable);
+		if (ls->s[i].epoch == 0 && ls->s[i].usable)
+			return -1;
 		for (int j = i + 1; j < RG_SES_PER_LANE; j++)
-			RG_ASSERT(ls->s[i].epoch == 0 || ls->s[i].epoch != ls->s[j].epoch);
+			if (ls->s[i].epoch != 0 && ls->s[i].epoch == ls->s[j].epoch)
+				return -1;
 	}
+	return 0;
 }

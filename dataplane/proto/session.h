@@ -37,6 +37,11 @@
  *   7. The peer restarted (a newer incarnation authenticated): the sessions
  *      bound to any other incarnation are forgotten (their packet numbers
  *      start over, so their keys must never open again).
+ *   8. The peer may have lost our session (it restarted and cannot start a
+ *      handshake itself: a gateway does not initiate to a client it has not
+ *      heard from): the caller kicks the lane when it has heard nothing for
+ *      stale_ns while sending, and an INIT is due as in case 1 until one
+ *      of ours finishes.
  */
 #ifndef RG_PROTO_SESSION_H
 #define RG_PROTO_SESSION_H
@@ -51,6 +56,7 @@ struct rg_ses_config {
 	uint64_t rekey_after_bytes; /* ... or what it sealed */
 	uint64_t reject_after_ns;   /* case 4: > rekey_after_ns */
 	uint64_t retry_ns;          /* case 1: an unanswered INIT goes again */
+	uint64_t stale_ns;          /* case 8: the peer silent this long while we send */
 };
 
 struct rg_ses {
@@ -68,6 +74,7 @@ struct rg_lane_ses {
 	uint64_t pending_ns;    /* when it went */
 	uint64_t answered_inc;  /* case 5: the newest INIT answered */
 	uint32_t answered_counter;
+	uint8_t kick; /* case 8: a handshake is due though a session seals */
 };
 
 /* An empty lane: no sessions, nothing pending. */
@@ -87,6 +94,9 @@ int rg_ses_seal(struct rg_lane_ses *ls, const struct rg_ses_config *cfg, uint64_
 int rg_ses_open(const struct rg_lane_ses *ls, const struct rg_ses_config *cfg, uint32_t epoch,
 		uint64_t src_inc, uint64_t now_ns);
 
+/* Case 8: an INIT is due (with the retry time) until one of ours finishes. */
+void rg_ses_kick(struct rg_lane_ses *ls);
+
 /* A packet under session i opened (its tag checked): i is usable (case 3). */
 void rg_ses_opened(struct rg_lane_ses *ls, int i);
 
@@ -105,6 +115,11 @@ uint32_t rg_ses_init_sent(struct rg_lane_ses *ls, uint16_t us, uint16_t peer, ui
  * Call only for an INIT that checked (rg_keyring_hs_read_init).
  */
 int rg_ses_accept_init(struct rg_lane_ses *ls, uint64_t inc, uint32_t counter);
+/* The same test without recording: before the INIT's crypto is run. */
+int rg_ses_init_fresh(const struct rg_lane_ses *ls, uint64_t inc, uint32_t counter);
+
+/* Where rg_ses_add would put a session of epoch now (for the caller's key slots). */
+int rg_ses_place(const struct rg_lane_ses *ls, uint32_t epoch);
 
 /*
  * A handshake finished: the place (0 .. RG_SES_PER_LANE-1) of its session,
@@ -120,8 +135,10 @@ int rg_ses_add(struct rg_lane_ses *ls, uint32_t epoch, uint64_t peer_inc, int us
  * the places it emptied (the caller forgets their keys).
  */
 unsigned rg_ses_peer_restarted(struct rg_lane_ses *ls, uint64_t inc);
+/* Empties place i (a session that must not be used after all). */
+void rg_ses_drop(struct rg_lane_ses *ls, int i);
 
-/* The invariants (RG_DEBUG_ASSERT): distinct nonzero epochs, places in range. */
-void rg_ses_check(const struct rg_lane_ses *ls);
+/* The invariants: distinct epochs, a usable session is not empty. 0 or -1. */
+int rg_ses_check(const struct rg_lane_ses *ls);
 
 #endif /* RG_PROTO_SESSION_H */

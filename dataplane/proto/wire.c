@@ -38,7 +38,7 @@ rg_wire_put_hdr(uint8_t *p, size_t room, const struct rg_hdr *h)
 	w->lane = RG_LE16(h->lane);
 	w->src_gw = RG_LE16(h->src_gw);
 	w->pn32 = RG_LE32(h->pn32);
-	w->crc = 0;
+	w->crc = RG_LE32(h->epoch); /* FRAMES: rg_wire_seal writes the CRC over it */
 	w->src_inc = RG_LE64(h->src_inc);
 	w->dst_inc = RG_LE64(h->dst_inc);
 	return RG_HDR_BYTES;
@@ -389,15 +389,20 @@ rg_wire_open_hdr(const uint8_t *pkt, size_t len, struct rg_hdr *h)
 		return RG_WIRE_DROP_TRUNCATED;
 	if (w->version != RG_WIRE_VERSION)
 		return RG_WIRE_DROP_BAD_VERSION;
-	if (w->type != RG_PKT_FRAMES && w->type != RG_PKT_SEALED)
+	if (w->type != RG_PKT_FRAMES && w->type != RG_PKT_SEALED && w->type != RG_PKT_HANDSHAKE)
 		return RG_WIRE_DROP_BAD_TYPE;
 	if (len > RG_PKT_BYTES_MAX || RG_LE16(w->length) != len - RG_HDR_BYTES ||
 	    (w->type == RG_PKT_SEALED && len < RG_HDR_BYTES + RG_AEAD_TAG_BYTES))
+		return RG_WIRE_DROP_BAD_LENGTH;
+	if (w->type == RG_PKT_HANDSHAKE &&
+	    !(RG_LE32(w->pn32) == RG_HS_INIT && len == RG_HDR_BYTES + RG_WIRE_HS_INIT_BYTES) &&
+	    !(RG_LE32(w->pn32) == RG_HS_RESP && len == RG_HDR_BYTES + RG_WIRE_HS_RESP_BYTES))
 		return RG_WIRE_DROP_BAD_LENGTH;
 	h->type = w->type;
 	h->lane = RG_LE16(w->lane);
 	h->src_gw = RG_LE16(w->src_gw);
 	h->pn32 = RG_LE32(w->pn32);
+	h->epoch = w->type == RG_PKT_FRAMES ? 0 : RG_LE32(w->crc);
 	h->src_inc = RG_LE64(w->src_inc);
 	h->dst_inc = RG_LE64(w->dst_inc);
 	return RG_WIRE_OK;
@@ -430,7 +435,7 @@ rg_wire_open(const uint8_t *pkt, size_t len, struct rg_hdr *h)
 	enum rg_wire_drop d;
 
 	if (len >= RG_HDR_BYTES && w->version == RG_WIRE_VERSION && w->type != RG_PKT_FRAMES)
-		return RG_WIRE_DROP_BAD_TYPE; /* a sealed packet is opened by the core */
+		return RG_WIRE_DROP_BAD_TYPE; /* sealed and handshake packets: the core's AEAD */
 	d = rg_wire_open_hdr(pkt, len, &tmp);
 	if (d != RG_WIRE_OK)
 		return d;
@@ -450,7 +455,6 @@ rg_wire_set_sealed_length(uint8_t *pkt, size_t len)
 
 	RG_ASSERT(len >= RG_HDR_BYTES + RG_AEAD_TAG_BYTES && len <= RG_PKT_BYTES_MAX);
 	w->length = RG_LE16((uint16_t)(len - RG_HDR_BYTES));
-	w->crc = 0;
 }
 
 int

@@ -83,7 +83,16 @@ enum rg_pkt_type {
 	RG_PKT_FRAMES = 1, /* a CRC32C-tagged packet of frames */
 	RG_PKT_SEALED =
 	    2, /* AEAD-sealed: the frames encrypted, RG_AEAD_TAG_BYTES of tag after them */
+	RG_PKT_HANDSHAKE = 3, /* a Noise IK message: pn32 says which (enum rg_hs_kind) */
 };
+
+/* A HANDSHAKE packet's message (its header's pn32) and its length after the header. */
+enum rg_hs_kind {
+	RG_HS_INIT = 1,
+	RG_HS_RESP = 2,
+};
+#define RG_WIRE_HS_INIT_BYTES 96
+#define RG_WIRE_HS_RESP_BYTES 56
 
 /* X-macro: frame type, wire value, fixed size in bytes (DATA adds its payload). */
 #define RG_FRAME_TYPES(X) \
@@ -184,6 +193,7 @@ struct rg_hdr {
 	uint16_t lane;
 	uint16_t src_gw;
 	uint32_t pn32;
+	uint32_t epoch; /* SEALED and HANDSHAKE: the session (the CRC field); FRAMES: 0 */
 	uint64_t src_inc;
 	uint64_t dst_inc;
 };
@@ -459,7 +469,8 @@ enum rg_wire_drop rg_wire_open(const uint8_t *pkt, size_t len, struct rg_hdr *h)
  */
 enum rg_wire_drop rg_wire_open_hdr(const uint8_t *pkt, size_t len, struct rg_hdr *h);
 enum rg_wire_drop rg_wire_check_frames(const uint8_t *pkt, size_t len);
-/* A sealed packet's header: length = len - RG_HDR_BYTES (tag included), the CRC field 0. */
+/* A sealed packet's header: length = len - RG_HDR_BYTES (tag included); the CRC field keeps
+ * the epoch rg_wire_put_hdr wrote. */
 void rg_wire_set_sealed_length(uint8_t *pkt, size_t len);
 
 /*

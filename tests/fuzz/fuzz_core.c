@@ -413,7 +413,7 @@ seal(struct side *s, struct rg_core_config *cfg)
 		}
 		made = 1;
 	}
-	if (rg_keyring_create(priv[s->gw], cfg->peers_max, &s->keys) != 0)
+	if (rg_keyring_create(priv[s->gw], cfg->peers_max, cfg->lanes_max, &s->keys) != 0)
 		abort();
 	for (uint16_t g = 1; g <= 3; g++)
 		if (g != s->gw && rg_keyring_add_peer(s->keys, g, pub[g]) != 0)

@@ -115,7 +115,7 @@ softgw_start_sealed(struct softgw *g, uint16_t id, uint16_t port, uint64_t incar
 	cc.rng = (struct rg_rng){ .next = rng_next, .ctx = &g->rng };
 	cc.peers_max = SOFTGW_PEERS_MAX;
 	if (priv != NULL) {
-		if ((rc2 = rg_keyring_create(priv, SOFTGW_PEERS_MAX, &g->kr)) != 0)
+		if ((rc2 = rg_keyring_create(priv, SOFTGW_PEERS_MAX, cc.lanes_max, &g->kr)) != 0)
 			return rc2;
 		cc.aead = rg_keyring_aead(g->kr);
 	}

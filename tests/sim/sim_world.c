@@ -530,7 +530,7 @@ gw_start(struct sim *s, struct sim_gw *g)
 	gw_config(s, g, &cfg);
 	if (s->cfg.seal) {
 		node_keys(s);
-		RG_ASSERT(rg_keyring_create(g->priv, cfg.peers_max, &g->keys) == 0);
+		RG_ASSERT(rg_keyring_create(g->priv, cfg.peers_max, cfg.lanes_max, &g->keys) == 0);
 		cfg.aead = rg_keyring_aead(g->keys);
 	}
 	g->rng = sim_rand(s);

@@ -691,15 +691,18 @@ lone_producer_gets_nothing(int a_sealed, int key_id, const uint8_t *a_pub, enum 
 	softgw_stop(&a);
 }
 
-/* A client with a wrong key gets nothing through: its tags do not check (BAD_TAG). */
+/*
+ * A client with a wrong key gets nothing through: its handshake INIT does not check
+ * (BAD_HANDSHAKE), so no session, so no packet of it is even opened.
+ */
 static void
 test_client_sealed_wrong_key_gets_nothing(void **state)
 {
 	(void)state;
-	/* the client's private key is not the one A knows for it */
-	lone_producer_gets_nothing(1, OTHER, key_pub[GW_A], RG_DROP_BAD_TAG);
-	/* the client's key is right, the public key it has for A is B's */
-	lone_producer_gets_nothing(1, PROD, key_pub[GW_B], RG_DROP_BAD_TAG);
+	/* the client's private key is not the one A knows for it: another identity */
+	lone_producer_gets_nothing(1, OTHER, key_pub[GW_A], RG_DROP_BAD_HANDSHAKE);
+	/* the client's key is right, the public key it has for A is B's: A cannot read it */
+	lone_producer_gets_nothing(1, PROD, key_pub[GW_B], RG_DROP_BAD_HANDSHAKE);
 }
 
 /* A plaintext client and a sealed gateway, or the reverse, never talk (MODE_MISMATCH). */

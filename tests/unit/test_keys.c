@@ -93,65 +93,6 @@ test_keys_file_mode_and_content(void **state)
 	rmdir(dir);
 }
 
-/* Two sides agree on each direction's key; a third key, or another slot's, does not open. */
-static void
-test_keys_aead_both_sides_agree(void **state)
-{
-	uint8_t pa[32], pb[32], pc[32], puba[32], pubb[32], pubc[32];
-	uint8_t nonce[RG_AEAD_NONCE_BYTES] = { 1, 0, 2 }, aad[32], buf[100], orig[100], tag[16];
-	struct rg_keyring *a, *b, *c;
-	struct rg_aead ea, eb, ec;
-
-	(void)state;
-	assert_int_equal(rg_key_generate(pa), 0);
-	assert_int_equal(rg_key_generate(pb), 0);
-	assert_int_equal(rg_key_generate(pc), 0);
-	assert_int_equal(rg_key_public(pa, puba), 0);
-	assert_int_equal(rg_key_public(pb, pubb), 0);
-	assert_int_equal(rg_key_public(pc, pubc), 0);
-	assert_int_equal(rg_keyring_create(pa, 2, &a), 0);
-	assert_int_equal(rg_keyring_create(pb, 2, &b), 0);
-	assert_int_equal(rg_keyring_create(pc, 2, &c), 0);
-	assert_int_equal(rg_keyring_add_peer(a, 2, pubb), 0);
-	assert_int_equal(rg_keyring_add_peer(a, 2, pubb), -EEXIST);
-	assert_int_equal(rg_keyring_add_peer(b, 1, puba), 0);
-	assert_int_equal(rg_keyring_add_peer(c, 1, puba), 0); /* c claims to be 2 */
-	ea = rg_keyring_aead(a);
-	eb = rg_keyring_aead(b);
-	ec = rg_keyring_aead(c);
-	memset(aad, 7, sizeof(aad));
-	for (size_t i = 0; i < sizeof(buf); i++)
-		orig[i] = buf[i] = (uint8_t)i;
-	/* a → b, incarnations 10 → 20. */
-	assert_int_equal(ea.derive(ea.ctx, 0, 2, 1, 2, 10, 20), 0);
-	assert_int_equal(eb.derive(eb.ctx, 1, 1, 1, 2, 10, 20), 0);
-	assert_int_equal(eb.derive(eb.ctx, 2, 1, 1, 2, 11, 20), 0); /* another incarnation */
-	assert_int_equal(ec.derive(ec.ctx, 1, 1, 1, 2, 10, 20), 0);
-	ea.seal(ea.ctx, 0, nonce, aad, sizeof(aad), buf, sizeof(buf), tag);
-	assert_memory_not_equal(buf, orig, sizeof(buf));
-	{
-		uint8_t copy[100];
-
-		memcpy(copy, buf, sizeof(copy));
-		assert_int_equal(eb.open(eb.ctx, 2, nonce, aad, sizeof(aad), copy, 100, tag),
-				 -EBADMSG);
-		memcpy(copy, buf, sizeof(copy));
-		assert_int_equal(ec.open(ec.ctx, 1, nonce, aad, sizeof(aad), copy, 100, tag),
-				 -EBADMSG);
-		memcpy(copy, buf, sizeof(copy));
-		aad[5] ^= 1; /* the header is authenticated */
-		assert_int_equal(eb.open(eb.ctx, 1, nonce, aad, sizeof(aad), copy, 100, tag),
-				 -EBADMSG);
-		aad[5] ^= 1;
-	}
-	assert_int_equal(eb.open(eb.ctx, 1, nonce, aad, sizeof(aad), buf, sizeof(buf), tag), 0);
-	assert_memory_equal(buf, orig, sizeof(buf));
-	assert_int_equal(eb.derive(eb.ctx, 1, 9, 1, 2, 10, 20), -ENOENT); /* not a peer */
-	rg_keyring_destroy(a);
-	rg_keyring_destroy(b);
-	rg_keyring_destroy(c);
-}
-
 /*
  * libcrypto's and ipsec-mb's AES-256-GCM are one cipher: under the same key and nonce both
  * give the same ciphertext and tag, each opens what the other sealed, and each refuses a
@@ -173,8 +114,8 @@ test_keys_aead_impls_interoperate(void **state)
 	assert_int_equal(rg_key_generate(pa), 0);
 	assert_int_equal(rg_key_generate(pb), 0);
 	assert_int_equal(rg_key_public(pb, pubb), 0);
-	assert_int_equal(rg_keyring_create_impl(pa, 1, RG_AEAD_OPENSSL, &k[0]), 0);
-	rc = rg_keyring_create_impl(pa, 1, RG_AEAD_IPSEC_MB, &k[1]);
+	assert_int_equal(rg_keyring_create_impl(pa, 1, 1, RG_AEAD_OPENSSL, &k[0]), 0);
+	rc = rg_keyring_create_impl(pa, 1, 1, RG_AEAD_IPSEC_MB, &k[1]);
 	if (rc == -ENOTSUP) {
 		rg_keyring_destroy(k[0]);
 		skip(); /* built without ipsec-mb: one implementation only */
@@ -184,7 +125,7 @@ test_keys_aead_impls_interoperate(void **state)
 	for (int i = 0; i < 2; i++) {
 		assert_int_equal(rg_keyring_add_peer(k[i], 2, pubb), 0);
 		e[i] = rg_keyring_aead(k[i]);
-		assert_int_equal(e[i].derive(e[i].ctx, 0, 2, 1, 2, 10, 20), 0);
+		assert_int_equal(rg_keyring_set_key(k[i], 0, pubb), 0); /* any 32 bytes, both */
 	}
 	for (size_t i = 0; i < sizeof(orig); i++)
 		orig[i] = (uint8_t)rg_splitmix64(&seed);
@@ -229,10 +170,16 @@ test_keys_aead_impls_interoperate(void **state)
 static int
 opens(struct rg_aead *tx, uint32_t tx_slot, struct rg_aead *rx, uint32_t rx_slot)
 {
-	uint8_t nonce[RG_AEAD_NONCE_BYTES] = { 4, 0, 1 }, aad[32] = { 9 }, buf[64], tag[16];
+	uint8_t nonce[RG_AEAD_NONCE_BYTES] = { 4, 0, 1 }, aad[32] = { 9 }, buf[64], copy[64];
+	uint8_t tag[16];
 
 	memset(buf, 0x5a, sizeof(buf));
 	tx->seal(tx->ctx, tx_slot, nonce, aad, sizeof(aad), buf, sizeof(buf), tag);
+	memcpy(copy, buf, sizeof(copy));
+	aad[7] ^= 1; /* the header is authenticated: a changed one never opens */
+	if (rx->open(rx->ctx, rx_slot, nonce, aad, sizeof(aad), copy, sizeof(copy), tag) == 0)
+		fail_msg("a changed header opened");
+	aad[7] ^= 1;
 	return rx->open(rx->ctx, rx_slot, nonce, aad, sizeof(aad), buf, sizeof(buf), tag) == 0;
 }
 
@@ -258,11 +205,12 @@ test_keys_lane_handshakes(void **state)
 		assert_int_equal(rg_key_generate(priv[i]), 0);
 		assert_int_equal(rg_key_public(priv[i], pub[i]), 0);
 	}
-	assert_int_equal(rg_keyring_create_lanes(priv[1], 2, 4, 16, RG_AEAD_AUTO, &a), 0);
-	assert_int_equal(rg_keyring_create_lanes(priv[2], 2, 4, 16, RG_AEAD_AUTO, &b), 0);
-	assert_int_equal(rg_keyring_create_lanes(priv[3], 2, 4, 16, RG_AEAD_AUTO, &c), 0);
-	assert_int_equal(rg_keyring_create_lanes(priv[0], 2, 4, 16, RG_AEAD_AUTO, &x), 0);
-	assert_int_equal(rg_keyring_create_lanes(priv[0], 2, 4, 0, RG_AEAD_AUTO, &x), -EINVAL);
+	assert_int_equal(rg_keyring_create(priv[1], 2, 4, &a), 0);
+	assert_int_equal(rg_keyring_create(priv[2], 2, 4, &b), 0);
+	assert_int_equal(rg_keyring_create(priv[3], 2, 4, &c), 0);
+	assert_int_equal(rg_keyring_create(priv[0], 2, 4, &x), 0);
+	assert_int_equal(rg_keyring_create(priv[0], 2, 0, &x), -EINVAL);
+	assert_int_equal(rg_keyring_set_key(a, RG_AEAD_SLOTS(4), pub[0]), -EINVAL);
 	assert_int_equal(rg_keyring_add_peer(a, 2, pub[2]), 0);
 	assert_int_equal(rg_keyring_add_peer(b, 1, pub[1]), 0);
 	assert_int_equal(rg_keyring_add_peer(b, 3, pub[3]), 0);
@@ -302,7 +250,7 @@ test_keys_lane_handshakes(void **state)
 	assert_true(opens(&ea, 0, &eb, 1));  /* and the old one still opens */
 	assert_int_equal(rg_keyring_forget(b, 1), 0);
 	assert_false(opens(&ea, 0, &eb, 1)); /* until it is forgotten */
-	assert_int_equal(rg_keyring_forget(b, 16), -EINVAL);
+	assert_int_equal(rg_keyring_forget(b, RG_AEAD_SLOTS(4)), -EINVAL);
 
 	/* c is a listed peer of b (gw 3), but its INIT says gw 1: refused after it checks. */
 	ilen = rg_keyring_hs_initiate(c, 0, 2, prologue, sizeof(prologue), NULL, 0, init);
@@ -328,16 +276,6 @@ test_keys_lane_handshakes(void **state)
 	assert_int_equal(rg_keyring_hs_answer(b, 2, 4, 5, NULL, 0, resp), -EINVAL);
 	assert_int_equal(rg_keyring_hs_answer(b, 0, 4, 4, NULL, 0, resp), -EINVAL);
 	assert_int_equal(rg_keyring_hs_finish(a, 2, 2, 4, 5, resp, (size_t)rlen, pl), -EINVAL);
-	/* A keyring made without lanes takes no handshake. */
-	{
-		struct rg_keyring *old;
-
-		assert_int_equal(rg_keyring_create(priv[1], 1, &old), 0);
-		assert_int_equal(rg_keyring_add_peer(old, 2, pub[2]), 0);
-		assert_int_equal(rg_keyring_hs_initiate(old, 0, 2, NULL, 0, NULL, 0, init),
-				 -EINVAL);
-		rg_keyring_destroy(old);
-	}
 	assert_int_equal(checked, 6);
 	rg_keyring_destroy(a);
 	rg_keyring_destroy(b);
@@ -352,7 +290,6 @@ main(void)
 		cmocka_unit_test(test_keys_b64_round_trip),
 		cmocka_unit_test(test_keys_public_matches_rfc7748),
 		cmocka_unit_test(test_keys_file_mode_and_content),
-		cmocka_unit_test(test_keys_aead_both_sides_agree),
 		cmocka_unit_test(test_keys_aead_impls_interoperate),
 		cmocka_unit_test(test_keys_lane_handshakes),
 	};
