@@ -1681,6 +1681,21 @@ rg_core_send(struct rg_core *c, uint8_t *buf, size_t cap, struct rg_tx_meta *met
 
 /* ---- timers ---- */
 
+/*
+ * The earliest subscription request due to peer p (bounded by subs_max): a
+ * part of each of its lanes' deadlines, as write_subs() is of their packets.
+ */
+static uint64_t
+subs_deadline(const struct rg_core *c, uint16_t p)
+{
+	uint64_t d = RG_NS_NEVER;
+
+	for (uint32_t i = 0; c->nsubs_want > 0 && i < c->nsubs; i++)
+		if (c->subs[i].state == RG_SUBST_WANT && c->subs[i].peer == p)
+			d = RG_MIN(d, c->subs[i].next_ns);
+	return d;
+}
+
 static uint64_t
 lane_deadline(struct rg_core *c, struct rg_lane *l, uint64_t now_ns)
 {
@@ -1688,16 +1703,13 @@ lane_deadline(struct rg_core *c, struct rg_lane *l, uint64_t now_ns)
 	uint64_t d = rg_ackr_deadline(&l->ackr, c->cfg.ack_every_pkts, c->cfg.ack_delay_ns_max);
 
 	if (sealing(c)) {
-		uint64_t hs = RG_NS_NEVER;
+		uint64_t hs;
 
 		if (l->hs_resp_due)
 			return now_ns;
 		if (peer->passive && peer->inc == 0)
 			return RG_NS_NEVER;
-		if (rg_ses_init_due(&l->ses, &c->cfg.ses, now_ns))
-			hs = now_ns;
-		else if (l->ses.pending_epoch != 0)
-			hs = l->ses.pending_ns + c->cfg.ses.retry_ns;
+		hs = RG_MAX(now_ns, rg_ses_init_next_ns(&l->ses, &c->cfg.ses, now_ns));
 		if (rg_ses_seal(&l->ses, &c->cfg.ses, 0, now_ns) == RG_SES_NONE)
 			return hs; /* nothing else can go before a session */
 		d = RG_MIN(d, hs);
@@ -1709,6 +1721,7 @@ lane_deadline(struct rg_core *c, struct rg_lane *l, uint64_t now_ns)
 		d = RG_MIN(d, l->hello_next_ns);
 	if (peer->inc == 0)
 		return d;
+	d = RG_MIN(d, subs_deadline(c, l->peer));
 	if (l->close_due || l->probe || l->subq_head != l->subq_tail)
 		return now_ns;
 	/* Data and heartbeats wait for the window and the pacer; the PTO covers a full window. */
@@ -1721,22 +1734,10 @@ lane_deadline(struct rg_core *c, struct rg_lane *l, uint64_t now_ns)
 	return d;
 }
 
-/* The earliest subscription request due to a peer we know (bounded by subs_max). */
-static uint64_t
-subs_deadline(const struct rg_core *c)
-{
-	uint64_t d = RG_NS_NEVER;
-
-	for (uint32_t i = 0; c->nsubs_want > 0 && i < c->nsubs; i++)
-		if (c->subs[i].state == RG_SUBST_WANT && c->peers[c->subs[i].peer].inc != 0)
-			d = RG_MIN(d, c->subs[i].next_ns);
-	return d;
-}
-
 uint64_t
 rg_core_next_deadline(struct rg_core *c, uint64_t now_ns)
 {
-	uint64_t d = subs_deadline(c);
+	uint64_t d = RG_NS_NEVER;
 
 	for (uint16_t i = 0; i < c->nlanes; i++)
 		d = RG_MIN(d, lane_deadline(c, &c->lanes[i], now_ns));

@@ -446,7 +446,7 @@ rg_core_add_lane(struct rg_core *c, uint16_t peer_gw, uint16_t lane_id, uint64_t
 	memset(l, 0, sizeof(*l));
 	l->peer = p;
 	l->id = lane_id;
-	rg_ses_init(&l->ses);
+	rg_ses_init(&l->ses, cfg->gateway_id > c->peers[p].gw);
 	lane_set_pkt_bytes(l, c->peers[p].pkt_bytes_max);
 	err = rg_recovery_init(&l->rec, &rc, &cfg->mem, rg_core_pn_start(c));
 	if (err == 0)

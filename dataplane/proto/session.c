@@ -6,9 +6,10 @@
 #include "session.h"
 
 void
-rg_ses_init(struct rg_lane_ses *ls)
+rg_ses_init(struct rg_lane_ses *ls, int second)
 {
 	memset(ls, 0, sizeof(*ls));
+	ls->second = (uint8_t)(second != 0);
 }
 
 uint32_t
@@ -73,20 +74,29 @@ rg_ses_opened(struct rg_lane_ses *ls, int i)
 	ls->s[i].usable = 1;
 }
 
+uint64_t
+rg_ses_init_next_ns(const struct rg_lane_ses *ls, const struct rg_ses_config *cfg, uint64_t now_ns)
+{
+	int i = sealer(ls, cfg, now_ns);
+	uint64_t at = 0;
+
+	if (i != RG_SES_NONE && !ls->kick) { /* case 2: a rekey, by time or by bytes */
+		const struct rg_ses *s = &ls->s[i];
+
+		if (s->sealed_bytes < cfg->rekey_after_bytes)
+			at = s->born_ns + cfg->rekey_after_ns +
+			     (ls->second ? (cfg->reject_after_ns - cfg->rekey_after_ns) / 2 : 0);
+	}
+	/* Cases 1 and 2: one INIT at a time, again after retry_ns. */
+	if (ls->pending_epoch != 0)
+		at = RG_MAX(at, ls->pending_ns + cfg->retry_ns);
+	return at;
+}
+
 int
 rg_ses_init_due(const struct rg_lane_ses *ls, const struct rg_ses_config *cfg, uint64_t now_ns)
 {
-	int i = sealer(ls, cfg, now_ns);
-
-	if (i != RG_SES_NONE && !ls->kick) { /* case 2 */
-		const struct rg_ses *s = &ls->s[i];
-
-		if (now_ns - s->born_ns < cfg->rekey_after_ns &&
-		    s->sealed_bytes < cfg->rekey_after_bytes)
-			return 0;
-	}
-	/* Cases 1 and 2: one INIT at a time, again after retry_ns. */
-	return ls->pending_epoch == 0 || now_ns - ls->pending_ns >= cfg->retry_ns;
+	return rg_ses_init_next_ns(ls, cfg, now_ns) <= now_ns;
 }
 
 uint32_t

@@ -6,8 +6,8 @@
  * is the caller's (control/keys.h, rg_keyring_hs_*), and the caller keeps
  * the keys of session i of its lane in two key slots of its own choosing.
  *
- * Not wired into the core yet: this is the core-side half of the handshake
- * step, unit-tested on its own (tests/unit/test_session.c).
+ * The core keeps one per lane (dataplane/proto/core.c); each case is
+ * unit-tested on its own in tests/unit/test_session.c.
  *
  * Epochs. Each handshake is named by an epoch, nonzero, carried in the
  * header of its INIT and RESP and of every packet sealed under it:
@@ -24,7 +24,11 @@
  *      RESP finishes one. Nothing is sealed meanwhile.
  *   2. The sealing session reached rekey_after_ns or rekey_after_bytes: an
  *      INIT is due, and the old session goes on sealing until the new one
- *      is usable, so the flow does not pause.
+ *      is usable, so the flow does not pause. The side with the higher
+ *      gateway id (ls->second) waits halfway to reject_after_ns before its
+ *      rekey by time: the other side's INIT comes first and its session
+ *      then seals here too, so the two do not cross INITs at every rekey
+ *      (each crossing makes two sessions and pushes out a third).
  *   3. A session we initiated seals once its RESP checked; one we answered
  *      seals once a packet under it opened (the initiator has the keys
  *      then): until that, sealing under it could reach a peer that never
@@ -74,11 +78,12 @@ struct rg_lane_ses {
 	uint64_t pending_ns;    /* when it went */
 	uint64_t answered_inc;  /* case 5: the newest INIT answered */
 	uint32_t answered_counter;
-	uint8_t kick; /* case 8: a handshake is due though a session seals */
+	uint8_t kick;   /* case 8: a handshake is due though a session seals */
+	uint8_t second; /* case 2: our gateway id is above the peer's */
 };
 
-/* An empty lane: no sessions, nothing pending. */
-void rg_ses_init(struct rg_lane_ses *ls);
+/* An empty lane: no sessions, nothing pending; second: our gateway id is the higher. */
+void rg_ses_init(struct rg_lane_ses *ls, int second);
 
 /* The epoch of a handshake initiated by gateway `initiator` with `responder`. */
 uint32_t rg_ses_epoch(uint32_t counter, uint16_t initiator, uint16_t responder);
@@ -100,7 +105,14 @@ void rg_ses_kick(struct rg_lane_ses *ls);
 /* A packet under session i opened (its tag checked): i is usable (case 3). */
 void rg_ses_opened(struct rg_lane_ses *ls, int i);
 
-/* 1 when this side should send an INIT now (cases 1 and 2, with the retry time). */
+/*
+ * When this side's next INIT is due (cases 1 and 2, with the retry time):
+ * at or before now_ns means now. What a lane's deadline and its send both use.
+ */
+uint64_t rg_ses_init_next_ns(const struct rg_lane_ses *ls, const struct rg_ses_config *cfg,
+			     uint64_t now_ns);
+
+/* 1 when this side should send an INIT now: rg_ses_init_next_ns() <= now_ns. */
 int rg_ses_init_due(const struct rg_lane_ses *ls, const struct rg_ses_config *cfg, uint64_t now_ns);
 
 /*

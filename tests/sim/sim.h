@@ -51,6 +51,7 @@
 #define SIM_STREAMS_MAX 1024
 #define SIM_LANES_MAX   16
 #define SIM_NS_MAX      8
+#define SIM_REKEY_NS    (1000 * RG_NS_PER_MS) /* --seal: a session's life before its rekey */
 
 /* What a node is (sim.h, Topologies). */
 enum sim_node_kind {
@@ -188,7 +189,8 @@ struct sim_result {
 	uint64_t faults[SIM_FAULT_MAX];
 	uint64_t packets;
 	uint64_t retransmits;
-	uint64_t crashed[SIM_NODE_KINDS];   /* crashes by enum sim_node_kind */
+	uint64_t handshakes;              /* sealed: Noise handshakes finished, all incarnations */
+	uint64_t crashed[SIM_NODE_KINDS]; /* crashes by enum sim_node_kind */
 	uint64_t relay_ctr[RG_RLY_CTR_MAX]; /* the relays' counters, summed over incarnations */
 	char violation[256];                /* the first violation, for the report */
 	/* goodput scenarios: payload bytes checked per lane of gateway 0 while measuring */

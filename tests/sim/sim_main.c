@@ -30,7 +30,8 @@
 #define REPRO_BYTES 2048 /* the options of a repro line */
 
 struct totals {
-	uint64_t seeds, failed, events, published, delivered, checked, bytes, packets, rtx;
+	uint64_t seeds, failed, events, published, delivered, checked, bytes, packets, rtx,
+	    handshakes;
 	double sim_seconds, heal_max;
 	uint64_t anomalies[SIM_ANOM_MAX];
 	uint64_t faults[SIM_FAULT_MAX];
@@ -83,6 +84,7 @@ add(struct totals *t, const struct sim_result *r)
 	t->bytes += r->bytes_checked;
 	t->packets += r->packets;
 	t->rtx += r->retransmits;
+	t->handshakes += r->handshakes;
 	t->sim_seconds += r->sim_seconds;
 	if (r->heal_seconds > t->heal_max)
 		t->heal_max = r->heal_seconds;
@@ -102,12 +104,13 @@ print_json(const struct totals *t, double wall, int pass)
 	printf("{\"seeds\":%llu,\"failed_seeds\":%llu,\"events\":%llu,\"sim_seconds\":%.1f,"
 	       "\"wall_seconds\":%.1f,\"records_published\":%llu,\"records_delivered\":%llu,"
 	       "\"records_checked\":%llu,\"bytes_checked\":%llu,\"packets\":%llu,"
-	       "\"retransmitted_frames\":%llu,\"max_heal_seconds\":%.3f",
+	       "\"retransmitted_frames\":%llu,\"handshakes\":%llu,\"max_heal_seconds\":%.3f",
 	       (unsigned long long)t->seeds, (unsigned long long)t->failed,
 	       (unsigned long long)t->events, t->sim_seconds, wall,
 	       (unsigned long long)t->published, (unsigned long long)t->delivered,
 	       (unsigned long long)t->checked, (unsigned long long)t->bytes,
-	       (unsigned long long)t->packets, (unsigned long long)t->rtx, t->heal_max);
+	       (unsigned long long)t->packets, (unsigned long long)t->rtx,
+	       (unsigned long long)t->handshakes, t->heal_max);
 	for (int i = 0; i < SIM_ANOM_MAX; i++)
 		printf(",\"%s\":%llu", sim_anomaly_name(i), (unsigned long long)t->anomalies[i]);
 	printf(",\"faults\":{");

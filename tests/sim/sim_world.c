@@ -397,6 +397,15 @@ gw_config(struct sim *s, struct sim_gw *g, struct rg_core_config *c)
 		c->inflight_frames_max = 16384;
 		c->inflight_bytes_max = 4u << 20;
 	}
+	if (s->cfg.seal) {
+		/*
+		 * Sessions live about a second here, not two minutes, so every seed
+		 * rekeys each lane a dozen times under its faults and crashes.
+		 */
+		c->ses.rekey_after_ns = SIM_REKEY_NS;
+		c->ses.rekey_after_bytes = 4u << 20;
+		c->ses.reject_after_ns = 3 * SIM_REKEY_NS;
+	}
 	c->rng = (struct rg_rng){ .next = core_rng, .ctx = g };
 }
 
@@ -562,10 +571,22 @@ relay_count(struct sim *s, struct sim_gw *g)
 		s->res.relay_ctr[i] += st.ctr[i];
 }
 
+/* Adds what g's core counted to the run's (they die with it too). */
+static void
+core_count(struct sim *s, struct sim_gw *g)
+{
+	struct rg_core_stats st;
+
+	rg_core_stats(g->core, &st);
+	s->res.retransmits += st.ctr[RG_CTR_rtx_frames];
+	s->res.handshakes += st.ctr[RG_CTR_hs_done];
+}
+
 /* Stops node g: its core (which lets go of what it holds), then its relay. */
 static void
 node_stop(struct sim *s, struct sim_gw *g)
 {
+	core_count(s, g);
 	relay_count(s, g);
 	rg_core_destroy(g->core);
 	if (g->relay != NULL)
@@ -1226,14 +1247,9 @@ sim_run(const struct sim_config *cfg, struct sim_result *res)
 		s->res.published += st->head;
 		s->res.anomalies[SIM_ANOM_lost] += rg_history_lost(st->head, st->c_applied);
 	}
-	for (int i = 0; i < s->nnodes; i++) {
-		struct rg_core_stats st;
-
-		if (!s->gws[i].alive)
-			continue;
-		rg_core_stats(s->gws[i].core, &st);
-		s->res.retransmits += st.ctr[RG_CTR_rtx_frames];
-	}
+	for (int i = 0; i < s->nnodes; i++)
+		if (s->gws[i].alive)
+			core_count(s, &s->gws[i]);
 	anomalies(s, an);
 	memcpy(s->res.anomalies, an, sizeof(an));
 	s->res.sim_seconds = s->now / 1e9;
@@ -1275,6 +1291,11 @@ sim_verdict(const struct sim_config *cfg, const struct sim_result *res, char *ms
 		}
 	if (res->checked == 0 || res->published == 0) {
 		snprintf(msg, msglen, "nothing was checked");
+		return -1;
+	}
+	if (cfg->seal && res->handshakes < (uint64_t)(res->sim_seconds * 1e9 / SIM_REKEY_NS)) {
+		snprintf(msg, msglen, "sealed, but only %llu handshakes in %.1f s: rekeys untested",
+			 (unsigned long long)res->handshakes, res->sim_seconds);
 		return -1;
 	}
 	if (goodput_verdict(cfg, res, msg, msglen) != 0)

@@ -41,7 +41,7 @@ test_session_first_handshake_initiator(void **state)
 	int i;
 
 	(void)state;
-	rg_ses_init(&ls);
+	rg_ses_init(&ls, 0);
 	assert_int_equal(rg_ses_seal(&ls, &CFG, 100, 0), RG_SES_NONE);
 	assert_true(rg_ses_init_due(&ls, &CFG, 0));
 	e = rg_ses_init_sent(&ls, GA, GB, 0);
@@ -72,7 +72,7 @@ test_session_responder_waits_for_a_packet(void **state)
 	int i;
 
 	(void)state;
-	rg_ses_init(&ls);
+	rg_ses_init(&ls, 0);
 	assert_true(rg_ses_accept_init(&ls, 10, 1));
 	i = rg_ses_add(&ls, e, 10, 0, 0);
 	assert_int_equal(rg_ses_seal(&ls, &CFG, 1, 1), RG_SES_NONE);
@@ -91,7 +91,7 @@ test_session_rekey_by_time_and_bytes(void **state)
 	int i, j;
 
 	(void)state;
-	rg_ses_init(&ls);
+	rg_ses_init(&ls, 0);
 	e = rg_ses_init_sent(&ls, GA, GB, 0);
 	i = rg_ses_add(&ls, e, 5, 1, 0);
 	assert_false(rg_ses_init_due(&ls, &CFG, 119 * S));
@@ -122,7 +122,7 @@ test_session_init_replay(void **state)
 	struct rg_lane_ses ls;
 
 	(void)state;
-	rg_ses_init(&ls);
+	rg_ses_init(&ls, 0);
 	assert_true(rg_ses_accept_init(&ls, 10, 1));
 	assert_false(rg_ses_accept_init(&ls, 10, 1)); /* replayed */
 	assert_true(rg_ses_accept_init(&ls, 10, 3));
@@ -139,7 +139,7 @@ test_session_places(void **state)
 	int p[4];
 
 	(void)state;
-	rg_ses_init(&ls);
+	rg_ses_init(&ls, 0);
 	p[0] = rg_ses_add(&ls, 3, 1, 1, 10); /* usable, oldest */
 	p[1] = rg_ses_add(&ls, 5, 1, 0, 20);
 	p[2] = rg_ses_add(&ls, 7, 1, 0, 30);
@@ -165,7 +165,7 @@ test_session_peer_restart(void **state)
 	unsigned mask;
 
 	(void)state;
-	rg_ses_init(&ls);
+	rg_ses_init(&ls, 0);
 	a = rg_ses_add(&ls, 3, 100, 1, 1);
 	b = rg_ses_add(&ls, 5, 200, 0, 2); /* the new process's INIT, answered */
 	c = rg_ses_add(&ls, 7, 100, 1, 3);
@@ -191,8 +191,8 @@ test_session_two_sides_rekey_without_pause(void **state)
 	int started = 0;
 
 	(void)state;
-	rg_ses_init(&a);
-	rg_ses_init(&b);
+	rg_ses_init(&a, 0);
+	rg_ses_init(&b, 1);
 	for (uint64_t step = 0; step < 3600u * 1000u; step++) {
 		uint64_t now = step * (S / 1000);
 		int i;
@@ -235,6 +235,74 @@ test_session_two_sides_rekey_without_pause(void **state)
 	assert_true(lost > 900);
 }
 
+/* One side's INIT at now: the other answers, and the RESP is back at once. */
+static void
+handshake(struct rg_lane_ses *from, uint16_t us, struct rg_lane_ses *to, uint16_t them,
+	  uint64_t from_inc, uint64_t to_inc, uint64_t now)
+{
+	uint32_t e = rg_ses_init_sent(from, us, them, now);
+
+	assert_true(rg_ses_accept_init(to, from_inc, from->counter));
+	rg_ses_add(to, e, from_inc, 0, now);
+	rg_ses_add(from, e, to_inc, 1, now);
+}
+
+/* Each side seals one packet to the other at now; the other opens it. */
+static void
+seal_open(struct rg_lane_ses *from, struct rg_lane_ses *to, uint64_t from_inc, uint64_t now)
+{
+	int i = rg_ses_seal(from, &CFG, 0, now), j;
+
+	assert_int_not_equal(i, RG_SES_NONE);
+	j = rg_ses_open(to, &CFG, from->s[i].epoch, from_inc, now);
+	assert_int_not_equal(j, RG_SES_NONE);
+	rg_ses_opened(to, j);
+}
+
+/*
+ * Case 2's second side: both sides may start a handshake, and for an hour
+ * of rekeys by time they cross INITs only at the very first one (both see
+ * no session at once); after that the first side always rekeys first.
+ */
+static void
+test_session_both_sides_do_not_cross(void **state)
+{
+	struct rg_lane_ses a, b;
+	uint64_t from_a = 0, from_b = 0, crossed = 0;
+
+	(void)state;
+	rg_ses_init(&a, 0); /* GA < GB */
+	rg_ses_init(&b, 1);
+	assert_int_equal(rg_ses_init_next_ns(&b, &CFG, 0), 0); /* no session: at once */
+	for (uint64_t step = 0; step < 3600; step++) {
+		uint64_t now = step * S;
+		int da = rg_ses_init_due(&a, &CFG, now), db = rg_ses_init_due(&b, &CFG, now);
+
+		crossed += da && db;
+		if (da) {
+			handshake(&a, GA, &b, GB, 1, 2, now);
+			from_a++;
+		}
+		if (db) {
+			handshake(&b, GB, &a, GA, 2, 1, now);
+			from_b++;
+		}
+		seal_open(&a, &b, 1, now);
+		seal_open(&b, &a, 2, now);
+		assert_int_equal(rg_ses_check(&a), 0);
+		assert_int_equal(rg_ses_check(&b), 0);
+	}
+	print_message("INITs from a %lu from b %lu crossed %lu\n", (unsigned long)from_a,
+		      (unsigned long)from_b, (unsigned long)crossed);
+	assert_int_equal(crossed, 1);
+	assert_int_equal(from_b, 1);
+	assert_true(from_a >= 3600 / 120); /* every rekey_after_ns */
+	/* The second side alone rekeys halfway between rekey_after_ns and reject_after_ns. */
+	rg_ses_init(&b, 1);
+	rg_ses_add(&b, rg_ses_init_sent(&b, GB, GA, 0), 1, 1, 0);
+	assert_int_equal(rg_ses_init_next_ns(&b, &CFG, 0), 150 * S);
+}
+
 int
 main(void)
 {
@@ -247,6 +315,7 @@ main(void)
 		cmocka_unit_test(test_session_places),
 		cmocka_unit_test(test_session_peer_restart),
 		cmocka_unit_test(test_session_two_sides_rekey_without_pause),
+		cmocka_unit_test(test_session_both_sides_do_not_cross),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
