@@ -989,6 +989,7 @@ on_handshake(struct rg_core *c, uint16_t p, struct rg_lane *l, const struct rg_h
 		ses_forget(c, l, 1u << place);
 		return drop(c, RG_DROP_STALE_SRC);
 	}
+	l->last_rx_ns = now_ns; /* heard from it, authenticated (session case 8) */
 	RG_CTR(c, hs_done)++;
 	return 0;
 }
@@ -1589,6 +1590,19 @@ write_subs(struct rg_core *c, struct rg_lane *l, struct pkt *k, uint64_t now_ns)
 	}
 }
 
+/*
+ * Session case 8: when the peer has been silent long enough on session ses
+ * that it may have lost it (it restarted). A live peer is never that quiet:
+ * both sides ping when idle and every PING is acked. RG_NS_NEVER once kicked.
+ */
+static uint64_t
+stale_at(const struct rg_core *c, const struct rg_lane *l, int ses)
+{
+	if (l->ses.kick)
+		return RG_NS_NEVER;
+	return RG_MAX(l->last_rx_ns, l->ses.s[ses].born_ns) + c->cfg.ses.stale_ns + 1;
+}
+
 static size_t
 lane_write(struct rg_core *c, struct rg_lane *l, uint8_t *buf, size_t cap, uint64_t now_ns)
 {
@@ -1605,16 +1619,16 @@ lane_write(struct rg_core *c, struct rg_lane *l, uint8_t *buf, size_t cap, uint6
 	if (sealing(c)) {
 		/* A RESP owed goes even to a client not heard from yet: its INIT was. */
 		int passive = peer->passive && peer->inc == 0;
-		size_t n = hs_write(c, l, buf, cap, now_ns, !passive);
+		size_t n;
 
+		ses = rg_ses_seal(&l->ses, &c->cfg.ses, 0, now_ns);
+		if (ses != RG_SES_NONE && !passive && stale_at(c, l, ses) <= now_ns)
+			rg_ses_kick(&l->ses); /* case 8: the peer may have lost it; INIT now */
+		n = hs_write(c, l, buf, cap, now_ns, !passive);
 		if (n > 0 || passive)
 			return n;
-		ses = rg_ses_seal(&l->ses, &c->cfg.ses, 0, now_ns);
 		if (ses == RG_SES_NONE)
 			return 0; /* no session yet: handshakes only (session.h case 1) */
-		if (l->last_eliciting_ns > l->last_rx_ns + c->cfg.ses.stale_ns &&
-		    now_ns - l->ses.s[ses].born_ns > c->cfg.ses.stale_ns)
-			rg_ses_kick(&l->ses); /* case 8: the peer may have lost it */
 	} else if (peer->passive && peer->inc == 0) {
 		return 0; /* a client that has not spoken: nowhere to send to yet */
 	}
@@ -1704,15 +1718,17 @@ lane_deadline(struct rg_core *c, struct rg_lane *l, uint64_t now_ns)
 
 	if (sealing(c)) {
 		uint64_t hs;
+		int ses;
 
 		if (l->hs_resp_due)
 			return now_ns;
 		if (peer->passive && peer->inc == 0)
 			return RG_NS_NEVER;
+		ses = rg_ses_seal(&l->ses, &c->cfg.ses, 0, now_ns);
 		hs = RG_MAX(now_ns, rg_ses_init_next_ns(&l->ses, &c->cfg.ses, now_ns));
-		if (rg_ses_seal(&l->ses, &c->cfg.ses, 0, now_ns) == RG_SES_NONE)
+		if (ses == RG_SES_NONE)
 			return hs; /* nothing else can go before a session */
-		d = RG_MIN(d, hs);
+		d = RG_MIN(d, RG_MIN(hs, RG_MAX(now_ns, stale_at(c, l, ses))));
 	} else if (peer->passive && peer->inc == 0) {
 		return RG_NS_NEVER;
 	}

@@ -1789,6 +1789,43 @@ test_core_passive_peer_waits_to_be_heard(void **state)
 	world_fini(&w);
 }
 
+/*
+ * A passive peer (a gateway, to its client) restarts: it cannot start a
+ * handshake itself, and the other side's packets under the old session
+ * open nothing there. The other side hears nothing back and starts one
+ * (session.h case 8); the flow resyncs from applied.
+ */
+static void
+test_core_passive_peer_restart(void **state)
+{
+	struct world w;
+
+	(void)state;
+	world_init(&w, 256);
+	assert_int_equal(rg_core_peer_set_passive(w.b, GW_A, 1), 0);
+	open_stream(&w, 0);
+	for (uint64_t s = 1; s <= 20; s++)
+		assert_int_equal(publish(&w, 0, s), 0);
+	RUN_UNTIL(&w, w.cons[0].records == 20 && w.prod[0].acked == 20);
+	assert_int_equal(rg_core_applied(w.b, stream_ids[0], 20), 0);
+	w.cons[0].applied = 20;
+	RUN_UNTIL(&w, w.prod[0].applied == 20);
+	rg_core_destroy(w.b);
+	w.b = NULL;
+	w.strict = 0;
+	create_b(&w, INC_B + 100, 256);
+	assert_int_equal(rg_core_peer_set_passive(w.b, GW_A, 1), 0);
+	for (uint64_t s = 21; s <= 30; s++)
+		assert_int_equal(publish(&w, 0, s), 0);
+	RUN_UNTIL(&w, w.prod[0].replays == 2);
+	w.strict = 1;
+	assert_int_equal(w.prod[0].replay_from, 21);
+	for (uint64_t s = 21; s <= 40; s++)
+		assert_int_equal(publish(&w, 0, s), 0);
+	RUN_UNTIL(&w, w.cons[0].last_seq == 40);
+	world_fini(&w);
+}
+
 /* A relay sends a stream on a lane its own core serves: picked by hash among those. */
 static void
 test_core_lane_pick_serves_own_lanes(void **state)
@@ -2527,6 +2564,7 @@ main(void)
 		cmocka_unit_test(test_core_reply_below_an_old_credit),
 		cmocka_unit_test(test_core_subscribe_asks_until_answered),
 		cmocka_unit_test(test_core_passive_peer_waits_to_be_heard),
+		cmocka_unit_test(test_core_passive_peer_restart),
 		cmocka_unit_test(test_core_lane_pick_serves_own_lanes),
 		cmocka_unit_test(test_core_drops_by_incarnation),
 		cmocka_unit_test(test_core_corrupt_and_duplicate_packets),
@@ -2578,6 +2616,7 @@ main(void)
 						seal_off),
 		cmocka_unit_test_setup_teardown(test_core_passive_peer_waits_to_be_heard, seal_on,
 						seal_off),
+		cmocka_unit_test_setup_teardown(test_core_passive_peer_restart, seal_on, seal_off),
 		cmocka_unit_test_setup_teardown(test_core_lane_pick_serves_own_lanes, seal_on,
 						seal_off),
 		cmocka_unit_test_setup_teardown(test_core_close_reaches_peer, seal_on, seal_off),
