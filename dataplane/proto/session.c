@@ -130,7 +130,7 @@ rg_ses_accept_init(struct rg_lane_ses *ls, uint64_t inc, uint32_t counter)
 int
 rg_ses_place(const struct rg_lane_ses *ls, uint32_t epoch)
 {
-	int seal = RG_SES_NONE, place = RG_SES_NONE;
+	int seal = RG_SES_NONE, place = RG_SES_NONE, taken;
 
 	for (int i = 0; i < RG_SES_PER_LANE; i++) {
 		const struct rg_ses *s = &ls->s[i];
@@ -144,7 +144,20 @@ rg_ses_place(const struct rg_lane_ses *ls, uint32_t epoch)
 	for (int i = 0; i < RG_SES_PER_LANE && place == RG_SES_NONE; i++)
 		if (ls->s[i].epoch == 0)
 			place = i;
-	if (place == RG_SES_NONE) { /* all taken */
+	taken = place != RG_SES_NONE;
+	/*
+	 * All taken: first an INIT the initiator has moved past (not usable, the
+	 * same side, a lower counter: its RESP can no longer finish anything),
+	 * so that a peer retrying INITs does not push out a session it seals with.
+	 */
+	for (int i = 0; i < RG_SES_PER_LANE && !taken; i++) {
+		const struct rg_ses *s = &ls->s[i];
+
+		if (!s->usable && ((s->epoch ^ epoch) & 1) == 0 && s->epoch < epoch &&
+		    (place == RG_SES_NONE || s->born_ns < ls->s[place].born_ns))
+			place = i;
+	}
+	if (place == RG_SES_NONE) {
 		for (int i = 0; i < RG_SES_PER_LANE; i++)
 			if (i != seal &&
 			    (place == RG_SES_NONE || ls->s[i].born_ns < ls->s[place].born_ns))

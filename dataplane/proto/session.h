@@ -37,7 +37,9 @@
  *   5. The peer's INIT is answered only if its (incarnation, counter) is
  *      above the newest answered one: a replayed or older INIT is not.
  *   6. A lane keeps RG_SES_PER_LANE sessions; a new one takes an empty
- *      place, else the oldest place that does not seal.
+ *      place, else one of a superseded INIT (answered, not usable, and the
+ *      same initiator has sent a later INIT since), else the oldest place
+ *      that does not seal.
  *   7. The peer restarted (a newer incarnation authenticated): the sessions
  *      bound to any other incarnation are forgotten (their packet numbers
  *      start over, so their keys must never open again).

@@ -144,15 +144,43 @@ test_session_places(void **state)
 	p[1] = rg_ses_add(&ls, 5, 1, 0, 20);
 	p[2] = rg_ses_add(&ls, 7, 1, 0, 30);
 	assert_int_equal(p[0] + p[1] + p[2], 0 + 1 + 2);
-	/* p[0] is the only usable one: it seals, so the oldest other place (p[1]) goes. */
+	/* 9 supersedes the unanswered 5 and 7 (the same side): the older, p[1], goes. */
 	p[3] = rg_ses_add(&ls, 9, 1, 0, 40);
 	assert_int_equal(p[3], p[1]);
 	assert_int_equal(rg_ses_seal(&ls, &CFG, 1, 41), p[0]);
 	/* The same epoch again (a RESP for a retried INIT's epoch) keeps its place. */
 	assert_int_equal(rg_ses_add(&ls, 7, 1, 1, 50), p[2]);
 	assert_int_equal(rg_ses_seal(&ls, &CFG, 1, 51), p[2]);
-	/* Now p[2] seals: the next goes to the oldest of the others, p[0]. */
-	assert_int_equal(rg_ses_add(&ls, 11, 1, 0, 60), p[0]);
+	/* Now p[2] seals; 11 supersedes the unanswered 9 (p[3]), not the older p[0]. */
+	assert_int_equal(rg_ses_add(&ls, 11, 1, 0, 60), p[3]);
+	/* An INIT of the other side (10) supersedes nothing: the oldest non-sealer, p[0]. */
+	assert_int_equal(rg_ses_add(&ls, 10, 1, 0, 70), p[0]);
+	assert_int_equal(rg_ses_check(&ls), 0);
+}
+
+/*
+ * Case 6, a peer retrying INITs (it heard nothing back for a while): each
+ * retry supersedes the last unanswered one, whose place goes first; the
+ * session the peer still seals with (3) stays, though it is not the newest.
+ */
+static void
+test_session_places_retried_inits(void **state)
+{
+	struct rg_lane_ses ls;
+	int p3, p2, p5;
+
+	(void)state;
+	rg_ses_init(&ls, 1);
+	p3 = rg_ses_add(&ls, 3, 1, 1, 10); /* the peer's, confirmed: it seals with it */
+	p2 = rg_ses_add(&ls, 2, 1, 1, 20); /* ours, newer: we seal with it */
+	p5 = rg_ses_add(&ls, 5, 1, 0, 30); /* the peer's retry, unanswered yet */
+	assert_int_equal(rg_ses_add(&ls, 7, 1, 0, 40), p5);
+	assert_int_equal(rg_ses_add(&ls, 9, 1, 0, 50), p5);
+	assert_int_equal(rg_ses_open(&ls, &CFG, 3, 1, 51), p3);
+	assert_int_equal(rg_ses_open(&ls, &CFG, 9, 1, 51), p5);
+	assert_int_equal(rg_ses_seal(&ls, &CFG, 1, 51), p2);
+	/* Our own next one (a RESP: usable, the other side bit) takes the oldest non-sealer. */
+	assert_int_equal(rg_ses_add(&ls, 4, 1, 1, 60), p3);
 	assert_int_equal(rg_ses_check(&ls), 0);
 }
 
@@ -313,6 +341,7 @@ main(void)
 		cmocka_unit_test(test_session_rekey_by_time_and_bytes),
 		cmocka_unit_test(test_session_init_replay),
 		cmocka_unit_test(test_session_places),
+		cmocka_unit_test(test_session_places_retried_inits),
 		cmocka_unit_test(test_session_peer_restart),
 		cmocka_unit_test(test_session_two_sides_rekey_without_pause),
 		cmocka_unit_test(test_session_both_sides_do_not_cross),
