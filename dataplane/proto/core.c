@@ -1055,12 +1055,13 @@ mode_mismatch(struct rg_core *c, uint16_t p)
  *   2. the packet number: replay window and far ahead, against the lane's
  *      ack state unless the packet claims a restart of the peer (the lane
  *      starts over then, and so do its numbers);
- *   3. the key for its incarnations, then the tag, then its frames.
- * A packet addressed to an older incarnation of this gateway is opened too
- * (its key is derivable: rx_new, rate-limited): check_incarnations() then
- * learns the peer from it, authenticated, and asks for a HELLO back
- * (WRONG_DST) — a passive client peer that still talks to our previous
- * process would otherwise never hear of this one.
+ *   3. the session its epoch names, bound to its source incarnation
+ *      (NO_KEY without one: a forged restart has none, since only a
+ *      handshake makes one), then the tag, then its frames.
+ * Sessions die with their process, so a packet sealed for an older
+ * incarnation of this gateway is NO_KEY here: the peer hears of this
+ * process by its handshake (ours, or its own once it found us silent for
+ * stale_ns: session.h case 8).
  * Returns 0 (*pn and *slot set, the plaintext in place) or what
  * rg_core_recv() returns for a drop.
  */

@@ -25,11 +25,13 @@ Cases (the counter each should move is the test's to know, not this tool's):
   wrong_length   captured packets whose length field says more or less than the datagram,
                  cut ones, and sealed ones too short for a tag; plus 'oversized' datagrams
                  beyond the LAN's MTU (the kernel sends IPv4 fragments)
-  bad_tag        the template's header, a packet number just ahead, random ciphertext and tag
+  bad_tag        the template's header (its epoch too), a packet number just ahead, random
+                 ciphertext and tag
   replay         every captured packet sent again, 4 times, verbatim
   forged_inc     the template with a higher src incarnation (a claimed restart), random body
   far_ahead      packet numbers 10^9 ahead of the latest; 'far_behind' 100,000+ behind
-  hello_flood    sealed handshakes: dst_inc 0, a random new src incarnation each, HELLO-sized
+  init_flood     handshake INITs: a random new src incarnation and counter each, the epoch's
+                 side bit right (--gateway), a random 96-byte Noise message
   resume_flood   RESUME-REQUEST-sized sealed packets under the real incarnations
   close          a sealed CLOSE under the real incarnations, and a plaintext one (good CRC32C)
   plaintext      type 1 packets with a good CRC32C and valid frames (PING, HELLO, RESUME
@@ -43,10 +45,11 @@ import struct
 import sys
 import time
 
-HDR = struct.Struct("<BBHHHIIQQ")  # version type length lane src_gw pn32 crc src_inc dst_inc
+HDR = struct.Struct("<BBHHHIIQQ")  # version type length lane src_gw pn32 crc|epoch src_inc dst_inc
 HDR_BYTES = 32
 TAG_BYTES = 16
-PKT_FRAMES, PKT_SEALED = 1, 2
+PKT_FRAMES, PKT_SEALED, PKT_HANDSHAKE = 1, 2, 3
+HS_INIT, HS_INIT_BYTES = 1, 96  # pn32 of an INIT, and its Noise IK message (docs/protocol.md §5c)
 ETH_P_ALL = 0x0003  # outgoing frames reach only ETH_P_ALL sockets (dev_queue_xmit_nit)
 PN_MASK = 0xFFFFFFFF
 
@@ -79,12 +82,12 @@ class Hdr:
     """An RGP header's fields, read from a captured packet."""
 
     def __init__(self, pkt):
-        (self.version, self.type, self.length, self.lane, self.src_gw, self.pn32, _crc,
-         self.src_inc, self.dst_inc) = HDR.unpack_from(pkt)
+        (self.version, self.type, self.length, self.lane, self.src_gw, self.pn32, self.epoch,
+         self.src_inc, self.dst_inc) = HDR.unpack_from(pkt)  # epoch: the CRC field, sealed
 
     def as_dict(self):
-        return {k: getattr(self, k) for k in ("type", "lane", "src_gw", "pn32", "src_inc",
-                                               "dst_inc")}
+        return {k: getattr(self, k) for k in ("type", "lane", "src_gw", "pn32", "epoch",
+                                               "src_inc", "dst_inc")}
 
 
 def header(ptype, length, lane, src_gw, pn32, src_inc, dst_inc, crc=0):
@@ -92,12 +95,13 @@ def header(ptype, length, lane, src_gw, pn32, src_inc, dst_inc, crc=0):
 
 
 def sealed(t, rng, pn32, frames_bytes, src_inc=None, dst_inc=None):
-    """A sealed packet under template t's route: header, frames_bytes of random ciphertext and a
-    random 16-byte tag; the length field right (datagram − 32), the CRC field 0."""
+    """A sealed packet under template t's route and session: header, frames_bytes of random
+    ciphertext and a random 16-byte tag; the length field right (datagram − 32), the CRC field
+    the template's epoch (so the packet reaches the tag check)."""
     body = rng.randbytes(frames_bytes + TAG_BYTES)
     return header(PKT_SEALED, len(body), t.lane, t.src_gw, pn32,
                   t.src_inc if src_inc is None else src_inc,
-                  t.dst_inc if dst_inc is None else dst_inc) + body
+                  t.dst_inc if dst_inc is None else dst_inc, crc=t.epoch) + body
 
 
 def plaintext(t, pn32, frames, src_inc=None):
@@ -173,7 +177,8 @@ def capture(iface, src, dst, dport, client, want, timeout_s):
 
 def template(caught):
     """The header of the latest packet past the handshake (sealed, or plaintext when the client
-    is: test_hostile's --plaintext canary); None without one."""
+    is: test_hostile's --plaintext canary); None without one. A sealed one names the session's
+    epoch, which the sealed forgeries then claim."""
     for pkt in reversed(caught):
         h = Hdr(pkt)
         if h.type in (PKT_FRAMES, PKT_SEALED) and h.src_inc != 0 and h.dst_inc != 0:
@@ -183,7 +188,7 @@ def template(caught):
 
 # ---- the cases: each a list of (kind, datagram) ----
 
-def case_garbage(n, rng, t, caught, client):
+def case_garbage(n, rng, t, caught, client, gateway):
     out = []
     for i in range(n):
         b = bytearray(rng.randbytes(rng.randint(HDR_BYTES, 1400)))
@@ -195,11 +200,11 @@ def case_garbage(n, rng, t, caught, client):
     return out
 
 
-def case_truncated(n, rng, t, caught, client):
+def case_truncated(n, rng, t, caught, client, gateway):
     return [("truncated", caught[i % len(caught)][:i % HDR_BYTES]) for i in range(n)]
 
 
-def case_wrong_length(n, rng, t, caught, client):
+def case_wrong_length(n, rng, t, caught, client, gateway):
     out = []
     for i in range(n):
         pkt = bytearray(caught[i % len(caught)])
@@ -221,45 +226,49 @@ def case_wrong_length(n, rng, t, caught, client):
     return out
 
 
-def case_bad_tag(n, rng, t, caught, client):
+def case_bad_tag(n, rng, t, caught, client, gateway):
     return [("bad_tag", sealed(t, rng, t.pn32 + 5000 + i, rng.randint(16, 1200)))
             for i in range(n)]
 
 
-def case_replay(n, rng, t, caught, client):
+def case_replay(n, rng, t, caught, client, gateway):
     return [("replay", caught[i % len(caught)]) for i in range(n)]
 
 
-def case_forged_inc(n, rng, t, caught, client):
+def case_forged_inc(n, rng, t, caught, client, gateway):
     return [("forged_inc", sealed(t, rng, rng.getrandbits(32), rng.randint(16, 1200),
                                   src_inc=t.src_inc + 1 + i)) for i in range(n)]
 
 
-def case_far_ahead(n, rng, t, caught, client):
+def case_far_ahead(n, rng, t, caught, client, gateway):
     out = [("far_ahead", sealed(t, rng, t.pn32 + 10**9 + i, 64)) for i in range(n)]
     out += [("far_behind", sealed(t, rng, t.pn32 - 100000 - i, 64)) for i in range(n // 4)]
     return out
 
 
-def case_hello_flood(n, rng, t, caught, client):
-    top = 2**64 - 1
-    return [("hello", sealed(t, rng, rng.getrandbits(32), 8,
-                             src_inc=rng.randint(t.src_inc + 1, top), dst_inc=0))
-            for i in range(n)]
+def case_init_flood(n, rng, t, caught, client, gateway):
+    """Handshake INITs claiming the client: a random new incarnation and counter each, the
+    epoch's side bit right (the client initiates: 1 when its id is below the gateway's), so
+    each reaches the INIT rate limit and, within it, the Noise message's check."""
+    top, side = 2**64 - 1, 1 if client < gateway else 0
+    return [("init", header(PKT_HANDSHAKE, HS_INIT_BYTES, t.lane, t.src_gw, HS_INIT,
+                            rng.randint(t.src_inc + 1, top), t.dst_inc,
+                            crc=(rng.randint(1, 2**30) << 1) | side)
+             + rng.randbytes(HS_INIT_BYTES)) for _ in range(n)]
 
 
-def case_resume_flood(n, rng, t, caught, client):
+def case_resume_flood(n, rng, t, caught, client, gateway):
     return [("resume", sealed(t, rng, t.pn32 + 5000 + i, 32)) for i in range(n)]
 
 
-def case_close(n, rng, t, caught, client):
+def case_close(n, rng, t, caught, client, gateway):
     out = [("close_sealed", sealed(t, rng, t.pn32 + 5000 + i, 8)) for i in range(n)]
     out += [("close_plaintext", plaintext(t, t.pn32 + 5000 + n + i, f_close()))
             for i in range(n // 2)]
     return out
 
 
-def case_plaintext(n, rng, t, caught, client):
+def case_plaintext(n, rng, t, caught, client, gateway):
     out = []
     stream = (7 << 32) | 1
     for i in range(n):
@@ -323,6 +332,7 @@ def main():
     ap.add_argument("--src", default="10.1.0.1", help="the client's address (ours too)")
     ap.add_argument("--dst", default="10.1.0.2:7000", help="the gateway's LAN address:port")
     ap.add_argument("--client", type=int, default=10, help="the client id to claim")
+    ap.add_argument("--gateway", type=int, default=1, help="the gateway's id (init_flood)")
     ap.add_argument("--capture", type=int, default=64, help="client packets to capture")
     ap.add_argument("--capture-s", type=float, default=5.0)
     ap.add_argument("--pps", type=float, default=20000.0)
@@ -341,7 +351,7 @@ def main():
         print(json.dumps({"case": a.case, "captured": len(caught),
                           "error": "no packet of the client past its handshake"}), flush=True)
         return 3
-    pkts = CASES[a.case](a.count, rng, t, caught, a.client)
+    pkts = CASES[a.case](a.count, rng, t, caught, a.client, a.gateway)
     t_send = time.monotonic()
     sent, errors, replies, send_s = send_all(pkts, (host, int(port)), a.pps, a.listen_s)
     print(json.dumps({"case": a.case, "captured": len(caught), "template": t.as_dict(),

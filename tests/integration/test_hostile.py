@@ -11,11 +11,14 @@ sends A's port 10.1.0.2:7000 one case after another, each a bounded count of pac
    1 garbage       random bytes (half of them claiming client 10's id)
    2 truncated     shorter than the RGP header
    3 wrong_length  the length field not the datagram's; datagrams beyond the LAN MTU
-   4 bad_tag       a valid-looking sealed header, random ciphertext and tag
+   4 bad_tag       a valid-looking sealed header (the real session's epoch), random ciphertext
+                   and tag
    5 replay        captured packets of the producer, sent again verbatim
-   6 forged_inc    the producer with a higher incarnation (a claimed restart)
+   6 forged_inc    the producer with a higher incarnation (a claimed restart): no session of
+                   that incarnation opens it (NO_KEY)
    7 far_ahead     packet numbers 10^9 ahead (and 100,000 behind)
-   8 hello_flood   sealed handshakes with random new incarnations;
+   8 init_flood    handshake INITs with random new incarnations: past RG_HS_PER_S rate-limited,
+                   within it the Noise message fails (BAD_HANDSHAKE), none answered;
      resume_flood  RESUME-sized sealed packets under the real incarnations
    9 close         a forged CLOSE, sealed (random tag) and plaintext (good CRC32C)
   10 plaintext     type 1 packets with a good CRC32C and valid frames, claiming the producer
@@ -46,13 +49,13 @@ import test_metrics  # noqa: E402  (free_port, scrape: one parser of /metrics)
 LOAD = ["--streams", 8, "--namespaces", 2, "--record-bytes", 1024]
 RATE, N = 5000, 2000
 ATTACKER = Path(__file__).resolve().parent / "attacker.py"
-DERIVE_PER_S = 100  # RG_AEAD_DERIVE_PER_S: the key derivations a claimed incarnation may cost
+HS_PER_S = 100  # RG_HS_PER_S: the INITs a peer may have checked a second (100 banked at start)
 
 # case number, attacker case, main count, [(counter(s) summed, kinds whose sent count it must
 # reach, extra)], counters that must not move. A counter is "family.name": core.<drop reason>,
 # wire.<codec drop>, frame.<drop before RGP>, worker.<worker counter>, ctr.<core counter>.
-# extra: "x2" (each datagram makes at least 2 IPv4 fragments) or "bucket" (all but what the key
-# derivation bucket lets through: 100 banked, 100/s).
+# extra: "x2" (each datagram makes at least 2 IPv4 fragments) or "bucket" (all but what the
+# INIT bucket lets through: 100 banked, 100/s).
 CASES = [
     (1, "garbage", N, [(["worker.rx_peer_mismatch"], ["random"], None),
                        (["wire.*"], ["random_as_client"], None)], []),
@@ -60,15 +63,13 @@ CASES = [
     (3, "wrong_length", N, [(["wire.bad_length"], ["wrong_length"], None),
                             (["frame.ip_fragment"], ["oversized"], "x2")], []),
     (4, "bad_tag", N, [(["core.bad_tag"], ["bad_tag"], None)], []),
-    (5, "replay", N, [(["core.dup_packet"], ["replay"], None)], []),
-    (6, "forged_inc", N, [(["core.bad_tag", "core.key_limited"], ["forged_inc"], None),
-                          (["core.key_limited"], ["forged_inc"], "bucket")],
-     ["ctr.peer_restarts"]),
+    (5, "replay", N, [(["core.dup_packet", "core.old_init"], ["replay"], None)], []),
+    (6, "forged_inc", N, [(["core.no_key"], ["forged_inc"], None)], ["ctr.peer_restarts"]),
     (7, "far_ahead", N, [(["core.pn_ahead"], ["far_ahead"], None),
                          (["core.dup_packet"], ["far_behind"], None)], []),
-    (8, "hello_flood", 3000, [(["core.bad_tag", "core.key_limited"], ["hello"], None),
-                              (["core.key_limited"], ["hello"], "bucket")],
-     ["ctr.peer_restarts"]),
+    (8, "init_flood", 3000, [(["core.bad_handshake", "core.key_limited"], ["init"], None),
+                             (["core.key_limited"], ["init"], "bucket")],
+     ["ctr.peer_restarts", "ctr.hs_init_rx"]),
     (8, "resume_flood", N, [(["core.bad_tag"], ["resume"], None)], []),
     (9, "close", N, [(["core.bad_tag"], ["close_sealed"], None),
                      (["core.mode_mismatch"], ["close_plaintext"], None)], ["ctr.close_rx"]),
@@ -111,7 +112,7 @@ def expected(rule, sent, report):
     if extra == "x2":
         return 2 * n
     if extra == "bucket":  # the first packets' derivations are let through; then 100/s
-        return max(0, n - DERIVE_PER_S - int(DERIVE_PER_S * (report["send_s"] + 1.0)))
+        return max(0, n - HS_PER_S - int(HS_PER_S * (report["send_s"] + 1.0)))
     return n
 
 
@@ -119,7 +120,8 @@ def attack(r, case, count, seed):
     """Runs attacker.py for one case in A's LAN namespace; its JSON report."""
     cmd = ["ip", "netns", "exec", r.a.netns, sys.executable, str(ATTACKER), "--case", case,
            "--count", str(count), "--iface", r.a.iface, "--src", r.a.client_ip,
-           "--dst", f"{r.a.ip}:7000", "--client", str(r.a.client_id), "--seed", str(seed)]
+           "--dst", f"{r.a.ip}:7000", "--client", str(r.a.client_id),
+           "--gateway", str(r.a.id), "--seed", str(seed)]
     p = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True,
                        timeout=60)
     if p.returncode != 0:
