@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Identity keys and the core's AEAD (keys.h). X25519 and HKDF on libcrypto; AES-256-GCM on
+ * Identity keys and the core's AEAD (keys.h). X25519 and the Noise IK handshakes (noise.c) on
+ * libcrypto; AES-256-GCM on
  * Intel's ipsec-mb where it was built in (RG_HAVE_IPSEC_MB: its VAES/AVX-512 code is 2.5×
  * OpenSSL 3.0's on these hosts, see ring_seal), else on libcrypto too. Both are the same
  * AES-256-GCM (RFC 5116); test_keys seals with one and opens with the other.
@@ -28,7 +29,6 @@
 struct rg_keyring_peer {
 	uint16_t gw;
 	uint8_t pub[RG_KEY_BYTES];
-	uint8_t secret[RG_KEY_BYTES]; /* X25519(ours, theirs) */
 };
 
 /*
@@ -268,6 +268,7 @@ rg_keyring_add_peer(struct rg_keyring *k, uint16_t gw, const uint8_t pub[RG_KEY_
 	EVP_PKEY *ours = NULL, *theirs = NULL;
 	EVP_PKEY_CTX *dh = NULL;
 	struct rg_keyring_peer *p;
+	uint8_t secret[RG_KEY_BYTES]; /* only to refuse a key X25519 refuses; Noise makes its own */
 	size_t n = RG_KEY_BYTES;
 	int rc = -EINVAL;
 
@@ -284,7 +285,7 @@ rg_keyring_add_peer(struct rg_keyring *k, uint16_t gw, const uint8_t pub[RG_KEY_
 	dh = EVP_PKEY_CTX_new(ours, NULL);
 	/* derive fails on a low-order public key (an all-zero secret): refused. */
 	if (dh == NULL || EVP_PKEY_derive_init(dh) != 1 ||
-	    EVP_PKEY_derive_set_peer(dh, theirs) != 1 || EVP_PKEY_derive(dh, p->secret, &n) != 1 ||
+	    EVP_PKEY_derive_set_peer(dh, theirs) != 1 || EVP_PKEY_derive(dh, secret, &n) != 1 ||
 	    n != RG_KEY_BYTES)
 		goto out;
 	p->gw = gw;
@@ -292,8 +293,7 @@ rg_keyring_add_peer(struct rg_keyring *k, uint16_t gw, const uint8_t pub[RG_KEY_
 	k->npeers++;
 	rc = 0;
 out:
-	if (rc != 0)
-		OPENSSL_cleanse(p->secret, sizeof(p->secret));
+	OPENSSL_cleanse(secret, sizeof(secret));
 	EVP_PKEY_CTX_free(dh);
 	EVP_PKEY_free(ours);
 	EVP_PKEY_free(theirs);

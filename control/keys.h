@@ -1,23 +1,20 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Identity keys and the AEAD the protocol core is given (DESIGN §4.12,
- * docs/protocol.md §3a), on OpenSSL's libcrypto: X25519 identities,
- * HKDF-SHA256, AES-256-GCM. The gateway and librepgate both link it; it
- * has no DPDK and no threads of its own.
+ * docs/protocol.md §3a, §5c), on OpenSSL's libcrypto (X25519, SHA-256) and
+ * AES-256-GCM on ipsec-mb or libcrypto. The gateway and librepgate both
+ * link it; it has no DPDK and no threads of its own.
  *
- * A keyring holds this side's static private key, each peer's public key
- * and the X25519 secret the two agree on, and one AES-256-GCM context per
- * key slot of the core (struct rg_aead). The key of a slot is
- *
- *   HKDF-SHA256(ikm = X25519(ours, peer's), salt = "repgate rgp v1 aes-256-gcm",
- *               info = src_gw | dst_gw | src_inc | dst_inc, all little endian)
- *
- * so it is per direction and per pair of incarnations: a restart of either
- * side is a new key, and only a holder of one of the two private keys can
- * make a packet that opens. What this does not give yet (the security
- * issue's handshake): forward secrecy (a stolen private key opens recorded
- * traffic), identity hiding, and rekeying within one pair of incarnations;
- * noise.h has the Noise IK handshake that is to give them (protocol.md §5c).
+ * A keyring holds this side's static private key, each peer's public key,
+ * its Noise IK handshakes in progress (noise.h: per lane, one of ours and
+ * one INIT read), and one AES-256-GCM context per key slot of the core
+ * (struct rg_aead). The keys
+ * of a slot come only from a finished handshake (rg_keyring_hs_answer /
+ * hs_finish): fresh per handshake, so each session has forward secrecy
+ * (its keys hang on two ephemerals wiped when it finished), the
+ * initiator's identity crosses the wire encrypted, and rekeying is a new
+ * handshake. Which slot holds which session, and when to rekey, is the
+ * core's (dataplane/proto/session.h).
  *
  * Threads: a keyring is used by one thread (the worker, the client's loop)
  * after setup; setup (create, add_peer) happens before the core runs.

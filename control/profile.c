@@ -276,12 +276,19 @@ static const struct rg_profile_knob knobs[] = {
 		"long"),
 
 	K_ENUM(TOP, security.mode, "aead", "aead|none",
-	       "aead: every packet sealed with AES-256-GCM under keys agreed from X25519 "
-	       "identities (security.key, peers.[].pubkey); none: plaintext with a CRC32C "
-	       "that anyone can forge, for tests and trusted links only"),
+	       "aead: every packet sealed with AES-256-GCM under session keys from Noise IK "
+	       "handshakes between X25519 identities (security.key, peers.[].pubkey); none: "
+	       "plaintext with a CRC32C that anyone can forge, for tests and trusted links only"),
 	K_STR(TOP, security.key, "", 0, 255, 0,
 	      "this gateway's private key file (`repgatectl keygen`), mode 0600; required with "
 	      "security.mode = \"aead\""),
+	K_INT(TOP, security.rekey_after_s, "120", 1, 86400, 0, "s",
+	      "a lane's session is replaced by a new handshake after this long, without a pause "
+	      "in the flow (the gateway with the higher id waits a little longer)"),
+	K_INT64(TOP, security.rekey_after_mib, "65536", 1, 1LL << 30, 0, "MiB",
+		"... or once it sealed this much, whichever comes first"),
+	K_INT(TOP, security.reject_after_s, "180", 2, 86400, 0, "s",
+	      "a session this old neither seals nor opens; above security.rekey_after_s"),
 
 	K_INT(PEER, id, NULL, 1, 65534, REQ, "", "the peer's id (a gateway's, or a client's)"),
 	K_ENUM(PEER, kind, "gateway", "gateway|client",
@@ -1974,6 +1981,18 @@ check_telemetry(const struct rg_profile *p, char *err, size_t errlen)
 	return 0;
 }
 
+/* Sessions: the next handshake is made before the last session stops opening. */
+static int
+check_rekey(const struct rg_profile *p, char *err, size_t errlen)
+{
+	if (p->security.reject_after_s <= p->security.rekey_after_s)
+		return TOP_FAIL(p, security.reject_after_s, err, errlen,
+				"%d is not above security.rekey_after_s (%d): a session would stop "
+				"opening before the next one is made",
+				p->security.reject_after_s, p->security.rekey_after_s);
+	return 0;
+}
+
 static int
 check_membership(const struct rg_profile *p, char *err, size_t errlen)
 {
@@ -2057,6 +2076,8 @@ rg_profile_validate(const struct rg_profile *p, char *err, size_t errlen)
 		rc = check_load(p, err, errlen);
 	if (rc == 0)
 		rc = check_membership(p, err, errlen);
+	if (rc == 0)
+		rc = check_rekey(p, err, errlen);
 	if (rc == 0)
 		rc = check_telemetry(p, err, errlen);
 	if (rc == 0)
@@ -2258,4 +2279,7 @@ rg_profile_core_config(const struct rg_profile *p, struct rg_core_config *cfg)
 	    p->proto.pacing == RG_PROFILE_PACING_ADAPTIVE ? RG_PACING_ADAPTIVE : RG_PACING_FIXED;
 	cfg->hello_interval_ns = (uint64_t)p->proto.hello_interval_ms * RG_NS_PER_MS;
 	cfg->ping_interval_ns = (uint64_t)p->proto.ping_interval_ms * RG_NS_PER_MS;
+	cfg->ses.rekey_after_ns = (uint64_t)p->security.rekey_after_s * RG_NS_PER_S;
+	cfg->ses.rekey_after_bytes = (uint64_t)p->security.rekey_after_mib << 20;
+	cfg->ses.reject_after_ns = (uint64_t)p->security.reject_after_s * RG_NS_PER_S;
 }

@@ -276,6 +276,9 @@ struct rg_profile {
 	struct {
 		enum rg_profile_security mode;
 		char key[RG_PROFILE_PATH_BYTES]; /* this gateway's private key file */
+		int32_t rekey_after_s;
+		int64_t rekey_after_mib;
+		int32_t reject_after_s;
 	} security;
 	struct rg_profile_peer peers[RG_PROFILE_PEERS_MAX];
 	uint32_t npeers;

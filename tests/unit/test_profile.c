@@ -30,7 +30,7 @@
 #include "profile.h"
 
 /* The top-level knobs in the table: a row lost or added shows here (update it on purpose). */
-#define KNOBS_TOP 100
+#define KNOBS_TOP 103
 
 #define ERR_BYTES 1024
 
@@ -542,6 +542,9 @@ test_profile_validate_cross_field_rules(void **state)
 		{ { "wan.queue_bytes=250000", "wan.rate_mbit_s=0" },
 		  "--set wan.queue_bytes: must be 0 when wan.rate_mbit_s is (nothing waits for an "
 		  "unlimited wire)" },
+		{ { "security.reject_after_s=120" },
+		  "--set security.reject_after_s: 120 is not above security.rekey_after_s (120): "
+		  "a session would stop opening before the next one is made" },
 		{ { "peers.[1].id=1" }, "--set peers.[1].id: 1 is this gateway's own id" },
 		{ { "peers.[1].ip=10.0.0.2", "peers.[1].udp_port=7000" },
 		  "--set peers.[1].ip: 10.0.0.2:7000 is also the address of peers.[0]" },
@@ -857,6 +860,9 @@ test_profile_core_config_conversions(void **state)
 	assert_int_equal(cfg.pacing, RG_PACING_FIXED);
 	assert_int_equal(cfg.hello_interval_ns, 100000000);
 	assert_int_equal(cfg.ping_interval_ns, 100000000);
+	assert_int_equal(cfg.ses.rekey_after_ns, 120 * RG_NS_PER_S);
+	assert_int_equal(cfg.ses.rekey_after_bytes, 64ull << 30);
+	assert_int_equal(cfg.ses.reject_after_ns, 180 * RG_NS_PER_S);
 	rg_core_config_default(&def); /* pn_start_max is not a profile knob: the default */
 	assert_int_equal(cfg.pn_start_max, def.pn_start_max);
 	cfg.incarnation = 1;
@@ -869,7 +875,13 @@ test_profile_core_config_conversions(void **state)
 	set_ok(&p, "proto.ack_delay_us=0");
 	set_ok(&p, "proto.pto_max_ms=60000");
 	set_ok(&p, "proto.pacing=adaptive");
+	set_ok(&p, "security.rekey_after_s=5");
+	set_ok(&p, "security.rekey_after_mib=3");
+	set_ok(&p, "security.reject_after_s=6");
 	rg_profile_core_config(&p, &cfg);
+	assert_int_equal(cfg.ses.rekey_after_ns, 5 * RG_NS_PER_S);
+	assert_int_equal(cfg.ses.rekey_after_bytes, 3u << 20);
+	assert_int_equal(cfg.ses.reject_after_ns, 6 * RG_NS_PER_S);
 	assert_int_equal(cfg.initial_rtt_ns, 12500000);
 	assert_int_equal(cfg.pace_rate_bytes_per_s, 1000);
 	assert_int_equal(cfg.ack_delay_ns_max, 0);
