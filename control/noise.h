@@ -19,9 +19,8 @@
  * replays by what the INIT payload carries (an incarnation and a counter)
  * and rate-limits handshakes.
  *
- * Not wired into the data path yet: the core's keys still come from
- * static-static HKDF (keys.h). This module and its test vectors are the
- * first half of that step.
+ * The core's session keys come from these handshakes, one per lane
+ * (keys.h, dataplane/proto/session.h, docs/protocol.md §5c).
  *
  * Threads: a handshake state is one thread's. Every function wipes the
  * secrets it no longer needs; rg_noise_wipe wipes the rest.

@@ -112,7 +112,7 @@ def expected(rule, sent, report):
     n = sum(sent.get(k, 0) for k in kinds)
     if extra == "x2":
         return 2 * n
-    if extra == "bucket":  # the first packets' derivations are let through; then 100/s
+    if extra == "bucket":  # the first INITs are checked (100 banked), then 100/s
         return max(0, n - HS_PER_S - int(HS_PER_S * (report["send_s"] + 1.0)))
     return n
 

@@ -14,8 +14,8 @@
  * rx_dup_frags grow at the consumer, pto_fired at B), and the lane's window stays full.
  * Found by the Go binding's tests run twice against one gateway pair (go test -count=2).
  *
- * It runs again sealed: the restarted consumer's new incarnation is a new key at B (keys are
- * per pair of incarnations), derived from the same static keys, and its stream flows too.
+ * It runs again sealed: the restarted consumer's new incarnation is a new handshake with B
+ * (its sessions are bound to the incarnation they authenticated), and its stream flows too.
  */
 #include <fcntl.h>
 #include <setjmp.h>
