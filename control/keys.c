@@ -490,25 +490,21 @@ ring_forget(void *ctx, uint32_t slot)
 struct rg_aead
 rg_keyring_aead(struct rg_keyring *k)
 {
+	struct rg_aead a = { .hs_initiate = ring_hs_initiate,
+			     .hs_read_init = ring_hs_read_init,
+			     .hs_answer = ring_hs_answer,
+			     .hs_finish = ring_hs_finish,
+			     .forget = ring_forget,
+			     .seal = ring_seal,
+			     .open = ring_open,
+			     .ctx = k };
 #ifdef RG_HAVE_IPSEC_MB
-	if (k->impl == RG_AEAD_IPSEC_MB)
-		return (struct rg_aead){ .hs_initiate = ring_hs_initiate,
-					 .hs_read_init = ring_hs_read_init,
-					 .hs_answer = ring_hs_answer,
-					 .hs_finish = ring_hs_finish,
-					 .forget = ring_forget,
-					 .seal = mb_seal,
-					 .open = mb_open,
-					 .ctx = k };
+	if (k->impl == RG_AEAD_IPSEC_MB) {
+		a.seal = mb_seal;
+		a.open = mb_open;
+	}
 #endif
-	return (struct rg_aead){ .hs_initiate = ring_hs_initiate,
-				 .hs_read_init = ring_hs_read_init,
-				 .hs_answer = ring_hs_answer,
-				 .hs_finish = ring_hs_finish,
-				 .forget = ring_forget,
-				 .seal = ring_seal,
-				 .open = ring_open,
-				 .ctx = k };
+	return a;
 }
 
 /* ---- handshakes per lane (keys.h, noise.h; protocol.md §5c) ---- */
