@@ -2435,6 +2435,51 @@ test_sealed_floods_are_cheap(void **state)
 	world_fini(&w);
 }
 
+/* The first INIT A sends, kept as an eavesdropper would (nothing is dropped). */
+static uint8_t init_copy[RG_PKT_BYTES_MAX];
+static size_t init_copy_len;
+
+static int
+keep_first_init(struct world *w, int a_to_b, const uint8_t *pkt, size_t len)
+{
+	(void)w;
+	if (a_to_b && init_copy_len == 0 && pkt[1] == RG_PKT_HANDSHAKE &&
+	    len <= sizeof(init_copy)) {
+		memcpy(init_copy, pkt, len);
+		init_copy_len = len;
+	}
+	return 0;
+}
+
+/*
+ * A real INIT captured and played again once the handshake it started is
+ * done: OLD_INIT each time, before the bucket and any X25519 work; B answers
+ * nothing, and the flow goes on.
+ */
+static void
+test_sealed_init_replayed(void **state)
+{
+	struct world w;
+	uint64_t resp_tx;
+
+	(void)state;
+	init_copy_len = 0;
+	world_init(&w, 256);
+	w.drop = keep_first_init;
+	flow_until(&w, 10);
+	assert_int_not_equal(init_copy_len, 0);
+	assert_int_equal(init_copy[8], RG_HS_INIT); /* pn32's low byte: the kind */
+	resp_tx = stats(w.b).ctr[RG_CTR_hs_resp_tx];
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(recv_raw(&w, w.b, init_copy, init_copy_len),
+				 RG_WIRE_DROP_MAX + RG_DROP_OLD_INIT);
+	assert_int_equal(stats(w.b).drop[RG_DROP_OLD_INIT], 3);
+	assert_int_equal(stats(w.b).drop[RG_DROP_KEY_LIMITED], 0);
+	flow_until(&w, 20);
+	assert_int_equal(stats(w.b).ctr[RG_CTR_hs_resp_tx], resp_tx);
+	world_fini(&w);
+}
+
 static void
 test_core_drops_by_incarnation(void **state)
 {
@@ -2625,6 +2670,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_sealed_replay_and_corruption, seal_on,
 						seal_off),
 		cmocka_unit_test_setup_teardown(test_sealed_floods_are_cheap, seal_on, seal_off),
+		cmocka_unit_test_setup_teardown(test_sealed_init_replayed, seal_on, seal_off),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
