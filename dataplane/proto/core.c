@@ -941,8 +941,10 @@ ses_forget(struct rg_core *c, struct rg_lane *l, unsigned mask)
  *     (BAD_HANDSHAKE). Then the RESP is made, owed to the lane, and the
  *     session bound to the INIT's incarnation, not sealing until a packet
  *     under it opens.
- *   RESP: only for our pending INIT (BAD_HANDSHAKE); it carries the
- *     responder's incarnation, authenticated; the session seals at once.
+ *   RESP: only for our pending INIT (BAD_HANDSHAKE), within the same
+ *     bucket (KEY_LIMITED: anyone who saw the INIT knows its epoch); it
+ *     carries the responder's incarnation, authenticated; the session seals
+ *     at once.
  * Returns 0 (taken) or what rg_core_recv() returns for a drop.
  */
 static int
@@ -979,6 +981,9 @@ on_handshake(struct rg_core *c, uint16_t p, struct rg_lane *l, const struct rg_h
 	}
 	if (h->epoch == 0 || h->epoch != l->ses.pending_epoch)
 		return drop(c, RG_DROP_BAD_HANDSHAKE);
+	/* A RESP costs two X25519 before its tag checks, and the epoch it needs is on the wire */
+	if (!hs_token(peer, now_ns))
+		return drop(c, RG_DROP_KEY_LIMITED);
 	place = rg_ses_place(&l->ses, h->epoch);
 	if (a->hs_finish(a->ctx, li, peer->gw, RG_AEAD_TX_SLOT(li, place),
 			 RG_AEAD_RX_SLOT(li, place), pkt + RG_HDR_BYTES, &peer_inc) != 0)

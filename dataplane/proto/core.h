@@ -77,7 +77,7 @@ struct rg_core;
  */
 #define RG_HS_INIT_BYTES         96  /* Noise IK's first message, empty payload */
 #define RG_HS_RESP_BYTES         56  /* its second, an 8-byte incarnation */
-#define RG_HS_PER_S              100 /* INITs answered per second per peer, at most */
+#define RG_HS_PER_S              100 /* INITs and RESPs checked per second per peer, at most */
 #define RG_AEAD_TX_SLOT(li, i)   ((uint32_t)(((li)*RG_SES_PER_LANE + (i)) * 2))
 #define RG_AEAD_RX_SLOT(li, i)   (RG_AEAD_TX_SLOT(li, i) + 1)
 #define RG_AEAD_SLOTS(lanes_max) ((uint32_t)(lanes_max)*RG_SES_PER_LANE * 2)
@@ -282,7 +282,7 @@ enum rg_core_counter {
 	X(WRONG_DST, "addressed to another incarnation of this gateway")              \
 	X(NO_HANDSHAKE, "frames that need the peer to know us, before it does")       \
 	X(MODE_MISMATCH, "sealed while we are plaintext, or plaintext while we seal") \
-	X(KEY_LIMITED, "a handshake INIT past the peer's rate (RG_HS_PER_S)")         \
+	X(KEY_LIMITED, "a handshake INIT or RESP past the peer's rate (RG_HS_PER_S)") \
 	X(NO_KEY, "no session of this lane opens it (epoch, incarnation)")            \
 	X(BAD_HANDSHAKE, "an INIT or RESP that does not check, or not for this lane") \
 	X(OLD_INIT, "an INIT replayed, or older than one answered")                   \

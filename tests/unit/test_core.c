@@ -2480,6 +2480,58 @@ test_sealed_init_replayed(void **state)
 	world_fini(&w);
 }
 
+/*
+ * RESPs forged for A's pending INIT (its epoch is on the wire): each would
+ * cost two X25519 before its tag fails, so they share the peer's bucket:
+ * BAD_HANDSHAKE within RG_HS_PER_S, KEY_LIMITED past it; the INIT stays
+ * pending, and once B's real answers get through the flow goes on.
+ */
+static void
+test_sealed_resp_flood_is_cheap(void **state)
+{
+	uint8_t buf[RG_PKT_BYTES_MAX];
+	struct world w;
+	uint64_t seed = 9, limited, bad;
+	uint32_t epoch;
+	const unsigned n = 500;
+
+	(void)state;
+	world_init(&w, 256);
+	w.drop = drop_b_to_a;
+	w.block_ba = 1; /* B's RESPs are lost: A's INIT stays pending */
+	run_steps(&w, 20);
+	epoch = w.a->lanes[0].ses.pending_epoch;
+	assert_int_not_equal(epoch, 0);
+	for (unsigned i = 0; i < n; i++) {
+		struct rg_hdr h = { .type = RG_PKT_HANDSHAKE,
+				    .src_gw = GW_B,
+				    .pn32 = RG_HS_RESP,
+				    .epoch = epoch,
+				    .src_inc = INC_B,
+				    .dst_inc = INC_A };
+
+		rg_wire_put_hdr(buf, sizeof(buf), &h);
+		for (size_t b = 0; b < RG_HS_RESP_BYTES; b++)
+			buf[RG_HDR_BYTES + b] = (uint8_t)rg_splitmix64(&seed);
+		rg_wire_set_sealed_length(buf, RG_HDR_BYTES + RG_HS_RESP_BYTES);
+		(void)recv_raw(&w, w.a, buf, RG_HDR_BYTES + RG_HS_RESP_BYTES);
+	}
+	limited = stats(w.a).drop[RG_DROP_KEY_LIMITED];
+	bad = stats(w.a).drop[RG_DROP_BAD_HANDSHAKE];
+	print_message("%u forged RESPs: checked %llu, rate-limited %llu\n", n,
+		      (unsigned long long)bad, (unsigned long long)limited);
+	assert_int_equal(limited + bad, n);
+	assert_true(bad <= RG_HS_PER_S);
+	assert_true(limited >= n - RG_HS_PER_S);
+	assert_int_equal(w.a->lanes[0].ses.pending_epoch, epoch);
+	assert_int_equal(stats(w.a).ctr[RG_CTR_hs_done], 0);
+	w.block_ba = 0;
+	w.strict = 0; /* packets in flight from before may be refused */
+	flow_until(&w, 20);
+	assert_true(stats(w.a).ctr[RG_CTR_hs_done] >= 1);
+	world_fini(&w);
+}
+
 static void
 test_core_drops_by_incarnation(void **state)
 {
@@ -2671,6 +2723,7 @@ main(void)
 						seal_off),
 		cmocka_unit_test_setup_teardown(test_sealed_floods_are_cheap, seal_on, seal_off),
 		cmocka_unit_test_setup_teardown(test_sealed_init_replayed, seal_on, seal_off),
+		cmocka_unit_test_setup_teardown(test_sealed_resp_flood_is_cheap, seal_on, seal_off),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
